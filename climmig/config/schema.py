@@ -1,0 +1,605 @@
+"""Pydantic models of a climmig run configuration.
+
+Every model is frozen and rejects unknown keys. Cross-field rules are model validators whose messages start
+with ``@<yaml path>:`` so that :mod:`climmig.config.load` can report the exact YAML path of the problem.
+
+The *science* part of the config (everything except ``compute`` and ``outputs``) is what
+:func:`science_hash` hashes into provenance: changing where a run writes or how many workers it uses does
+not change its identity.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from climmig import registry
+from climmig.provenance import config_hash
+from climmig.units import dimensionality, parse_quantity
+
+__all__ = [
+    "BBox",
+    "BorderRegimeChange",
+    "ComparisonSpec",
+    "ComputeSpec",
+    "CostSpec",
+    "DisplacementSpec",
+    "DistSpec",
+    "GateSpec",
+    "GridSpec",
+    "HazardSpec",
+    "HorizonSpec",
+    "InterventionSpec",
+    "LivelihoodSpec",
+    "MigrationSpec",
+    "MobilitySpec",
+    "OutputSpec",
+    "PeriodSpec",
+    "ProjectionSpec",
+    "RunConfig",
+    "SamplerSpec",
+    "StudyArea",
+    "YearRange",
+    "science_hash",
+]
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_ISO3 = re.compile(r"^[A-Z]{3}$")
+MIN_YEAR, MAX_YEAR = 1900, 2300
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _hint(value: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _safe_id(value: str) -> str:
+    if not _SAFE_ID.match(value):
+        raise ValueError(
+            f"{value!r} is not a safe identifier; use 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def _iso3(value: str) -> str:
+    if not _ISO3.match(value):
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-3 code; write three capital letters, e.g. 'SOM'")
+    return value
+
+
+def _known_scenario(value: str) -> str:
+    known = list(registry.scenarios())
+    if value not in known:
+        raise ValueError(f"unknown scenario {value!r}{_hint(value, known)}; use one of {', '.join(known)}")
+    return value
+
+
+def _known_climate_model(value: str) -> str:
+    known = list(registry.climate_models())
+    if value not in known:
+        raise ValueError(
+            f"unknown climate model {value!r}{_hint(value, known)}; use one of {', '.join(known)}"
+        )
+    return value
+
+
+SafeId = Annotated[str, AfterValidator(_safe_id)]
+ISO3 = Annotated[str, AfterValidator(_iso3)]
+Scenario = Annotated[str, AfterValidator(_known_scenario)]
+ClimateModel = Annotated[str, AfterValidator(_known_climate_model)]
+Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
+
+
+def _unique(values: list[Any], what: str) -> None:
+    seen: set[Any] = set()
+    for v in values:
+        if v in seen:
+            raise ValueError(f"{what} {v!r} is listed twice; list each once")
+        seen.add(v)
+
+
+# --------------------------------------------------------------------------------------------- space/time
+class BBox(_Frozen):
+    """A longitude/latitude bounding box in degrees (WGS84)."""
+
+    west: float = Field(ge=-180, le=360)
+    south: float = Field(ge=-90, le=90)
+    east: float = Field(ge=-180, le=360)
+    north: float = Field(ge=-90, le=90)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BBox:
+        if self.west >= self.east:
+            raise ValueError(f"west ({self.west}) must be less than east ({self.east}); swap them")
+        if self.south >= self.north:
+            raise ValueError(f"south ({self.south}) must be less than north ({self.north}); swap them")
+        return self
+
+
+class StudyArea(_Frozen):
+    """Where the run projects: a list of countries, or a bounding box (then all countries inside it)."""
+
+    countries: list[ISO3] | None = None
+    bbox: BBox | None = None
+    boundaries: SafeId = "natural_earth_110m_admin0"
+    region_id_field: str = "iso3"
+
+    @model_validator(mode="after")
+    def _one_of(self) -> StudyArea:
+        if (self.countries is None) == (self.bbox is None):
+            raise ValueError("give exactly one of `countries` (ISO3 list) or `bbox`")
+        if self.countries is not None:
+            if not self.countries:
+                raise ValueError("`countries` is empty; list at least one ISO3 code")
+            _unique(self.countries, "country")
+        return self
+
+
+class GridSpec(_Frozen):
+    """The analysis grid: regular latitude/longitude cells of ``resolution`` degrees."""
+
+    resolution: float = Field(gt=0, le=5, description="cell size in degrees")
+    crs: Literal["EPSG:4326"] = "EPSG:4326"
+
+
+class YearRange(_Frozen):
+    """An inclusive range of years."""
+
+    start: Year
+    end: Year
+
+    @model_validator(mode="after")
+    def _ordered(self) -> YearRange:
+        if self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}; swap them")
+        return self
+
+    def years(self) -> list[int]:
+        """All years in the range."""
+        return list(range(self.start, self.end + 1))
+
+
+class PeriodSpec(_Frozen):
+    """The historical (calibration) period and the projection period."""
+
+    historical: YearRange
+    projection: YearRange
+    baseline_year: Year = 2020
+
+    @model_validator(mode="after")
+    def _order(self) -> PeriodSpec:
+        if self.projection.start <= self.historical.start:
+            raise ValueError(
+                f"@period -> projection -> start: projection starts ({self.projection.start}) before the "
+                f"historical period ({self.historical.start}); projections must come after it"
+            )
+        return self
+
+
+class HorizonSpec(_Frozen):
+    """An evaluation horizon: a named period over which results are averaged."""
+
+    name: SafeId
+    start: Year
+    end: Year
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HorizonSpec:
+        if self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}; swap them")
+        return self
+
+
+# --------------------------------------------------------------------------------------------- layers
+class HazardSpec(_Frozen):
+    """A hazard indicator computed from a catalog input (real scenario files or the warming emulator)."""
+
+    name: SafeId
+    indicator: str
+    input: SafeId = Field(description="catalog id of the raw hazard input (or the emulator's baseline)")
+    threshold: str = Field(description="threshold with units, e.g. '0.5 m' or '35 degC'")
+    source: Literal["scenario_files", "emulator"] = "emulator"
+    params: dict[str, float | int | str | bool] = Field(default_factory=dict)
+
+    @field_validator("indicator")
+    @classmethod
+    def _known_indicator(cls, v: str) -> str:
+        known = list(registry.hazard_indicators())
+        if v not in known:
+            raise ValueError(f"unknown hazard indicator {v!r}{_hint(v, known)}; use one of {', '.join(known)}")
+        return v
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _threshold_units(cls, v: Any, info: ValidationInfo) -> str:
+        if isinstance(v, bool) or not isinstance(v, str | int | float):
+            raise ValueError("threshold must be a number with units, e.g. '0.5 m'")
+        text = str(v)
+        try:
+            parse_quantity(text)
+        except ValueError as exc:
+            raise ValueError(f"{exc}; write a number and a unit, e.g. '0.5 m' or '35 degC'") from None
+        indicator = info.data.get("indicator")
+        spec = registry.hazard_indicators().get(indicator) if indicator else None
+        if spec is not None:
+            want, got = spec["threshold"], dimensionality(text)
+            if want != got:
+                raise ValueError(
+                    f"threshold {text!r} has dimension {got} but {indicator} needs {want}; "
+                    f"write it like {spec['example']!r}"
+                )
+        return text
+
+
+class LivelihoodSpec(_Frozen):
+    """A livelihood layer: its kind, its baseline input and (optionally) the input that projects it."""
+
+    name: Literal["population", "agricultural_dependency", "income", "rural_share"]
+    input: SafeId
+    projection: SafeId | None = None
+    ssp_model: str | None = Field(default=None, description="model column of the SSP table to use")
+
+
+# --------------------------------------------------------------------------------------------- statistics
+_DIST_PARAMS: dict[str, set[str]] = {
+    "Normal": {"mu", "sigma"},
+    "HalfNormal": {"sigma"},
+    "LogNormal": {"mu", "sigma"},
+    "Exponential": {"lam"},
+    "Gamma": {"alpha", "beta"},
+    "Beta": {"alpha", "beta"},
+    "Uniform": {"lower", "upper"},
+    "StudentT": {"nu", "mu", "sigma"},
+    "HalfStudentT": {"nu", "sigma"},
+    "TruncatedNormal": {"mu", "sigma", "lower", "upper"},
+    "Triangular": {"lower", "c", "upper"},
+    "Fixed": {"value"},
+}
+
+
+class DistSpec(_Frozen):
+    """A probability distribution by name and parameters (a prior, or an uncertain effect size)."""
+
+    dist: Literal[
+        "Normal", "HalfNormal", "LogNormal", "Exponential", "Gamma", "Beta", "Uniform", "StudentT",
+        "HalfStudentT", "TruncatedNormal", "Triangular", "Fixed",
+    ]
+    params: dict[str, float]
+    source: str | None = Field(default=None, description="where the default comes from")
+
+    @model_validator(mode="after")
+    def _params_match(self) -> DistSpec:
+        want = _DIST_PARAMS[self.dist]
+        got = set(self.params)
+        if got != want:
+            missing, extra = sorted(want - got), sorted(got - want)
+            parts = []
+            if missing:
+                parts.append(f"missing {missing}")
+            if extra:
+                parts.append(f"unexpected {extra}")
+            raise ValueError(f"{self.dist} takes parameters {sorted(want)}: {', '.join(parts)}")
+        for k in ("sigma", "lam", "alpha", "beta", "nu"):
+            if k in self.params and not self.params[k] > 0:
+                raise ValueError(f"{self.dist} parameter {k} must be > 0, got {self.params[k]}")
+        lo, hi = self.params.get("lower"), self.params.get("upper")
+        if lo is not None and hi is not None and not lo < hi:
+            raise ValueError(f"lower ({lo}) must be less than upper ({hi})")
+        if self.dist == "Triangular" and not (lo <= self.params["c"] <= hi):
+            raise ValueError("Triangular mode c must lie between lower and upper")
+        return self
+
+
+class SamplerSpec(_Frozen):
+    """MCMC settings."""
+
+    backend: Literal["nutpie", "pymc"] = "nutpie"
+    draws: int = Field(default=1000, ge=10, le=100_000)
+    tune: int = Field(default=1000, ge=10, le=100_000)
+    chains: int = Field(default=4, ge=1, le=64)
+    cores: int | None = Field(default=None, ge=1, le=1024)
+    target_accept: float = Field(default=0.9, gt=0.5, lt=1.0)
+
+
+class GateSpec(_Frozen):
+    """Convergence gate: projections refuse a fit that fails it unless ``allow_unconverged``."""
+
+    r_hat_max: float = Field(default=1.01, gt=1.0, le=2.0)
+    ess_min: float = Field(default=400, ge=1)
+    max_divergences: int = Field(default=0, ge=0)
+    allow_unconverged: bool = False
+
+
+class DisplacementSpec(_Frozen):
+    """Event-displacement model: observations, hazards modelled, priors, parameterisation."""
+
+    observations: SafeId = "idmc_gidd_weather_events"
+    observation_format: Literal["gidd-country-year", "gidd-events", "hdx-events", "auto"] = "auto"
+    hazards: list[Literal["flood", "storm", "drought"]] = Field(
+        default_factory=lambda: ["flood", "storm", "drought"]
+    )
+    priors: dict[str, DistSpec] = Field(default_factory=dict)
+    parameterization: Literal["auto", "centered", "noncentered"] = "auto"
+    hazard_layer_map: dict[str, str] = Field(
+        default_factory=dict, description="displacement hazard -> config hazard name driving its change"
+    )
+
+    @field_validator("hazards")
+    @classmethod
+    def _unique_hazards(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("list at least one hazard (flood, storm, drought)")
+        _unique(v, "hazard")
+        return v
+
+
+class MigrationSpec(_Frozen):
+    """Origin-destination migration model (gravity type with border-regime frictions)."""
+
+    flows: SafeId = "abel_cohen_flows_40"
+    regimes: SafeId = "border_regimes"
+    priors: dict[str, DistSpec] = Field(default_factory=dict)
+    internal_priors: dict[str, DistSpec] = Field(default_factory=dict)
+    internal_flows: SafeId | None = Field(default=None, description="catalog id of an internal OD table")
+    internal_zones: int = Field(default=4, ge=2, le=500)
+
+
+class MobilitySpec(_Frozen):
+    """Both mobility models, the sampler and the convergence gate."""
+
+    displacement: DisplacementSpec = Field(default_factory=DisplacementSpec)
+    migration: MigrationSpec = Field(default_factory=MigrationSpec)
+    sampler: SamplerSpec = Field(default_factory=SamplerSpec)
+    gate: GateSpec = Field(default_factory=GateSpec)
+
+
+class ProjectionSpec(_Frozen):
+    """How posterior draws are combined with climate models and scenarios."""
+
+    samples: int = Field(default=400, ge=10, le=100_000, description="posterior draws used")
+    pairing: Literal["cross", "permutation"] = "cross"
+    quantiles: list[float] = Field(default_factory=lambda: [0.05, 0.25, 0.5, 0.75, 0.95])
+
+    @field_validator("quantiles")
+    @classmethod
+    def _q(cls, v: list[float]) -> list[float]:
+        if any(not 0 < q < 1 for q in v):
+            raise ValueError("quantiles must lie strictly between 0 and 1")
+        return sorted(set(v))
+
+
+# --------------------------------------------------------------------------------------------- policy
+class CostSpec(_Frozen):
+    """Cost of an intervention: up-front per person covered and yearly running cost per person."""
+
+    unit_cost: float = Field(ge=0, description="up-front cost per person covered")
+    running_cost: float = Field(default=0.0, ge=0, description="yearly cost per person covered")
+    currency: Literal["USD", "EUR"] = "USD"
+    price_year: Year = 2020
+    source: str | None = None
+
+
+InterventionKind = Literal[
+    "humanitarian_relief",
+    "anticipatory_cash",
+    "planned_relocation",
+    "flood_protection",
+    "drought_resilience",
+    "social_protection",
+    "livelihood_diversification",
+    "early_warning",
+    "mitigation",
+    "development",
+    "border_regime",
+]
+
+
+class InterventionSpec(_Frozen):
+    """One intervention: what it is, when and where it acts, what it costs and its uncertain effect."""
+
+    id: SafeId
+    kind: InterventionKind
+    timescale: Literal["short", "medium", "long"]
+    start_year: Year
+    ramp_years: int = Field(default=0, ge=0, le=100)
+    lifetime_years: int | None = Field(default=None, ge=1, le=300)
+    regions: list[ISO3] | None = None
+    coverage: float = Field(default=1.0, ge=0, le=1, description="share of the target population reached")
+    effect: DistSpec | None = None
+    cost: CostSpec | None = None
+    params: dict[str, float | int | str | bool] = Field(default_factory=dict)
+
+
+class PortfolioSpec(_Frozen):
+    """A combination of interventions evaluated jointly."""
+
+    id: SafeId
+    members: list[SafeId] = Field(min_length=2)
+
+
+class BorderRegimeChange(_Frozen):
+    """Change the border regime between country pairs (or within a bloc) from a given year."""
+
+    id: SafeId
+    regime: Literal["unilateral", "bilateral", "regional", "multilateral"]
+    from_year: Year
+    countries: list[ISO3] = Field(min_length=2, description="all pairs among these countries change")
+
+
+class ComparisonSpec(_Frozen):
+    """How interventions are compared."""
+
+    discount_rate: float = Field(default=0.03, ge=0, le=0.5)
+    base_year: Year = 2025
+    metric: Literal["displacement", "displacement_and_migration"] = "displacement"
+
+
+# --------------------------------------------------------------------------------------------- where/how
+class ComputeSpec(_Frozen):
+    """Where the work runs (site settings; not part of the science hash)."""
+
+    backend: Literal["threads", "local", "scheduler", "slurm"] = "threads"
+    n_workers: int = Field(default=2, ge=1, le=10_000)
+    threads_per_worker: int = Field(default=1, ge=1, le=256)
+    memory_limit: str = "4GiB"
+    scheduler_address: str | None = None
+    site: SafeId | None = None
+    chunks: dict[str, int] = Field(default_factory=lambda: {"lat": 256, "lon": 256})
+
+    @model_validator(mode="after")
+    def _needs(self) -> ComputeSpec:
+        if self.backend == "scheduler" and not self.scheduler_address:
+            raise ValueError("backend 'scheduler' needs `scheduler_address`, e.g. 'tcp://10.0.0.1:8786'")
+        if self.backend == "slurm" and not self.site:
+            raise ValueError("backend 'slurm' needs `site`, the name of a profile in hpc/sites/")
+        return self
+
+
+class OutputSpec(_Frozen):
+    """Where and what a run writes (not part of the science hash)."""
+
+    run_dir: str = "runs/${run_id}"
+    formats: list[Literal["netcdf", "zarr", "csv", "png", "html"]] = Field(
+        default_factory=lambda: ["netcdf", "zarr", "csv", "png", "html"]
+    )
+
+
+# --------------------------------------------------------------------------------------------- the run
+class RunConfig(_Frozen):
+    """A whole climmig run, as read from one YAML file."""
+
+    run_id: SafeId
+    description: str = ""
+    seed: int = Field(ge=0, le=2**32 - 1)
+    catalog: str = "../data_catalog/catalog.yaml"
+    study_area: StudyArea
+    grid: GridSpec
+    period: PeriodSpec
+    horizons: list[HorizonSpec] = Field(min_length=1)
+    scenarios: list[Scenario] = Field(min_length=1)
+    climate_models: list[ClimateModel] = Field(min_length=1)
+    hazards: list[HazardSpec] = Field(min_length=1)
+    livelihoods: list[LivelihoodSpec] = Field(default_factory=list)
+    mobility: MobilitySpec = Field(default_factory=MobilitySpec)
+    projection: ProjectionSpec = Field(default_factory=ProjectionSpec)
+    interventions: list[InterventionSpec] = Field(default_factory=list)
+    portfolios: list[PortfolioSpec] = Field(default_factory=list)
+    border_regimes: list[BorderRegimeChange] = Field(default_factory=list)
+    comparison: ComparisonSpec = Field(default_factory=ComparisonSpec)
+    compute: ComputeSpec = Field(default_factory=ComputeSpec)
+    outputs: OutputSpec = Field(default_factory=OutputSpec)
+
+    @field_validator("scenarios", "climate_models")
+    @classmethod
+    def _unique_names(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        _unique(v, info.field_name.rstrip("s").replace("_", " "))
+        return v
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> RunConfig:
+        problems: list[str] = []
+        proj = self.period.projection
+        # horizons inside the projection period, ordered, not overlapping
+        names = [h.name for h in self.horizons]
+        for i, h in enumerate(self.horizons):
+            if h.start < proj.start or h.end > proj.end:
+                problems.append(
+                    f"@horizons -> {i}: horizon {h.name} ({h.start}-{h.end}) lies outside the projection "
+                    f"period {proj.start}-{proj.end}; move it inside or extend period.projection"
+                )
+            if i and h.start <= self.horizons[i - 1].end:
+                problems.append(
+                    f"@horizons -> {i} -> start: horizon {h.name} starts ({h.start}) before the previous one "
+                    f"ends ({self.horizons[i - 1].end}); order horizons in time without overlap"
+                )
+        if len(set(names)) != len(names):
+            problems.append("@horizons: horizon names must be unique")
+        hz_names = [h.name for h in self.hazards]
+        for i, n in enumerate(hz_names):
+            if hz_names.index(n) != i:
+                problems.append(f"@hazards -> {i} -> name: hazard name {n!r} is used twice; rename one")
+        lv = [x.name for x in self.livelihoods]
+        for i, n in enumerate(lv):
+            if lv.index(n) != i:
+                problems.append(f"@livelihoods -> {i} -> name: livelihood {n!r} is listed twice")
+        for dh, layer in self.mobility.displacement.hazard_layer_map.items():
+            if layer not in hz_names:
+                problems.append(
+                    f"@mobility -> displacement -> hazard_layer_map -> {dh}: {layer!r} is not a configured "
+                    f"hazard{_hint(layer, hz_names)}; use one of {', '.join(hz_names)}"
+                )
+        ids = [iv.id for iv in self.interventions]
+        for i, iv in enumerate(self.interventions):
+            if ids.index(iv.id) != i:
+                problems.append(f"@interventions -> {i} -> id: intervention id {iv.id!r} is used twice")
+            if not proj.start <= iv.start_year <= proj.end:
+                problems.append(
+                    f"@interventions -> {i} -> start_year: {iv.start_year} is outside the projection period "
+                    f"{proj.start}-{proj.end}; choose a year inside it"
+                )
+            if iv.kind == "mitigation":
+                target = iv.params.get("target_scenario")
+                if not isinstance(target, str) or target not in registry.scenarios():
+                    problems.append(
+                        f"@interventions -> {i} -> params -> target_scenario: mitigation needs a known "
+                        f"target scenario, e.g. 'ssp126'"
+                    )
+            if self.study_area.countries is not None and iv.regions:
+                for j, r in enumerate(iv.regions):
+                    if r not in self.study_area.countries:
+                        problems.append(
+                            f"@interventions -> {i} -> regions -> {j}: {r} is not in study_area.countries"
+                        )
+        for i, pf in enumerate(self.portfolios):
+            for j, m in enumerate(pf.members):
+                if m not in ids:
+                    problems.append(
+                        f"@portfolios -> {i} -> members -> {j}: {m!r} is not an intervention id{_hint(m, ids)}"
+                    )
+            if pf.id in ids:
+                problems.append(f"@portfolios -> {i} -> id: {pf.id!r} is already an intervention id")
+        for i, br in enumerate(self.border_regimes):
+            if not proj.start <= br.from_year <= proj.end:
+                problems.append(
+                    f"@border_regimes -> {i} -> from_year: {br.from_year} is outside the projection period "
+                    f"{proj.start}-{proj.end}"
+                )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def years(self) -> list[int]:
+        """Projection years."""
+        return self.period.projection.years()
+
+
+def science_hash(cfg: RunConfig) -> str:
+    """SHA-256 of the science part of a config (everything but ``compute``, ``outputs``, ``description``).
+
+    Parameters
+    ----------
+    cfg : RunConfig
+        Validated config.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+    """
+    return config_hash(cfg.model_dump(mode="json", exclude={"compute", "outputs", "description"}))
