@@ -1,0 +1,1 @@
+"""Mobility models: event displacement and origin-destination migration (PyMC), fitting and diagnostics."""

@@ -1,0 +1,139 @@
+"""Convergence diagnostics as data, and the gate that projections must pass."""
+
+from __future__ import annotations
+
+import arviz as az
+import numpy as np
+import xarray as xr
+
+from climmig.config.schema import GateSpec
+from climmig.errors import ConvergenceError
+
+__all__ = ["check_convergence", "enforce_gate", "gate_summary"]
+
+
+def check_convergence(idata: az.InferenceData, gate: GateSpec, var_names: list[str] | None = None) -> xr.Dataset:
+    """R-hat, bulk/tail ESS, divergences and BFMI of a fit, with a pass/fail flag.
+
+    Parameters
+    ----------
+    idata : az.InferenceData
+        A fit with ``posterior`` and ``sample_stats``.
+    gate : GateSpec
+        Thresholds (``r_hat_max``, ``ess_min``, ``max_divergences``).
+    var_names : list of str, optional
+        Parameters to check (default: every posterior variable).
+
+    Returns
+    -------
+    xr.Dataset
+        ``r_hat``, ``ess_bulk``, ``ess_tail`` per parameter (flattened to a ``parameter`` dim), ``bfmi`` per
+        chain, scalars ``divergences``, ``max_r_hat``, ``min_ess_bulk``, ``min_ess_tail`` and boolean
+        ``passed``; the thresholds are in the attrs.
+    """
+    post = idata.posterior if var_names is None else idata.posterior[var_names]
+    rhat = az.rhat(post)
+    ess_b = az.ess(post, method="bulk")
+    ess_t = az.ess(post, method="tail")
+
+    def flat(ds: xr.Dataset) -> tuple[list[str], np.ndarray]:
+        names, vals = [], []
+        for v in ds.data_vars:
+            arr = ds[v]
+            if arr.ndim == 0:
+                names.append(str(v))
+                vals.append(float(arr))
+                continue
+            stacked = arr.stack(_flat=arr.dims)
+            for idx, val in zip(stacked["_flat"].values, stacked.values, strict=True):
+                key = ",".join(map(str, idx if isinstance(idx, tuple) else (idx,)))
+                names.append(f"{v}[{key}]")
+                vals.append(float(val))
+        return names, np.asarray(vals, dtype=float)
+
+    names, r = flat(rhat)
+    _, eb = flat(ess_b)
+    _, et = flat(ess_t)
+    stats = idata.get("sample_stats")
+    divergences = 0
+    bfmi = np.array([np.nan])
+    if stats is not None:
+        for key in ("diverging", "divergences"):
+            if key in stats:
+                divergences = int(np.asarray(stats[key]).sum())
+                break
+        if "energy" in stats:
+            bfmi = np.asarray(az.bfmi(idata), dtype=float)
+    max_r = float(np.nanmax(r)) if r.size else np.nan
+    min_b = float(np.nanmin(eb)) if eb.size else np.nan
+    min_t = float(np.nanmin(et)) if et.size else np.nan
+    passed = bool(max_r <= gate.r_hat_max and min_b >= gate.ess_min and min_t >= gate.ess_min
+                  and divergences <= gate.max_divergences)
+    return xr.Dataset(
+        {
+            "r_hat": ("parameter", r, {"long_name": "rank-normalised split R-hat", "units": "1"}),
+            "ess_bulk": ("parameter", eb, {"long_name": "bulk effective sample size", "units": "1"}),
+            "ess_tail": ("parameter", et, {"long_name": "tail effective sample size", "units": "1"}),
+            "bfmi": ("chain", bfmi, {"long_name": "Bayesian fraction of missing information", "units": "1"}),
+            "divergences": ((), divergences, {"long_name": "divergent transitions after tuning", "units": "1"}),
+            "max_r_hat": ((), max_r, {"units": "1"}),
+            "min_ess_bulk": ((), min_b, {"units": "1"}),
+            "min_ess_tail": ((), min_t, {"units": "1"}),
+            "passed": ((), passed, {"long_name": "fit passed the convergence gate"}),
+        },
+        coords={"parameter": names, "chain": np.arange(bfmi.size)},
+        attrs={"r_hat_max": gate.r_hat_max, "ess_min": gate.ess_min, "max_divergences": gate.max_divergences},
+    )
+
+
+def gate_summary(diag: xr.Dataset) -> str:
+    """One line describing a diagnostics dataset, e.g. for the CLI summary and the report.
+
+    Parameters
+    ----------
+    diag : xr.Dataset
+        Output of :func:`check_convergence`.
+
+    Returns
+    -------
+    str
+    """
+    status = "passed" if bool(diag["passed"]) else "FAILED"
+    return (f"convergence {status}: max R-hat {float(diag['max_r_hat']):.3f} (<= {diag.attrs['r_hat_max']}), "
+            f"min bulk ESS {float(diag['min_ess_bulk']):.0f}, min tail ESS {float(diag['min_ess_tail']):.0f} "
+            f"(>= {diag.attrs['ess_min']:.0f}), divergences {int(diag['divergences'])} "
+            f"(<= {diag.attrs['max_divergences']})")
+
+
+def enforce_gate(diag: xr.Dataset, gate: GateSpec, what: str) -> bool:
+    """Refuse to go on from a fit that failed the gate, unless the config allows it.
+
+    Parameters
+    ----------
+    diag : xr.Dataset
+        Output of :func:`check_convergence`.
+    gate : GateSpec
+        The config's gate (``allow_unconverged``).
+    what : str
+        Name of the model, for the message.
+
+    Returns
+    -------
+    bool
+        True if the fit passed; False if it failed but ``allow_unconverged`` is set (outputs must then be
+        flagged ``climmig_unconverged_fit = "true"``).
+
+    Raises
+    ------
+    ConvergenceError
+        If the fit failed and ``allow_unconverged`` is false.
+    """
+    if bool(diag["passed"]):
+        return True
+    if gate.allow_unconverged:
+        return False
+    raise ConvergenceError(
+        f"the {what} fit did not converge ({gate_summary(diag)}); refusing to project from it. Increase "
+        "mobility.sampler.tune/draws, or set mobility.gate.allow_unconverged: true to project anyway "
+        "(every output is then flagged)"
+    )

@@ -1,0 +1,181 @@
+"""Fit a PyMC model (nutpie by default, PyMC's NUTS as fallback), with provenance, and save/reload fits.
+
+A saved fit is reused only when its provenance (config hash, data checksums, model name) matches what the
+caller expects; otherwise :class:`~climmig.errors.ProvenanceMismatchError` is raised and the caller refits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import arviz as az
+import pymc as pm
+
+from climmig.config.schema import SamplerSpec
+from climmig.errors import ProvenanceMismatchError
+from climmig.io.writers import atomic_path
+from climmig.provenance import canonical_json, package_versions
+
+__all__ = ["fit", "load_fit", "save_fit"]
+
+logger = logging.getLogger(__name__)
+
+
+def _sample_nutpie(model: pm.Model, sampler: SamplerSpec, random_seed: int, progress: bool) -> az.InferenceData:
+    import nutpie
+
+    compiled = nutpie.compile_pymc_model(model)
+    return nutpie.sample(
+        compiled,
+        draws=sampler.draws,
+        tune=sampler.tune,
+        chains=sampler.chains,
+        cores=sampler.cores or min(sampler.chains, 2),
+        seed=random_seed,
+        progress_bar=progress,
+        target_accept=sampler.target_accept,
+        save_warmup=False,
+    )
+
+
+def _sample_pymc(model: pm.Model, sampler: SamplerSpec, random_seed: int, progress: bool) -> az.InferenceData:
+    with model:
+        return pm.sample(
+            draws=sampler.draws,
+            tune=sampler.tune,
+            chains=sampler.chains,
+            cores=sampler.cores or 1,
+            target_accept=sampler.target_accept,
+            random_seed=random_seed,
+            progressbar=progress,
+            compute_convergence_checks=False,
+        )
+
+
+def _add_data_groups(idata: az.InferenceData, model: pm.Model) -> None:
+    """Add ``observed_data`` and ``constant_data`` groups if the sampler did not (nutpie does not)."""
+    from pymc.backends.arviz import find_constants, find_observations
+
+    dims = {k: list(v) for k, v in model.named_vars_to_dims.items()}
+    coords = {k: list(v) for k, v in model.coords.items() if v is not None}
+    groups = {}
+    if "observed_data" not in idata.groups():
+        groups["observed_data"] = find_observations(model)
+    if "constant_data" not in idata.groups():
+        groups["constant_data"] = find_constants(model)
+    groups = {g: v for g, v in groups.items() if v}
+    if groups:
+        extra = az.from_dict(**groups, coords=coords, dims=dims)
+        idata.add_groups({g: extra[g] for g in groups})
+
+
+def fit(model: pm.Model, sampler: SamplerSpec, *, random_seed: int, model_name: str,
+        attrs: Mapping[str, Any] | None = None, progress: bool = False) -> az.InferenceData:
+    """Sample the posterior of ``model`` and attach provenance.
+
+    Parameters
+    ----------
+    model : pm.Model
+        A model built by one of climmig's pure builders (data in ``pm.Data`` containers).
+    sampler : SamplerSpec
+        Backend (``nutpie`` or ``pymc``), draws, tune, chains, target acceptance.
+    random_seed : int
+        Seed; the same seed and data give the same draws.
+    model_name : str
+        Name recorded in the attrs (e.g. ``"displacement_negbin"``).
+    attrs : mapping, optional
+        Extra provenance (``config_sha256``, ``data_sha256``, priors JSON, ...). Values are stored as text.
+    progress : bool
+        Show the sampler's progress bar.
+
+    Returns
+    -------
+    az.InferenceData
+        Groups ``posterior``, ``sample_stats``, ``observed_data``, ``constant_data``; attrs on every group
+        include ``model_name``, ``sampler`` (JSON), ``random_seed``, ``climmig_version`` and package
+        versions. If nutpie fails to compile or sample, PyMC's NUTS is used and ``sampler_backend`` says so.
+    """
+    backend = sampler.backend
+    if backend == "nutpie":
+        try:
+            idata = _sample_nutpie(model, sampler, random_seed, progress)
+        except Exception as exc:  # noqa: BLE001 - any nutpie failure falls back to PyMC, and is recorded
+            logger.warning("nutpie failed (%s); falling back to PyMC's NUTS", exc)
+            warnings.warn(f"nutpie failed ({exc}); using PyMC's NUTS instead", RuntimeWarning, stacklevel=2)
+            backend = "pymc"
+            idata = _sample_pymc(model, sampler, random_seed, progress)
+    else:
+        idata = _sample_pymc(model, sampler, random_seed, progress)
+    _add_data_groups(idata, model)
+    meta = {
+        "model_name": model_name,
+        "sampler": canonical_json(sampler),
+        "sampler_backend": backend,
+        "random_seed": str(random_seed),
+        "climmig_package_versions": json.dumps(package_versions(), sort_keys=True),
+    }
+    meta.update({k: v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str)
+                 for k, v in (attrs or {}).items()})
+    for group in idata.groups():
+        idata[group].attrs.update(meta)
+    return idata
+
+
+def save_fit(idata: az.InferenceData, path: str | Path) -> Path:
+    """Save a fit to NetCDF atomically.
+
+    Parameters
+    ----------
+    idata : az.InferenceData
+        The fit.
+    path : str or Path
+        Target ``.nc`` file.
+
+    Returns
+    -------
+    Path
+    """
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        idata.to_netcdf(str(tmp))
+    return path
+
+
+def load_fit(path: str | Path, expected: Mapping[str, str] | None = None) -> az.InferenceData:
+    """Load a saved fit, checking that its provenance matches.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file written by :func:`save_fit`.
+    expected : mapping, optional
+        Attributes that must match exactly (e.g. ``{"config_sha256": ..., "data_sha256": ...}``).
+
+    Returns
+    -------
+    az.InferenceData
+        Loaded into memory (the file is closed).
+
+    Raises
+    ------
+    ProvenanceMismatchError
+        If the file is missing or any expected attribute differs.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ProvenanceMismatchError(f"no saved fit at {path}")
+    idata = az.from_netcdf(str(path))
+    idata.posterior.load()
+    attrs = dict(idata.posterior.attrs)
+    for key, want in (expected or {}).items():
+        got = attrs.get(key)
+        if got != want:
+            raise ProvenanceMismatchError(
+                f"saved fit {path} has {key}={str(got)[:16]}..., expected {str(want)[:16]}...; it will be refit"
+            )
+    return idata
