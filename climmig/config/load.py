@@ -73,7 +73,8 @@ def _fields_at(loc: Iterable[Any]) -> list[str]:
 
 
 def _path(loc: Iterable[Any]) -> str:
-    parts = [str(p) for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))]
+    parts = [(str(p) if str(p).strip() else repr(p)) for p in loc
+             if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))]
     return " -> ".join(parts) if parts else "(top level)"
 
 
