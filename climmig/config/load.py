@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from climmig.config.schema import RunConfig
 from climmig.errors import ConfigError
 
-__all__ = ["catalog_path", "format_validation_error", "load_config", "parse_config"]
+__all__ = ["catalog_path", "format_validation_error", "load_config", "parse_config", "referenced_catalog_ids"]
 
 _FIX = {
     "missing": "add this key",
@@ -227,7 +227,8 @@ def catalog_path(cfg: RunConfig, config_file: str | Path) -> Path:
     return cat.resolve()
 
 
-def _referenced_ids(cfg: RunConfig) -> list[tuple[str, str]]:
+def referenced_catalog_ids(cfg: RunConfig) -> list[tuple[str, str]]:
+    """Every catalog id a config names, with the YAML path that names it."""
     refs = [("study_area -> boundaries", cfg.study_area.boundaries)]
     for i, h in enumerate(cfg.hazards):
         refs.append((f"hazards -> {i} -> input", h.input))
@@ -254,7 +255,7 @@ def _check_catalog_ids(cfg: RunConfig, config_file: Path) -> list[str]:
         return [f"catalog: {exc}"]
     known = catalog.ids()
     out = []
-    for where, cid in _referenced_ids(cfg):
+    for where, cid in referenced_catalog_ids(cfg):
         if cid not in known:
             close = difflib.get_close_matches(cid, known, n=1, cutoff=0.5)
             hint = f" (did you mean {close[0]!r}?)" if close else ""

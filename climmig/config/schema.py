@@ -590,7 +590,10 @@ class RunConfig(_Frozen):
 
 
 def science_hash(cfg: RunConfig) -> str:
-    """SHA-256 of the science part of a config (everything but ``compute``, ``outputs``, ``description``).
+    """SHA-256 of the science part of a config (all but ``compute``, ``outputs``, ``description``, ``catalog``).
+
+    The catalog *path* is a site setting; the identity of the data is recorded separately, as the sha256 of
+    every input file (``inputs.json`` in the run directory), and stage checkpoints depend on it.
 
     Parameters
     ----------
@@ -602,4 +605,4 @@ def science_hash(cfg: RunConfig) -> str:
     str
         64 hexadecimal digits.
     """
-    return config_hash(cfg.model_dump(mode="json", exclude={"compute", "outputs", "description"}))
+    return config_hash(cfg.model_dump(mode="json", exclude={"compute", "outputs", "description", "catalog"}))
