@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 
 from climmig.cli import app
-from climmig.pipeline.run import run_pipeline
 from climmig.pipeline.manifest import read_manifest
+from climmig.pipeline.run import run_pipeline
 
 
 @app.command()
