@@ -1,13 +1,17 @@
-"""Grid-to-region reductions under dask: region weights as sparse per-block lists, one kernel per block.
+"""Grid-to-region reductions under dask: one kernel call per block, partial sums added by dask.
 
-:func:`region_exceedance_sums` maps :func:`climmig.exposure.kernels.exceed_and_sum` over the dask blocks
-of a field ``(..., lat, lon)``; each block yields a partial ``(..., region)`` sum and dask adds the partials
-of all spatial blocks (a tree reduction). Memory is bounded by the chunk size, never the input size.
+:func:`region_exceedance_sums` pairs every block of a field ``(..., lat, lon)`` with the matching block of
+the region weights ``(region, lat, lon)`` (both may be lazy), turns the weight block into a per-cell sparse
+list (cached per block, so blocks sharing a spatial tile reuse it) and calls
+:func:`climmig.exposure.kernels.exceed_and_sum`. Each block yields a partial ``(..., region)`` sum; dask
+adds the partials of all spatial tiles in a tree. Memory is bounded by the chunk size, never the input.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import dask.array as dsa
@@ -16,54 +20,59 @@ import xarray as xr
 
 from climmig.exposure.kernels import exceed_and_sum
 
-__all__ = ["block_weight_table", "region_exceedance_sums", "region_sum"]
+__all__ = ["cell_lists", "region_exceedance_sums", "region_sum"]
 
 logger = logging.getLogger(__name__)
 
+_CACHE: OrderedDict[int, tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]] = OrderedDict()
+_LOCK = threading.Lock()
+_CACHE_SIZE = 256
 
-def block_weight_table(weights: np.ndarray, lat_chunks: tuple[int, ...], lon_chunks: tuple[int, ...]
-                       ) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per spatial block, the weights in compressed-sparse-row form by cell.
+
+def cell_lists(wblock: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weights of a ``(region, lat, lon)`` block in compressed-sparse-row form by cell.
 
     Parameters
     ----------
-    weights : numpy.ndarray
-        ``(region, lat, lon)`` weights (e.g. fraction x population).
-    lat_chunks, lon_chunks : tuple of int
-        Dask chunk sizes of the field along lat and lon.
+    wblock : numpy.ndarray
+        ``(R, ny, nx)`` weights.
 
     Returns
     -------
-    dict
-        ``(iy, ix) -> (ptr, region_index, weight)`` with ``ptr`` of length ``cells_in_block + 1`` (cells in
-        C order of ``(lat, lon)``) and float32 weights.
+    tuple of numpy.ndarray
+        ``(ptr, region_index, weight)``: cell ``c`` (C order of ``(lat, lon)``) belongs to regions
+        ``region_index[ptr[c]:ptr[c+1]]`` with float32 ``weight``.
     """
-    table = {}
-    y0 = 0
-    for iy, ny in enumerate(lat_chunks):
-        x0 = 0
-        for ix, nx in enumerate(lon_chunks):
-            blk = weights[:, y0:y0 + ny, x0:x0 + nx].reshape(weights.shape[0], -1)  # (R, C)
-            reg, cell = np.nonzero(blk)
-            order = np.lexsort((reg, cell))
-            reg, cell = reg[order], cell[order]
-            ptr = np.zeros(ny * nx + 1, dtype=np.int64)
-            np.add.at(ptr, cell + 1, 1)
-            ptr = np.cumsum(ptr)
-            table[(iy, ix)] = (ptr, reg.astype(np.int64), blk[reg, cell].astype(np.float32))
-            x0 += nx
-        y0 += ny
-    return table
+    nreg = wblock.shape[0]
+    flat = wblock.reshape(nreg, -1)
+    cell, reg = np.nonzero(flat.T)  # cell-major order directly
+    ptr = np.zeros(flat.shape[1] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cell, minlength=flat.shape[1]), out=ptr[1:])
+    return ptr, reg.astype(np.int64), flat[reg, cell].astype(np.float32)
 
 
-def _partial(block: np.ndarray, table: dict, thr: float, nreg: int, block_info: Any = None) -> np.ndarray:
-    loc = block_info[0]["chunk-location"]
-    ptr, ridx, w = table[(loc[-2], loc[-1])]
+def _cached_lists(wblock: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    key = id(wblock)
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None and hit[0] is wblock:
+            _CACHE.move_to_end(key)
+            return hit[1]
+    lists = cell_lists(wblock)
+    with _LOCK:
+        _CACHE[key] = (wblock, lists)  # the strong reference keeps id(wblock) from being reused
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return lists
+
+
+def _partial(block: np.ndarray, wblock: np.ndarray, thr: float) -> np.ndarray:
+    nreg = wblock.shape[0]
+    ptr, ridx, w = _cached_lists(wblock)
     lead = block.shape[:-2]
     x = block.reshape(int(np.prod(lead, dtype=np.int64)), -1)
     exc, val = exceed_and_sum(x, thr, ptr, ridx, w, nreg)
-    out = np.stack([exc, val], axis=-2).reshape(*lead, 1, 1, 2, nreg)
-    return out
+    return np.stack([exc, val], axis=-2).reshape(*lead, 1, 1, 2, nreg)
 
 
 def region_exceedance_sums(field: xr.DataArray, weights: xr.DataArray, threshold: float) -> xr.Dataset:
@@ -72,34 +81,38 @@ def region_exceedance_sums(field: xr.DataArray, weights: xr.DataArray, threshold
     Parameters
     ----------
     field : xr.DataArray
-        Dims ``(..., lat, lon)``, dask-backed (numpy is wrapped in one chunk).
+        Dims ``(..., lat, lon)`` (dask-backed or numpy).
     weights : xr.DataArray
-        Dims ``(region, lat, lon)`` with the same lat/lon as ``field``; in memory (numpy). Typically
-        fraction of the cell in the region x people in the cell.
+        Dims ``(region, lat, lon)`` on the same lat/lon (dask-backed or numpy), e.g. fraction of the cell in
+        the region x people in the cell. Rechunked to the field's spatial chunks.
     threshold : float
-        Strict exceedance level in the units of ``field``.
+        Strict exceedance level in the units of ``field`` (``inf``: sums only).
 
     Returns
     -------
     xr.Dataset
-        ``exceedance`` (:math:`\\sum_c w_{rc}[x > t]`) and ``total`` (:math:`\\sum_c w_{rc} x`, NaN as 0),
-        dims ``(..., region)``, float64, lazy.
+        ``exceedance`` (:math:`\\sum_c w_{rc}[x_c > t]`) and ``total`` (:math:`\\sum_c w_{rc} x_c`, NaN
+        contributes nothing), dims ``(..., region)``, float64, lazy.
     """
     lead = [d for d in field.dims if d not in ("lat", "lon")]
     f = field.transpose(*lead, "lat", "lon")
     data = f.data if isinstance(f.data, dsa.Array) else dsa.from_array(f.data, chunks=-1)
     w = weights.transpose("region", "lat", "lon")
-    if not (np.array_equal(w["lat"].values, f["lat"].values) and np.array_equal(w["lon"].values, f["lon"].values)):
+    if w.sizes["lat"] != f.sizes["lat"] or w.sizes["lon"] != f.sizes["lon"] or not (
+            np.allclose(w["lat"].values, f["lat"].values) and np.allclose(w["lon"].values, f["lon"].values)):
         raise ValueError("weights and field are on different grids; regrid first")
-    table = block_weight_table(np.asarray(w.values), data.chunks[-2], data.chunks[-1])
-    nreg = w.sizes["region"]
+    wdata = w.data if isinstance(w.data, dsa.Array) else dsa.from_array(w.data, chunks=-1)
+    wdata = wdata.astype(np.float32).rechunk((-1, data.chunks[-2], data.chunks[-1]))
     nd = data.ndim
-    out_chunks = data.chunks[:-2] + ((1,) * len(data.chunks[-2]), (1,) * len(data.chunks[-1]), (2,), (nreg,))
-    parts = dsa.map_blocks(_partial, data, table=table, thr=float(threshold), nreg=nreg, dtype=np.float64,
-                           chunks=out_chunks, new_axis=[nd, nd + 1],
-                           meta=np.empty((0,) * (nd + 2), dtype=np.float64))
+    ind = tuple(range(nd))
+    w_ind = (nd + 1, nd - 2, nd - 1)
+    parts = dsa.blockwise(
+        _partial, ind + (nd, nd + 1), data, ind, wdata, w_ind,
+        new_axes={nd: 2}, adjust_chunks={nd - 2: 1, nd - 1: 1}, dtype=np.float64,
+        thr=float(threshold), meta=np.empty((0,) * (nd + 2), dtype=np.float64),
+    )
     summed = parts.sum(axis=(nd - 2, nd - 1), split_every=8)
-    coords = {d: f[d] for d in lead if d in f.coords}
+    coords: dict[str, Any] = {d: f[d] for d in lead if d in f.coords}
     coords["region"] = w["region"]
     for c in w.coords:
         if c not in ("lat", "lon", "region") and w[c].dims == ("region",):
