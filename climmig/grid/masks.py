@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 #: Natural Earth units that statistics (IDMC, SSP, WDI) report as part of another country.
 MERGED_UNITS: dict[str, str] = {"SOL": "SOM", "CYN": "CYP", "KOS": "XKX"}
 
+_COUNTRY_FIELDS = ("iso3", "ISO3", "ISO_A3", "GID_0", "adm0_a3", "ADM0_A3", "shapeGroup")
 _NAME_FIELDS = ("NAME", "NAME_EN", "ADMIN", "name", "NAME_1", "shapeName")
 
 
@@ -59,7 +60,9 @@ def boundary_region_ids(boundaries: Any, id_field: str = "iso3") -> Any:
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns ``region``, ``region_name``, ``geometry``; one row per region.
+        Columns ``region``, ``region_name``, ``country`` (ISO3 of the country a finer region belongs to,
+        from an ``iso3``/``GID_0``/``ADM0_A3``/``shapeGroup`` column; the region itself for admin-0) and
+        ``geometry``; one row per region.
 
     Raises
     ------
@@ -84,7 +87,16 @@ def boundary_region_ids(boundaries: Any, id_field: str = "iso3") -> Any:
             dissolved.loc[dissolved["region"] == into, "region_name"] = \
                 str(gdf.loc[gdf["ADM0_A3"] == into, name_col].iloc[0])
         del unit
-    return dissolved[["region", "region_name", "geometry"]]
+    if id_field == "iso3":
+        dissolved["country"] = dissolved["region"]
+    else:  # admin-1 or finer: the country each region belongs to, if the file says
+        ccol = next((c for c in _COUNTRY_FIELDS if c in gdf.columns), None)
+        if ccol is not None:
+            country = work.groupby("region")[ccol].first()
+            dissolved["country"] = dissolved["region"].map(country).astype(str)
+        else:
+            dissolved["country"] = dissolved["region"]
+    return dissolved[["region", "region_name", "country", "geometry"]]
 
 
 def region_fractions(boundaries: Any, grid: xr.Dataset, id_field: str = "iso3", supersample: int = 8,
@@ -111,7 +123,7 @@ def region_fractions(boundaries: Any, grid: xr.Dataset, id_field: str = "iso3", 
         Fractions in [0, 1] summing to one over regions in every cell (to zero only if
         ``assign_uncovered`` is false and no polygon touches the cell); coordinate ``region_name``.
         Regions are all those touching the grid, not only the study area's, so border cells split
-        correctly.
+        correctly. Coordinate ``land_fraction`` (lat, lon) is the share of each cell inside any polygon.
     """
     import shapely
 
@@ -146,7 +158,9 @@ def region_fractions(boundaries: Any, grid: xr.Dataset, id_field: str = "iso3", 
     out = xr.DataArray(
         frac.astype(np.float64), dims=("region", "lat", "lon"),
         coords={"region": regions["region"].to_numpy(dtype=str), "lat": grid["lat"].values,
-                "lon": grid["lon"].values, "region_name": ("region", regions["region_name"].to_numpy(dtype=str))},
+                "lon": grid["lon"].values, "region_name": ("region", regions["region_name"].to_numpy(dtype=str)),
+                "country": ("region", regions["country"].to_numpy(dtype=str)),
+                "land_fraction": (("lat", "lon"), np.clip(total / (k * k), 0, 1))},
         attrs={"units": "1", "long_name": "fraction of the cell belonging to the region",
                "climmig_mask_method": f"supersampled point-in-polygon ({k}x{k} per cell), normalised over land"
                                       + ("; uncovered cells to nearest region" if assign_uncovered else "")},

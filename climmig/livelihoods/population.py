@@ -40,7 +40,9 @@ def population_weights(inputs: list[xr.DataArray], fractions: xr.DataArray, grid
         ``weights`` [1], dims (region, lat, lon), lazy; and ``source_index`` (region): the index of the input
         used per region (-1 if none covers it).
     """
-    area = grid["cell_area"]
+    # land area only: cells the masks gave to a region although no polygon touches them (sea) do not count
+    land = fractions["land_fraction"] if "land_fraction" in fractions.coords else 1.0
+    area = grid["cell_area"] * land
     region_area = (fractions * area).sum(("lat", "lon"))
     chosen = xr.zeros_like(region_area, dtype=bool)
     weights = None
