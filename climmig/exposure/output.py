@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from climmig.io.writers import write_netcdf, write_zarr
@@ -92,6 +93,8 @@ def write_exposure(ds: xr.Dataset, outdir: str | Path, formats: tuple[str, ...] 
         paths.append(write_netcdf(ds, outdir / "exposure.nc"))
     if "zarr" in formats:
         # variable-length strings have a Zarr v3 data type; fixed-width numpy unicode does not (yet)
-        zds = ds.assign_coords({k: v.astype(object) for k, v in ds.coords.items() if v.dtype.kind == "U"})
-        paths.append(write_zarr(zds.chunk(), outdir / "exposure.zarr"))
+        zds = ds.chunk()
+        zds = zds.assign_coords({k: (v.dims, np.asarray(ds[k].values).astype(object))
+                                 for k, v in ds.coords.items() if v.dtype.kind == "U"})
+        paths.append(write_zarr(zds, outdir / "exposure.zarr"))
     return paths
