@@ -1,8 +1,8 @@
 """Grid-to-region reductions under dask: one kernel call per block, partial sums added by dask.
 
 :func:`region_exceedance_sums` pairs every block of a field ``(..., lat, lon)`` with the matching block of
-the region weights ``(region, lat, lon)`` (both may be lazy), turns the weight block into a per-cell sparse
-list (cached per block, so blocks sharing a spatial tile reuse it) and calls
+the region weights ``(region, lat, lon)`` (both may be lazy), turns the weight block into per-cell weights
+(:func:`climmig.exposure.kernels.cell_weights`, cached per block, so blocks sharing a spatial tile reuse it) and calls
 :func:`climmig.exposure.kernels.exceed_and_sum`. Each block yields a partial ``(..., region)`` sum; dask
 adds the partials of all spatial tiles in a tree. Memory is bounded by the chunk size, never the input.
 """
@@ -18,47 +18,25 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from climmig.exposure.kernels import exceed_and_sum
+from climmig.exposure.kernels import CellWeights, cell_weights, exceed_and_sum
 
-__all__ = ["cell_lists", "region_exceedance_sums", "region_sum"]
+__all__ = ["region_exceedance_sums", "region_sum"]
 
 logger = logging.getLogger(__name__)
 
-_CACHE: OrderedDict[int, tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]] = OrderedDict()
+_CACHE: OrderedDict[int, tuple[np.ndarray, CellWeights]] = OrderedDict()
 _LOCK = threading.Lock()
 _CACHE_SIZE = 256
 
 
-def cell_lists(wblock: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weights of a ``(region, lat, lon)`` block in compressed-sparse-row form by cell.
-
-    Parameters
-    ----------
-    wblock : numpy.ndarray
-        ``(R, ny, nx)`` weights.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        ``(ptr, region_index, weight)``: cell ``c`` (C order of ``(lat, lon)``) belongs to regions
-        ``region_index[ptr[c]:ptr[c+1]]`` with float32 ``weight``.
-    """
-    nreg = wblock.shape[0]
-    flat = wblock.reshape(nreg, -1)
-    cell, reg = np.nonzero(flat.T)  # cell-major order directly
-    ptr = np.zeros(flat.shape[1] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(cell, minlength=flat.shape[1]), out=ptr[1:])
-    return ptr, reg.astype(np.int64), flat[reg, cell].astype(np.float32)
-
-
-def _cached_lists(wblock: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _cached_lists(wblock: np.ndarray) -> CellWeights:
     key = id(wblock)
     with _LOCK:
         hit = _CACHE.get(key)
         if hit is not None and hit[0] is wblock:
             _CACHE.move_to_end(key)
             return hit[1]
-    lists = cell_lists(wblock)
+    lists = cell_weights(wblock)
     with _LOCK:
         _CACHE[key] = (wblock, lists)  # the strong reference keeps id(wblock) from being reused
         while len(_CACHE) > _CACHE_SIZE:
@@ -68,10 +46,10 @@ def _cached_lists(wblock: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def _partial(block: np.ndarray, wblock: np.ndarray, thr: float) -> np.ndarray:
     nreg = wblock.shape[0]
-    ptr, ridx, w = _cached_lists(wblock)
+    cw = _cached_lists(wblock)
     lead = block.shape[:-2]
     x = block.reshape(int(np.prod(lead, dtype=np.int64)), -1)
-    exc, val = exceed_and_sum(x, thr, ptr, ridx, w, nreg)
+    exc, val = exceed_and_sum(x, thr, cw)
     return np.stack([exc, val], axis=-2).reshape(*lead, 1, 1, 2, nreg)
 
 

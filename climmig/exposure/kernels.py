@@ -1,19 +1,26 @@
-"""Block kernels for region sums: one pass over a block of cells, weights as a per-cell sparse list.
+"""Block kernels for region sums: one pass over a block of cells.
 
-The kernel reads each value once and adds ``w * x`` (and ``w`` where ``x > threshold``) to the regions
-that cell belongs to. With numba it is compiled (``nogil`` so dask threads run blocks in parallel); without
-numba a scipy.sparse fallback gives the same numbers more slowly.
+Weights of a spatial block are kept per cell: most cells belong to one region (``cell_region``,
+``cell_weight``); cells split between regions (borders) are listed separately in compressed-sparse-row
+form. The compiled kernel walks each row of the block once, accumulating runs of cells of the same region in
+registers (so the inner loop has no memory dependency), and adds ``w * x`` and ``w * [x > t]``. With numba
+it is compiled with ``nogil`` so dask threads run blocks in parallel; without numba a scipy.sparse fallback
+gives the same numbers more slowly.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["HAVE_NUMBA", "exceed_and_sum"]
+__all__ = ["HAVE_NUMBA", "CellWeights", "cell_weights", "exceed_and_sum"]
 
 logger = logging.getLogger(__name__)
+
+NO_REGION = -1
+SPLIT = -2
 
 try:  # numba is optional; the fallback is exact but slower
     import numba
@@ -23,12 +30,67 @@ except ImportError:  # pragma: no cover - exercised only without numba
     HAVE_NUMBA = False
 
 
-def _exceed_and_sum_py(x: np.ndarray, thr: float, ptr: np.ndarray, ridx: np.ndarray, w: np.ndarray,
-                       nreg: int) -> tuple[np.ndarray, np.ndarray]:
+class CellWeights(NamedTuple):
+    """Region weights of one spatial block, by cell (see module docstring)."""
+
+    cell_region: np.ndarray  # (C,) int64: region index, NO_REGION or SPLIT
+    cell_weight: np.ndarray  # (C,) float64 weight of single-region cells
+    split_ptr: np.ndarray  # (C + 1,) int64 offsets into split_region/split_weight (only split cells non-empty)
+    split_region: np.ndarray  # (nnz,) int64
+    split_weight: np.ndarray  # (nnz,) float64
+    nreg: int
+    run_start: np.ndarray  # (n_runs,) int64: runs of consecutive cells with the same cell_region
+    run_end: np.ndarray  # (n_runs,) int64
+    weight32: np.ndarray  # (C,) float32 copy of cell_weight (vectorised inner loop)
+
+
+def cell_weights(wblock: np.ndarray) -> CellWeights:
+    """Per-cell weights of a ``(region, lat, lon)`` block.
+
+    Parameters
+    ----------
+    wblock : numpy.ndarray
+        ``(R, ny, nx)`` weights (zero where a region has no share of a cell).
+
+    Returns
+    -------
+    CellWeights
+    """
+    nreg = wblock.shape[0]
+    full = wblock.reshape(nreg, -1)
+    active = np.nonzero(full.any(axis=1))[0]  # regions present in this block (few)
+    flat = full[active]
+    nz = flat != 0
+    count = nz.sum(axis=0)
+    first = nz.argmax(axis=0)
+    ncell = flat.shape[1]
+    region = np.where(count == 1, active[first] if active.size else 0,
+                      np.where(count == 0, NO_REGION, SPLIT)).astype(np.int64)
+    weight = np.where(count == 1, flat[first, np.arange(ncell)] if active.size else 0.0, 0.0).astype(np.float64)
+    cols = np.nonzero(count > 1)[0]
+    sub = nz[:, cols]
+    sc, sr_local = np.nonzero(sub.T)
+    sr = active[sr_local]
+    ptr = np.zeros(ncell + 1, dtype=np.int64)
+    per_cell = np.zeros(ncell, dtype=np.int64)
+    per_cell[cols] = count[cols]
+    np.cumsum(per_cell, out=ptr[1:])
+    change = np.nonzero(np.diff(region) != 0)[0] + 1
+    starts = np.concatenate([[0], change]).astype(np.int64)
+    ends = np.concatenate([change, [ncell]]).astype(np.int64)
+    return CellWeights(region, weight, ptr, sr.astype(np.int64), flat[sr_local, cols[sc]].astype(np.float64), nreg,
+                       starts, ends, weight.astype(np.float32))
+
+
+def _exceed_and_sum_py(x: np.ndarray, thr: float, cw: CellWeights) -> tuple[np.ndarray, np.ndarray]:
     import scipy.sparse as sp
 
     ncell = x.shape[1]
-    wmat = sp.csr_matrix((w.astype(np.float64), ridx, ptr), shape=(ncell, nreg))
+    single = np.nonzero(cw.cell_region >= 0)[0]
+    rows = np.concatenate([single, np.repeat(np.arange(ncell), np.diff(cw.split_ptr))])
+    cols = np.concatenate([cw.cell_region[single], cw.split_region])
+    vals = np.concatenate([cw.cell_weight[single], cw.split_weight])
+    wmat = sp.csr_matrix((vals, (rows, cols)), shape=(ncell, cw.nreg))
     xv = np.nan_to_num(x.astype(np.float64), nan=0.0)
     hit = (x > thr).astype(np.float64)
     return np.asarray(hit @ wmat), np.asarray(xv @ wmat)
@@ -36,45 +98,51 @@ def _exceed_and_sum_py(x: np.ndarray, thr: float, ptr: np.ndarray, ridx: np.ndar
 
 if HAVE_NUMBA:
 
-    @numba.njit(nogil=True, cache=True, fastmath=False)
-    def _exceed_and_sum_nb(x, thr, ptr, ridx, w, nreg):  # pragma: no cover - compiled
-        k_n, c_n = x.shape
+    @numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
+    def _exceed_and_sum_nb(x, thr, region, w32, ptr, sreg, sw, nreg, starts, ends):  # pragma: no cover
+        k_n = x.shape[0]
         exc = np.zeros((k_n, nreg), dtype=np.float64)
         val = np.zeros((k_n, nreg), dtype=np.float64)
+        t32 = np.float32(thr) if np.isfinite(thr) else np.float32(np.inf)
+        zero = np.float32(0.0)
         for k in range(k_n):
-            for c in range(c_n):
-                a = ptr[c]
-                b = ptr[c + 1]
-                if a == b:
-                    continue
-                v = x[k, c]
-                if v != v:  # NaN: no value, no exceedance
-                    continue
-                hit = v > thr
-                for j in range(a, b):
-                    r = ridx[j]
-                    ww = w[j]
-                    val[k, r] += ww * v
-                    if hit:
-                        exc[k, r] += ww
+            for i in range(starts.size):
+                a = starts[i]
+                b = ends[i]
+                r = region[a]
+                if r >= 0:  # a run of cells of one region: vectorisable reduction
+                    av = np.float32(0.0)
+                    ae = np.float32(0.0)
+                    for c in range(a, b):
+                        v = x[k, c]
+                        ww = w32[c]
+                        av += ww * v if v == v else zero
+                        ae += ww if v > t32 else zero
+                    val[k, r] += av
+                    exc[k, r] += ae
+                elif r == -2:  # cells split between regions
+                    for c in range(a, b):
+                        v = np.float64(x[k, c])
+                        if v == v:
+                            for j in range(ptr[c], ptr[c + 1]):
+                                rr = sreg[j]
+                                val[k, rr] += sw[j] * v
+                                if v > thr:
+                                    exc[k, rr] += sw[j]
         return exc, val
 
 
-def exceed_and_sum(x: np.ndarray, thr: float, ptr: np.ndarray, ridx: np.ndarray, w: np.ndarray,
-                   nreg: int) -> tuple[np.ndarray, np.ndarray]:
+def exceed_and_sum(x: np.ndarray, thr: float, cw: CellWeights) -> tuple[np.ndarray, np.ndarray]:
     """Weighted exceedance count and weighted sum per region for a (rows x cells) block.
 
     Parameters
     ----------
     x : numpy.ndarray
-        Shape ``(K, C)``, C-contiguous, float32 or float64.
+        Shape ``(K, C)``, float32 or float64 (made C-contiguous).
     thr : float
-        Exceedance threshold (strict ``>``); use ``inf`` to skip.
-    ptr, ridx, w : numpy.ndarray
-        Weights in compressed-sparse-row form by cell: cell ``c`` belongs to regions
-        ``ridx[ptr[c]:ptr[c+1]]`` with weights ``w[ptr[c]:ptr[c+1]]``.
-    nreg : int
-        Number of regions.
+        Exceedance threshold (strict ``>``); ``inf`` gives sums only.
+    cw : CellWeights
+        Weights of the block's cells (:func:`cell_weights`).
 
     Returns
     -------
@@ -84,5 +152,8 @@ def exceed_and_sum(x: np.ndarray, thr: float, ptr: np.ndarray, ridx: np.ndarray,
     """
     x = np.ascontiguousarray(x)
     if HAVE_NUMBA:
-        return _exceed_and_sum_nb(x, np.float64(thr), ptr, ridx, w, np.int64(nreg))
-    return _exceed_and_sum_py(x, thr, ptr, ridx, w, nreg)
+        if x.dtype != np.float32:
+            x = x.astype(np.float32)
+        return _exceed_and_sum_nb(x, np.float64(thr), cw.cell_region, cw.weight32, cw.split_ptr,
+                                  cw.split_region, cw.split_weight, np.int64(cw.nreg), cw.run_start, cw.run_end)
+    return _exceed_and_sum_py(x, thr, cw)
