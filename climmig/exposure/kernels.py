@@ -59,14 +59,19 @@ def cell_weights(wblock: np.ndarray) -> CellWeights:
     nreg = wblock.shape[0]
     full = wblock.reshape(nreg, -1)
     active = np.nonzero(full.any(axis=1))[0]  # regions present in this block (few)
+    ncell = full.shape[1]
+    if active.size == 0:  # e.g. open ocean
+        empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        return CellWeights(np.full(ncell, NO_REGION, dtype=np.int64), np.zeros(ncell), np.zeros(ncell + 1, np.int64),
+                           empty_i, empty_f, nreg, np.array([0], np.int64), np.array([ncell], np.int64),
+                           np.zeros(ncell, np.float32))
     flat = full[active]
     nz = flat != 0
     count = nz.sum(axis=0)
     first = nz.argmax(axis=0)
-    ncell = flat.shape[1]
-    region = np.where(count == 1, active[first] if active.size else 0,
+    region = np.where(count == 1, active[first],
                       np.where(count == 0, NO_REGION, SPLIT)).astype(np.int64)
-    weight = np.where(count == 1, flat[first, np.arange(ncell)] if active.size else 0.0, 0.0).astype(np.float64)
+    weight = np.where(count == 1, flat[first, np.arange(ncell)], 0.0).astype(np.float64)
     cols = np.nonzero(count > 1)[0]
     sub = nz[:, cols]
     sc, sr_local = np.nonzero(sub.T)
