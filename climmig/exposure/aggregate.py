@@ -18,7 +18,7 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from climmig.exposure.kernels import CellWeights, cell_weights, exceed_and_sum
+from climmig.exposure.kernels import CellWeights, cell_weights, exceed_and_sum, grid_cell_weights
 
 __all__ = ["region_exceedance_sums", "region_sum"]
 
@@ -53,6 +53,15 @@ def _partial(block: np.ndarray, wblock: np.ndarray, thr: float) -> np.ndarray:
     return np.stack([exc, val], axis=-2).reshape(*lead, 1, 1, 2, nreg)
 
 
+def _partial_table(block: np.ndarray, table: dict, thr: float, block_info: Any = None) -> np.ndarray:
+    loc = block_info[0]["chunk-location"]
+    cw = table[(loc[-2], loc[-1])]
+    lead = block.shape[:-2]
+    x = block.reshape(int(np.prod(lead, dtype=np.int64)), -1)
+    exc, val = exceed_and_sum(x, thr, cw)
+    return np.stack([exc, val], axis=-2).reshape(*lead, 1, 1, 2, cw.nreg)
+
+
 def region_exceedance_sums(field: xr.DataArray, weights: xr.DataArray, threshold: float) -> xr.Dataset:
     """Weighted exceedance and weighted sum of a gridded field per region (lazy).
 
@@ -79,16 +88,22 @@ def region_exceedance_sums(field: xr.DataArray, weights: xr.DataArray, threshold
     if w.sizes["lat"] != f.sizes["lat"] or w.sizes["lon"] != f.sizes["lon"] or not (
             np.allclose(w["lat"].values, f["lat"].values) and np.allclose(w["lon"].values, f["lon"].values)):
         raise ValueError("weights and field are on different grids; regrid first")
-    wdata = w.data if isinstance(w.data, dsa.Array) else dsa.from_array(w.data, chunks=-1)
-    wdata = wdata.astype(np.float32).rechunk((-1, data.chunks[-2], data.chunks[-1]))
     nd = data.ndim
-    ind = tuple(range(nd))
-    w_ind = (nd + 1, nd - 2, nd - 1)
-    parts = dsa.blockwise(
-        _partial, ind + (nd, nd + 1), data, ind, wdata, w_ind,
-        new_axes={nd: 2}, adjust_chunks={nd - 2: 1, nd - 1: 1}, dtype=np.float64,
-        thr=float(threshold), meta=np.empty((0,) * (nd + 2), dtype=np.float64),
-    )
+    nreg = w.sizes["region"]
+    if isinstance(w.data, dsa.Array):  # lazy weights: per-cell lists built inside each task (cached per tile)
+        wdata = w.data.astype(np.float32).rechunk((-1, data.chunks[-2], data.chunks[-1]))
+        ind = tuple(range(nd))
+        parts = dsa.blockwise(
+            _partial, ind + (nd, nd + 1), data, ind, wdata, (nd + 1, nd - 2, nd - 1),
+            new_axes={nd: 2}, adjust_chunks={nd - 2: 1, nd - 1: 1}, dtype=np.float64,
+            thr=float(threshold), meta=np.empty((0,) * (nd + 2), dtype=np.float64),
+        )
+    else:  # weights in memory: per-cell lists of every tile in one pass, shipped with the graph
+        table = grid_cell_weights(np.asarray(w.data, dtype=np.float32), data.chunks[-2], data.chunks[-1])
+        out_chunks = data.chunks[:-2] + ((1,) * len(data.chunks[-2]), (1,) * len(data.chunks[-1]), (2,), (nreg,))
+        parts = dsa.map_blocks(_partial_table, data, table=table, thr=float(threshold), dtype=np.float64,
+                               chunks=out_chunks, new_axis=[nd, nd + 1],
+                               meta=np.empty((0,) * (nd + 2), dtype=np.float64))
     summed = parts.sum(axis=(nd - 2, nd - 1), split_every=8)
     coords: dict[str, Any] = {d: f[d] for d in lead if d in f.coords}
     coords["region"] = w["region"]

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["HAVE_NUMBA", "CellWeights", "cell_weights", "exceed_and_sum"]
+__all__ = ["HAVE_NUMBA", "CellWeights", "cell_weights", "exceed_and_sum", "grid_cell_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,24 @@ class CellWeights(NamedTuple):
     weight32: np.ndarray  # (C,) float32 copy of cell_weight (vectorised inner loop)
 
 
+def _assemble(count: np.ndarray, first: np.ndarray, wfirst: np.ndarray, split_cols: np.ndarray,
+              split_matrix: np.ndarray, nreg: int) -> CellWeights:
+    """CellWeights from per-cell region counts, first region and its weight, and the split cells' columns."""
+    ncell = count.size
+    region = np.where(count == 1, first, np.where(count == 0, NO_REGION, SPLIT)).astype(np.int64)
+    weight = np.where(count == 1, wfirst, 0.0).astype(np.float64)
+    sc, sr = np.nonzero(split_matrix.T != 0)  # (split cell, region) pairs, cell-major
+    ptr = np.zeros(ncell + 1, dtype=np.int64)
+    per_cell = np.zeros(ncell, dtype=np.int64)
+    per_cell[split_cols] = count[split_cols]
+    np.cumsum(per_cell, out=ptr[1:])
+    change = np.nonzero(np.diff(region) != 0)[0] + 1
+    starts = np.concatenate([[0], change]).astype(np.int64)
+    ends = np.concatenate([change, [ncell]]).astype(np.int64)
+    return CellWeights(region, weight, ptr, sr.astype(np.int64), split_matrix[sr, sc].astype(np.float64), nreg,
+                       starts, ends, weight.astype(np.float32))
+
+
 def cell_weights(wblock: np.ndarray) -> CellWeights:
     """Per-cell weights of a ``(region, lat, lon)`` block.
 
@@ -57,34 +75,52 @@ def cell_weights(wblock: np.ndarray) -> CellWeights:
     CellWeights
     """
     nreg = wblock.shape[0]
-    full = wblock.reshape(nreg, -1)
-    active = np.nonzero(full.any(axis=1))[0]  # regions present in this block (few)
-    ncell = full.shape[1]
-    if active.size == 0:  # e.g. open ocean
-        empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-        return CellWeights(np.full(ncell, NO_REGION, dtype=np.int64), np.zeros(ncell), np.zeros(ncell + 1, np.int64),
-                           empty_i, empty_f, nreg, np.array([0], np.int64), np.array([ncell], np.int64),
-                           np.zeros(ncell, np.float32))
-    flat = full[active]
+    flat = wblock.reshape(nreg, -1)
     nz = flat != 0
     count = nz.sum(axis=0)
     first = nz.argmax(axis=0)
-    region = np.where(count == 1, active[first],
-                      np.where(count == 0, NO_REGION, SPLIT)).astype(np.int64)
-    weight = np.where(count == 1, flat[first, np.arange(ncell)], 0.0).astype(np.float64)
-    cols = np.nonzero(count > 1)[0]
-    sub = nz[:, cols]
-    sc, sr_local = np.nonzero(sub.T)
-    sr = active[sr_local]
-    ptr = np.zeros(ncell + 1, dtype=np.int64)
-    per_cell = np.zeros(ncell, dtype=np.int64)
-    per_cell[cols] = count[cols]
-    np.cumsum(per_cell, out=ptr[1:])
-    change = np.nonzero(np.diff(region) != 0)[0] + 1
-    starts = np.concatenate([[0], change]).astype(np.int64)
-    ends = np.concatenate([change, [ncell]]).astype(np.int64)
-    return CellWeights(region, weight, ptr, sr.astype(np.int64), flat[sr_local, cols[sc]].astype(np.float64), nreg,
-                       starts, ends, weight.astype(np.float32))
+    wfirst = flat[first, np.arange(flat.shape[1])]
+    split_cols = np.nonzero(count > 1)[0]
+    return _assemble(count, first, wfirst, split_cols, flat[:, split_cols], nreg)
+
+
+def grid_cell_weights(weights: np.ndarray, lat_chunks: tuple[int, ...], lon_chunks: tuple[int, ...]
+                      ) -> dict[tuple[int, int], CellWeights]:
+    """Per-cell weights of every spatial block of an in-memory ``(region, lat, lon)`` weight array.
+
+    One pass over the whole array (counts, first region) instead of one per block.
+
+    Parameters
+    ----------
+    weights : numpy.ndarray
+        ``(R, ny, nx)``.
+    lat_chunks, lon_chunks : tuple of int
+        Block sizes of the field the weights will be applied to.
+
+    Returns
+    -------
+    dict
+        ``(iy, ix) -> CellWeights``.
+    """
+    nreg = weights.shape[0]
+    nz = weights != 0
+    count = nz.sum(axis=0)
+    first = nz.argmax(axis=0)
+    wfirst = np.take_along_axis(weights, first[None], axis=0)[0]
+    table = {}
+    y0 = 0
+    for iy, ny in enumerate(lat_chunks):
+        x0 = 0
+        for ix, nx in enumerate(lon_chunks):
+            cnt = count[y0:y0 + ny, x0:x0 + nx].ravel()
+            split_cols = np.nonzero(cnt > 1)[0]
+            yy, xx = np.divmod(split_cols, nx)
+            split_matrix = weights[:, y0 + yy, x0 + xx]
+            table[(iy, ix)] = _assemble(cnt, first[y0:y0 + ny, x0:x0 + nx].ravel(),
+                                        wfirst[y0:y0 + ny, x0:x0 + nx].ravel(), split_cols, split_matrix, nreg)
+            x0 += nx
+        y0 += ny
+    return table
 
 
 def _exceed_and_sum_py(x: np.ndarray, thr: float, cw: CellWeights) -> tuple[np.ndarray, np.ndarray]:
