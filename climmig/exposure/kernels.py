@@ -144,7 +144,7 @@ if HAVE_NUMBA:
         k_n = x.shape[0]
         exc = np.zeros((k_n, nreg), dtype=np.float64)
         val = np.zeros((k_n, nreg), dtype=np.float64)
-        t32 = np.float32(thr) if np.isfinite(thr) else np.float32(np.inf)
+        t32 = np.float32(thr)
         zero = np.float32(0.0)
         for k in range(k_n):
             for i in range(starts.size):

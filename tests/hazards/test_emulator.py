@@ -32,7 +32,7 @@ def test_warming_since_baseline_zero_at_baseline_and_scales_with_ecs() -> None:
     dT = warming_since_baseline(["ssp585"], ["GFDL-ESM4", "UKESM1-0-LL"], [2020, 2060, 2100], 2020)
     np.testing.assert_allclose(dT.sel(year=2020).values, 0.0)
     ratio = dT.sel(climate_model="UKESM1-0-LL", year=2100) / dT.sel(climate_model="GFDL-ESM4", year=2100)
-    np.testing.assert_allclose(float(ratio), 5.3 / 2.6)
+    np.testing.assert_allclose(float(ratio.squeeze()), 5.3 / 2.6)
 
 
 @pytest.fixture
