@@ -157,8 +157,14 @@ if HAVE_NUMBA:
                     for c in range(a, b):
                         v = x[k, c]
                         ww = w32[c]
-                        av += ww * v if v == v else zero
+                        av += ww * v
                         ae += ww if v > t32 else zero
+                    if av != av:  # a NaN in the run (rare): redo it skipping NaN
+                        av = np.float32(0.0)
+                        for c in range(a, b):
+                            v = x[k, c]
+                            if v == v:
+                                av += w32[c] * v
                     val[k, r] += av
                     exc[k, r] += ae
                 elif r == -2:  # cells split between regions

@@ -86,7 +86,7 @@ def _write_files(tmp_path, lon360: bool):
     lon = np.array([40.5, 41.5]) + (0 if not lon360 else 0)
     files = []
     for scen in ("ssp126", "ssp585"):
-        for model, tag in (("GFDL-ESM4", "gfdl-esm4"), ("MRI-ESM2-0", "mri-esm2-0")):
+        for tag in ("gfdl-esm4", "mri-esm2-0"):
             for years in ((2020, 2021), (2022, 2023)):
                 t = pd.date_range(f"{years[0]}-01-01", f"{years[1]}-12-31", freq="D")
                 v = np.full((t.size, 3, 2), 300.0 + (5 if scen == "ssp585" else 0), dtype=np.float32)
