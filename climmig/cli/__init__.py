@@ -27,7 +27,12 @@ app = typer.Typer(
 
 def _register() -> None:
     # each command group lives in its own module and adds itself to `app`
-    from climmig.cli import _catalog, _config, _run  # noqa: F401
+    from climmig.cli import (  # noqa: F401
+        _catalog,
+        _config,
+        _exposure,
+        _run,
+    )
 
 
 @app.callback()

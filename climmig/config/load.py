@@ -233,7 +233,8 @@ def referenced_catalog_ids(cfg: RunConfig) -> list[tuple[str, str]]:
     for i, h in enumerate(cfg.hazards):
         refs.append((f"hazards -> {i} -> input", h.input))
     for i, lv in enumerate(cfg.livelihoods):
-        refs.append((f"livelihoods -> {i} -> input", lv.input))
+        for j, cid in enumerate(lv.inputs()):
+            refs.append((f"livelihoods -> {i} -> input" + (f" -> {j}" if isinstance(lv.input, list) else ""), cid))
         if lv.projection:
             refs.append((f"livelihoods -> {i} -> projection", lv.projection))
     refs.append(("mobility -> displacement -> observations", cfg.mobility.displacement.observations))

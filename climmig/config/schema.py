@@ -251,9 +251,27 @@ class LivelihoodSpec(_Frozen):
     """A livelihood layer: its kind, its baseline input and (optionally) the input that projects it."""
 
     name: Literal["population", "agricultural_dependency", "income", "rural_share"]
-    input: SafeId
+    input: SafeId | list[SafeId] = Field(
+        description="catalog id, or several in priority order (population: e.g. a 1 km national grid first, "
+        "then a global 1-degree grid for the other countries)"
+    )
     projection: SafeId | None = None
     ssp_model: str | None = Field(default=None, description="model column of the SSP table to use")
+    min_coverage: float = Field(default=0.9, gt=0, le=1,
+                                description="share of a region an input must cover to be used for it")
+
+    @field_validator("input")
+    @classmethod
+    def _inputs(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, list):
+            if not v:
+                raise ValueError("list at least one catalog id")
+            _unique(v, "input")
+        return v
+
+    def inputs(self) -> list[str]:
+        """The input catalog ids in priority order."""
+        return [self.input] if isinstance(self.input, str) else list(self.input)
 
 
 # --------------------------------------------------------------------------------------------- statistics

@@ -1,0 +1,268 @@
+"""Build the exposure dataset of a run (section 1 of ``docs/interfaces.md``), lazily.
+
+Exposure of region :math:`r` to hazard :math:`h` under scenario :math:`s`, climate model :math:`m`, year
+:math:`y`:
+
+.. math::
+
+    E_{hsmyr} = f_{syr} \\sum_c w_{rc} \\, [I_{hsmyc} > t_h], \\qquad
+    f_{syr} = P^{SSP}_{s,y,c(r)} / \\sum_{r' \\in c(r)} \\sum_c w_{r'c}
+
+with :math:`w_{rc}` the baseline people of region :math:`r` in cell :math:`c` (fractional mask x population
+grid) and :math:`f` the SSP scaling of the region's country. Because the scaling is uniform within a
+country, it factors out of the cell sum, and the expensive part is one sparse reduction per hazard.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from climmig.errors import DataError
+from climmig.exposure.aggregate import region_exceedance_sums
+from climmig.grid import make_grid, region_fractions
+from climmig.grid.lonlat import normalize_lonlat
+from climmig.grid.masks import boundary_region_ids
+from climmig.hazards import INDICATOR_UNITS, exceedance_threshold, hazard_indicator, warming_since_baseline
+from climmig.hazards.emulator import stable_key
+from climmig.livelihoods import population_weights, rural_share, scale_to_projection, ssp_series, wdi_share
+
+__all__ = ["BASELINE_WINDOW", "build_exposure", "build_grid_and_masks"]
+
+logger = logging.getLogger(__name__)
+
+#: Years around ``period.baseline_year`` averaged for the present-climate baseline exposure.
+BASELINE_WINDOW = (-10, 9)
+
+
+def _livelihood(cfg: Any, name: str) -> Any:
+    spec = next((lv for lv in cfg.livelihoods if lv.name == name), None)
+    if spec is None:
+        raise DataError(f"the config has no `{name}` livelihood; add it under livelihoods")
+    return spec
+
+
+def build_grid_and_masks(cfg: Any, catalog: Any) -> tuple[xr.Dataset, xr.DataArray, list[str]]:
+    """The analysis grid, the fractional region masks and the study regions.
+
+    Parameters
+    ----------
+    cfg : climmig.config.schema.RunConfig
+        Run config.
+    catalog : climmig.catalog.ResolvedCatalog
+        Catalog holding ``cfg.study_area.boundaries``.
+
+    Returns
+    -------
+    tuple
+        ``(grid, fractions, study_regions)``; ``fractions`` covers every region touching the grid.
+    """
+    sa = cfg.study_area
+    boundaries = catalog.open(sa.boundaries)
+    regions = boundary_region_ids(boundaries, sa.region_id_field)
+    if sa.countries is not None:
+        countries = set(sa.countries)
+        sel = regions[regions["country"].isin(countries) | regions["region"].isin(countries)]
+        missing = countries - set(sel["country"]) - set(sel["region"])
+        if missing:
+            raise DataError(f"countries {sorted(missing)} are not in the boundary file {sa.boundaries}")
+        w, s, e, n = sel.total_bounds
+    else:
+        b = sa.bbox
+        w, s, e, n = b.west, b.south, b.east, b.north
+        if e > 180:
+            raise DataError("study_area.bbox: give longitudes in -180..180")
+    grid = make_grid(w, s, e, n, cfg.grid.resolution)
+    fractions = region_fractions(boundaries, grid, sa.region_id_field)
+    if sa.countries is not None:
+        study = [str(r) for r, c in zip(fractions["region"].values, fractions["country"].values, strict=True)
+                 if r in sa.countries or c in sa.countries]
+    else:
+        weight = fractions.sum(("lat", "lon")).values
+        study = [str(r) for r, v in zip(fractions["region"].values, weight, strict=True) if v > 0]
+    return grid, fractions, study
+
+
+def _population_inputs(cfg: Any, catalog: Any, spec: Any, grid: xr.Dataset) -> list[xr.DataArray]:
+    out = []
+    pad = 2.0
+    for entry in spec.inputs():
+        ds = catalog.open(entry)
+        da = normalize_lonlat(ds[next(iter(ds.data_vars))])
+        da = da.sel(lat=slice(float(grid.lat.min()) - pad, float(grid.lat.max()) + pad),
+                    lon=slice(float(grid.lon.min()) - pad, float(grid.lon.max()) + pad))
+        out.append(da)
+    return out
+
+
+def _country_scaling(weights: xr.DataArray, projected: xr.DataArray) -> xr.DataArray:
+    """Per region: projected country people / baseline country people (lazy)."""
+    base = weights.sum(("lat", "lon"))
+    country = np.asarray(weights["country"].values).astype(str)
+    same = xr.DataArray((country[:, None] == country[None, :]).astype(float), dims=("region", "other"))
+    base_c = xr.dot(same, base.rename(region="other"), dim="other")  # people of the region's country
+    proj = projected.sel(region=list(country)).assign_coords(region=weights["region"].values)
+    return scale_to_projection(base_c.assign_coords(region=weights["region"].values), proj)
+
+
+def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
+    """The exposure dataset of a run: people exposed per hazard, region, scenario, climate model and year.
+
+    Parameters
+    ----------
+    cfg : climmig.config.schema.RunConfig
+        Validated run config (study area, grid, period, scenarios, climate models, hazards, livelihoods,
+        seed, compute chunks).
+    catalog : climmig.catalog.ResolvedCatalog
+        Catalog with every input the config names.
+
+    Returns
+    -------
+    xr.Dataset
+        Lazy (dask) dataset with the variables, dims and units of section 1 of ``docs/interfaces.md``:
+        ``population``, ``exposed_population``, ``livelihood_weighted_exposure``, ``hazard_intensity``,
+        ``exposed_population_baseline``, ``gdp_per_capita``, ``agricultural_share``, ``rural_share``.
+        Coordinates ``region_name``, ``hazard`` (+ ``hazard_indicator``, ``hazard_threshold``,
+        ``hazard_units``, ``hazard_emulated``). Attrs ``climmig_emulated``, ``climmig_inputs``.
+
+    Raises
+    ------
+    DataError
+        Missing livelihood, country not in the boundaries/SSP/WDI tables, inputs not covering the area.
+    """
+    grid, fractions, study = build_grid_and_masks(cfg, catalog)
+    chunks = {k: v for k, v in cfg.compute.chunks.items() if k in ("lat", "lon")}
+    pop_spec = _livelihood(cfg, "population")
+    weights_all, source = population_weights(_population_inputs(cfg, catalog, pop_spec, grid), fractions, grid,
+                                             pop_spec.min_coverage)
+    weights = weights_all.sel(region=study).chunk({"region": -1, **chunks})
+    weights = weights.assign_coords(country=("region", fractions["country"].sel(region=study).values),
+                                    region_name=("region", fractions["region_name"].sel(region=study).values))
+    countries = sorted(set(str(c) for c in weights["country"].values))
+    years = cfg.years()
+    y0 = cfg.period.baseline_year
+    ssp_years = sorted(set(years) | {y0})
+    pop_table = catalog.open(pop_spec.projection or "ssp_population")
+    projected = ssp_series(pop_table, pop_spec.ssp_model, list(cfg.scenarios), countries, ssp_years, scale=1e6)
+    factor = _country_scaling(weights, projected)  # (scenario, year, region)
+    base_r = weights.sum(("lat", "lon"))
+    population = (factor.sel(year=years) * base_r).transpose("scenario", "year", "region")
+    factor0 = factor.sel(year=y0).mean("scenario")
+
+    dT = warming_since_baseline(list(cfg.scenarios), list(cfg.climate_models), years, y0)
+    window = list(range(y0 + BASELINE_WINDOW[0], y0 + BASELINE_WINDOW[1] + 1))
+    exposed, intensity, baseline, meta = [], [], [], []
+    inputs: dict[str, str] = {}
+    for spec in cfg.hazards:
+        field = hazard_indicator(spec, catalog, grid, dT, cfg.seed, chunks)
+        thr = exceedance_threshold(spec)
+        sums = region_exceedance_sums(field, weights, thr)
+        exposed.append(sums["exceedance"] * factor.sel(year=years))
+        intensity.append(sums["total"] / base_r.where(base_r > 0))
+        if spec.source == "emulator":
+            dT0 = xr.zeros_like(dT.isel(scenario=[0], year=[0]).reindex(year=window, fill_value=0.0))
+            dT0 = dT0.assign_coords(scenario=["present"])
+            field0 = hazard_indicator(spec, catalog, grid, dT0, cfg.seed ^ stable_key("baseline"), chunks)
+        else:
+            dTw = warming_since_baseline(list(cfg.scenarios), list(cfg.climate_models), window, y0)
+            field0 = hazard_indicator(spec, catalog, grid, dTw, cfg.seed, chunks)
+        sums0 = region_exceedance_sums(field0, weights, thr)
+        baseline.append(sums0["exceedance"].mean(("scenario", "year")) * factor0)
+        meta.append((spec.name, spec.indicator, spec.threshold, INDICATOR_UNITS[spec.indicator],
+                     field.attrs.get("climmig_emulated", "false")))
+        inputs[spec.input] = field.attrs.get("climmig_catalog_id", spec.input)
+        logger.info("hazard %s: %s > %s", spec.name, spec.indicator, thr)
+    hz = xr.Variable("hazard", [m[0] for m in meta])
+    hcoords = {"hazard": [m[0] for m in meta],
+               "hazard_indicator": ("hazard", [m[1] for m in meta]),
+               "hazard_threshold": ("hazard", [m[2] for m in meta]),
+               "hazard_units": ("hazard", [m[3] for m in meta]),
+               "hazard_emulated": ("hazard", [m[4] for m in meta])}
+    exposed_da = xr.concat(exposed, dim=hz, coords="minimal").assign_coords(hcoords)
+    exposed_da = exposed_da.transpose("hazard", "scenario", "climate_model", "year", "region")
+    intensity_da = xr.concat(intensity, dim=hz, coords="minimal").assign_coords(hcoords)
+    intensity_da = intensity_da.transpose("hazard", "scenario", "climate_model", "year", "region")
+    baseline_da = xr.concat(baseline, dim=hz, coords="minimal").assign_coords(hcoords)
+    baseline_da = baseline_da.transpose("hazard", "climate_model", "region")
+
+    agri_spec = _livelihood(cfg, "agricultural_dependency")
+    agri = _per_region(wdi_share(catalog.open(agri_spec.inputs()[0]), countries,
+                                 "share of employment in agriculture", f"{agri_spec.inputs()[0]} (latest year)"),
+                       weights)
+    rural_spec = _livelihood(cfg, "rural_share")
+    rural_tab = catalog.open(rural_spec.inputs()[0])
+    code = str(rural_tab["Indicator Code"].iloc[0]) if "Indicator Code" in rural_tab.columns else ""
+    total_pop = None if code.endswith(".ZS") else catalog.open(rural_spec.projection or "wdi_population")
+    rural = _per_region(rural_share(rural_tab, total_pop, countries), weights)
+    income_spec = _livelihood(cfg, "income")
+    gdp = ssp_series(catalog.open(income_spec.projection or "ssp_gdp_ppp"), income_spec.ssp_model,
+                     list(cfg.scenarios), countries, years, scale=1e9)
+    gdppc = _per_region(gdp / projected.sel(year=years), weights)
+
+    ds = xr.Dataset(
+        {
+            "population": population.assign_attrs(
+                units="1", long_name="people (SSP-projected population aggregated with fractional masks)",
+                cell_methods="area: sum"),
+            "exposed_population": exposed_da.assign_attrs(
+                units="1", long_name="people in cells where the hazard indicator exceeds its threshold",
+                cell_methods="area: sum"),
+            "livelihood_weighted_exposure": (exposed_da * agri).transpose(*exposed_da.dims).assign_attrs(
+                units="1", long_name="exposed people x share of employment in agriculture",
+                cell_methods="area: sum"),
+            "hazard_intensity": intensity_da.assign_attrs(
+                long_name="population-weighted mean hazard indicator", cell_methods="area: mean (weighted by people)",
+                **_units_attr(meta)),
+            "exposed_population_baseline": baseline_da.assign_attrs(
+                units="1", long_name=f"people exposed in the present climate ({window[0]}-{window[-1]} mean, "
+                f"{y0} population)", cell_methods="year: mean area: sum"),
+            "gdp_per_capita": gdppc.transpose("scenario", "year", "region").assign_attrs(
+                units="USD", currency="USD", price_year=2005, long_name="GDP per capita, PPP (SSP projection)"),
+            "agricultural_share": agri.assign_attrs(units="1", long_name="share of employment in agriculture"),
+            "rural_share": rural.assign_attrs(units="1", long_name="rural population share"),
+        },
+        coords={"region_name": weights["region_name"], "country": weights["country"]},
+    )
+    ds["year"].attrs.update(long_name="year", units="1")
+    ds["population_source"] = source.sel(region=study).assign_attrs(
+        long_name="index into climmig_population_inputs of the grid used per region", units="1")
+    emulated = any(m[4] == "true" for m in meta)
+    ds.attrs.update(
+        climmig_emulated="true" if emulated else "false",
+        climmig_population_inputs=", ".join(pop_spec.inputs()),
+        climmig_grid_resolution_deg=float(cfg.grid.resolution),
+        climmig_baseline_window=f"{window[0]}-{window[-1]}",
+        climmig_hazard_inputs=", ".join(f"{k}" for k in inputs),
+        title=f"climmig exposure: {cfg.run_id}",
+    )
+    if emulated:
+        ds.attrs["comment"] = ("Hazards marked hazard_emulated=true come from the warming-level emulator "
+                               "(climmig.hazards.emulator): baseline fields scaled by IPCC AR6 warming per SSP and "
+                               "climate-model ECS with seeded variability. The flood depth distribution is "
+                               "transplanted from an ISIMIP Central-Europe field onto a synthetic susceptibility "
+                               "pattern; drought and crop baselines are synthetic.")
+    return ds
+
+
+def _units_attr(meta: list[tuple[str, str, str, str, str]]) -> dict[str, str]:
+    units = {m[3] for m in meta}
+    if len(units) == 1:
+        return {"units": units.pop()}
+    return {"climmig_units_by_hazard": "; ".join(f"{m[0]}: {m[3]}" for m in meta),
+            "comment": "units differ by hazard: see the hazard_units coordinate"}
+
+
+def _per_region(country_values: xr.DataArray, weights: xr.DataArray) -> xr.DataArray:
+    """Country values broadcast to the regions of that country."""
+    country = weights["country"].values
+    out = country_values.sel(region=country).assign_coords(region=weights["region"].values)
+    if "source_year" in out.coords:
+        years = np.asarray(out["source_year"].values)
+        out.attrs["climmig_source_years"] = ", ".join(
+            f"{r}: {y}" for r, y in zip(out["region"].values, years, strict=True))
+    return out.drop_vars([c for c in out.coords if c not in out.dims])
+
+

@@ -1,0 +1,226 @@
+"""Hazard indicators as pure functions in the xclim style: declared units, thresholds converted to the data.
+
+Each indicator takes raw variables (DataArrays with a ``units`` attribute) and returns a DataArray with
+``units``, ``long_name`` and ``cell_methods``. None of them computes: dask-backed inputs give dask-backed
+outputs. Thresholds are strings with units (``"35 degC"``) converted to the units of the data, so a
+threshold in degC against data in K is handled.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import xarray as xr
+
+from climmig.errors import DataError
+from climmig.units import convert, dimensionality
+
+__all__ = [
+    "INDICATOR_UNITS",
+    "coastal_inundation",
+    "convert_threshold",
+    "crop_yield_loss",
+    "drought_months",
+    "flooded_fraction",
+    "heat_days",
+    "river_flood_depth",
+    "water_stress",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Units of each indicator's output (what ``hazard_intensity`` carries).
+INDICATOR_UNITS: dict[str, str] = {
+    "river_flood_depth": "m",
+    "flooded_fraction": "1",
+    "heat_days": "d",
+    "drought_months": "month",
+    "crop_yield_loss": "1",
+    "water_stress": "1",
+    "coastal_inundation": "m",
+}
+
+
+def _units(da: xr.DataArray, name: str) -> str:
+    u = da.attrs.get("units")
+    if u is None:
+        raise DataError(f"{name} has no units attribute; declare its units in the catalog entry")
+    return str(u)
+
+
+def convert_threshold(thresh: str | float, da: xr.DataArray, name: str = "data") -> float:
+    """A threshold (number with units) in the units of ``da``.
+
+    Parameters
+    ----------
+    thresh : str or float
+        E.g. ``"35 degC"``, ``"0.5 m"``, ``0.1``.
+    da : xr.DataArray
+        Data whose ``units`` the threshold is converted to.
+    name : str
+        Used in error messages.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    DataError
+        If the dimensions differ (e.g. a temperature threshold against a depth).
+    """
+    target = _units(da, name)
+    try:
+        return convert(thresh, target)
+    except Exception as exc:  # noqa: BLE001 - pint raises several error types
+        raise DataError(f"cannot compare threshold {thresh!r} ({dimensionality(thresh)}) with {name} in "
+                        f"{target!r}: {exc}") from None
+
+
+def _out(da: xr.DataArray, name: str, units: str, long_name: str, cell_methods: str) -> xr.DataArray:
+    da = da.rename(name)
+    da.attrs = {"units": units, "long_name": long_name, "cell_methods": cell_methods}
+    return da
+
+
+def river_flood_depth(depth: xr.DataArray, protection: str | float = "0 m") -> xr.DataArray:
+    """People-relevant river-flood depth: depth above the local protection standard.
+
+    Parameters
+    ----------
+    depth : xr.DataArray
+        Annual maximum flood water depth (ISIMIP ``flddph``), units of length.
+    protection : str or float
+        Depth the local defences hold back, e.g. ``"0.5 m"``.
+
+    Returns
+    -------
+    xr.DataArray, [m], dims of ``depth``
+        :math:`\\max(d - p, 0)`; NaN where ``depth`` is NaN.
+    """
+    to_m = convert(f"1 {_units(depth, 'flood depth')}", "m")
+    p = convert_threshold(protection, depth, "flood depth") * to_m
+    out = (depth * to_m - p).clip(min=0)
+    return _out(out, "river_flood_depth", "m", f"annual maximum river flood depth above {protection} protection",
+                "time: maximum")
+
+
+def flooded_fraction(fraction: xr.DataArray) -> xr.DataArray:
+    """Share of the cell flooded (ISIMIP ``fldfrc``), checked to be dimensionless and in [0, 1].
+
+    Parameters
+    ----------
+    fraction : xr.DataArray
+        Flooded fraction.
+
+    Returns
+    -------
+    xr.DataArray, [1]
+    """
+    convert_threshold(0, fraction, "flooded fraction")
+    return _out(fraction.clip(0, 1), "flooded_fraction", "1", "flooded fraction of the cell", "time: maximum")
+
+
+def heat_days(tas: xr.DataArray, thresh: str = "35 degC", freq: str = "YS") -> xr.DataArray:
+    """Number of days per period with daily temperature above a threshold.
+
+    Parameters
+    ----------
+    tas : xr.DataArray
+        Daily temperature (mean or maximum) with a ``time`` dimension.
+    thresh : str
+        Threshold with units (converted to the units of ``tas``).
+    freq : str
+        Resampling frequency (pandas offset alias).
+
+    Returns
+    -------
+    xr.DataArray, [d]
+        Days above ``thresh`` per period.
+    """
+    t = convert_threshold(thresh, tas, "temperature")
+    out = (tas > t).where(tas.notnull()).resample(time=freq).sum(min_count=1)
+    return _out(out, "heat_days", "d", f"days with temperature above {thresh}", "time: sum")
+
+
+def drought_months(index: xr.DataArray, thresh: float | str = -1.0, freq: str = "YS") -> xr.DataArray:
+    """Months per period with a standardised water-balance index (SPEI-like) below a threshold.
+
+    Parameters
+    ----------
+    index : xr.DataArray
+        Monthly standardised precipitation-minus-evaporation index, dimensionless.
+    thresh : float or str
+        Threshold, e.g. ``-1.0`` (moderate drought).
+    freq : str
+        Resampling frequency.
+
+    Returns
+    -------
+    xr.DataArray, [month]
+    """
+    t = convert_threshold(thresh, index, "water-balance index")
+    out = (index < t).where(index.notnull()).resample(time=freq).sum(min_count=1)
+    return _out(out, "drought_months", "month", f"months with standardised water balance below {thresh}",
+                "time: sum")
+
+
+def crop_yield_loss(crop_yield: xr.DataArray, reference: xr.DataArray) -> xr.DataArray:
+    """Relative crop-yield loss against a reference yield (gains count as zero loss).
+
+    Parameters
+    ----------
+    crop_yield : xr.DataArray
+        Yield (any mass per area units).
+    reference : xr.DataArray
+        Reference yield in compatible units (e.g. the baseline climatology).
+
+    Returns
+    -------
+    xr.DataArray, [1]
+        :math:`\\max(1 - Y / Y_{ref}, 0)`.
+    """
+    f = convert(f"1 {_units(reference, 'reference yield')}", _units(crop_yield, "crop yield"))
+    out = (1 - crop_yield / (reference * f)).clip(min=0)
+    return _out(out, "crop_yield_loss", "1", "relative crop-yield loss against the reference", "time: mean")
+
+
+def water_stress(withdrawal: xr.DataArray, availability: xr.DataArray) -> xr.DataArray:
+    """Withdrawal-to-availability ratio (e.g. > 0.4 is high stress).
+
+    Parameters
+    ----------
+    withdrawal, availability : xr.DataArray
+        Water withdrawal and renewable availability in compatible units (volume or flux).
+
+    Returns
+    -------
+    xr.DataArray, [1]
+    """
+    f = convert(f"1 {_units(availability, 'availability')}", _units(withdrawal, "withdrawal"))
+    out = withdrawal / (availability * f).where(availability > 0)
+    return _out(out, "water_stress", "1", "water withdrawal to availability ratio", "time: mean")
+
+
+def coastal_inundation(elevation: xr.DataArray, sea_level: xr.DataArray | str) -> xr.DataArray:
+    """Depth of the sea above ground: sea level (incl. rise and surge) minus elevation, floored at zero.
+
+    Parameters
+    ----------
+    elevation : xr.DataArray
+        Ground elevation above the same datum, units of length.
+    sea_level : xr.DataArray or str
+        Extreme sea level (e.g. ``"1.2 m"`` or a field with dims such as scenario/year).
+
+    Returns
+    -------
+    xr.DataArray, [m]
+        NaN where elevation is NaN (ocean).
+    """
+    z = elevation * convert(f"1 {_units(elevation, 'elevation')}", "m")
+    if isinstance(sea_level, str):
+        s: float | xr.DataArray = convert(sea_level, "m")
+    else:
+        s = sea_level * convert(f"1 {_units(sea_level, 'sea level')}", "m")
+    out = (s - z).clip(min=0)
+    return _out(out, "coastal_inundation", "m", "sea level above ground elevation", "time: maximum")

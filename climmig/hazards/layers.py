@@ -1,0 +1,185 @@
+"""Hazard layers on the analysis grid, from scenario files or the warming-level emulator.
+
+:func:`hazard_indicator` returns the annual indicator of one configured hazard with dims
+``(scenario, climate_model, year, lat, lon)``; :func:`exceedance_threshold` says when a cell counts as
+exposed. Both are lazy.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from climmig.errors import DataError
+from climmig.grid.regrid import regrid_intensity
+from climmig.hazards import emulator
+from climmig.hazards import indicators as ind
+from climmig.hazards.scenario_files import open_scenario_files
+from climmig.units import convert
+
+__all__ = ["EXCEEDANCE", "exceedance_threshold", "hazard_indicator"]
+
+logger = logging.getLogger(__name__)
+
+#: When a cell-year counts as exposed, per indicator: (the spec field giving the level, its units/default).
+#: For heat and drought the config threshold defines the indicator itself (a temperature, an index level);
+#: exposure then needs at least ``min_days`` / ``min_months`` such days/months in the year.
+EXCEEDANCE: dict[str, tuple[str, str]] = {
+    "river_flood_depth": ("threshold", "m"),
+    "flooded_fraction": ("threshold", "1"),
+    "heat_days": ("min_days", "d"),
+    "drought_months": ("min_months", "month"),
+    "crop_yield_loss": ("threshold", "1"),
+    "water_stress": ("threshold", "1"),
+    "coastal_inundation": ("threshold", "m"),
+}
+_DEFAULT_MIN = {"min_days": 10.0, "min_months": 3.0}
+
+
+def exceedance_threshold(spec: Any) -> float:
+    """The level the indicator must exceed (strictly) for a cell-year to count as exposed.
+
+    Parameters
+    ----------
+    spec : climmig.config.schema.HazardSpec
+        Hazard spec.
+
+    Returns
+    -------
+    float
+        In the indicator's units (:data:`climmig.hazards.indicators.INDICATOR_UNITS`). For ``heat_days``
+        and ``drought_months`` a count just below ``min_days``/``min_months`` so that ``>`` means ``>=``.
+    """
+    field, units = EXCEEDANCE[spec.indicator]
+    if field == "threshold":
+        return convert(spec.threshold, units)
+    return float(spec.params.get(field, _DEFAULT_MIN[field])) - 1e-6
+
+
+def _bbox_subset(da: xr.DataArray, grid: xr.Dataset, margin: float = 2.0) -> xr.DataArray:
+    lat0, lat1 = float(grid.lat.min()) - margin, float(grid.lat.max()) + margin
+    lon0, lon1 = float(grid.lon.min()) - margin, float(grid.lon.max()) + margin
+    return da.sel(lat=slice(lat0, lat1), lon=slice(lon0, lon1))
+
+
+def _grid_field(catalog: Any, entry_id: str, variable: str | None, grid: xr.Dataset, method: str,
+                fill_cells: int = 2) -> xr.DataArray:
+    from climmig.grid.lonlat import normalize_lonlat
+
+    ds = catalog.open(entry_id)
+    var = variable or next(iter(ds.data_vars))
+    da = normalize_lonlat(ds[var])
+    da = _bbox_subset(da, grid)
+    if da.sizes["lat"] < 2 or da.sizes["lon"] < 2:
+        raise DataError(f"{entry_id} does not cover the study area (grid lat {float(grid.lat.min()):.2f}.."
+                        f"{float(grid.lat.max()):.2f}, lon {float(grid.lon.min()):.2f}..{float(grid.lon.max()):.2f})")
+    out = regrid_intensity(da, grid, method=method, fill_cells=fill_cells)  # type: ignore[arg-type]
+    out.attrs.update(climmig_catalog_id=entry_id, units=da.attrs.get("units", "1"))
+    return out
+
+
+def _emulated(spec: Any, catalog: Any, grid: xr.Dataset, dT: xr.DataArray, seed: int,
+              chunks: dict[str, int]) -> xr.DataArray:
+    p = dict(spec.params)
+    var = p.pop("variable", None)
+    var = str(var) if var is not None else None
+    if spec.indicator in ("river_flood_depth", "flooded_fraction"):
+        src = catalog.open(spec.input)
+        sample = src[var or next(iter(src.data_vars))]
+        sample.attrs.setdefault("climmig_catalog_id", spec.input)
+        sample.attrs["climmig_catalog_id"] = spec.input
+        depth = emulator.emulate_flood_depth(sample, grid, dT, seed, p, chunks)
+        if spec.indicator == "flooded_fraction":
+            raise DataError("the emulator models flood depth; use indicator river_flood_depth (or give "
+                            "flooded-fraction scenario files with source: scenario_files)")
+        out = ind.river_flood_depth(depth, str(p.get("protection", "0 m")))
+        out.attrs.update({k: v for k, v in depth.attrs.items() if k.startswith("climmig_")})
+        return out
+    if spec.indicator == "heat_days":
+        tas = _grid_field(catalog, spec.input, var, grid, "bilinear", fill_cells=3)
+        return emulator.emulate_heat_days(tas, dT, spec.threshold, seed, p, chunks)
+    if spec.indicator == "drought_months":
+        drying = _grid_field(catalog, spec.input, var, grid, "bilinear")
+        return emulator.emulate_drought_months(drying, dT, spec.threshold, seed, p, chunks)
+    if spec.indicator == "crop_yield_loss":
+        sens = _grid_field(catalog, spec.input, var, grid, "bilinear")
+        return emulator.emulate_crop_yield_loss(sens, dT, seed, p, chunks)
+    raise DataError(f"the warming-level emulator has no recipe for {spec.indicator}; give scenario files "
+                    "(source: scenario_files)")
+
+
+def _from_files(spec: Any, catalog: Any, grid: xr.Dataset, years: list[int], chunks: dict[str, int]) -> xr.DataArray:
+    var = spec.params.get("variable")
+    raw = open_scenario_files(catalog, spec.input, str(var) if var else None, chunks)
+    raw = _bbox_subset(raw, grid)
+    if spec.indicator == "heat_days":
+        annual = ind.heat_days(raw, spec.threshold)
+    elif spec.indicator == "drought_months":
+        annual = ind.drought_months(raw, spec.threshold)
+    elif spec.indicator in ("river_flood_depth", "flooded_fraction"):
+        mx = raw.resample(time="YS").max()
+        mx.attrs = raw.attrs
+        annual = (ind.river_flood_depth(mx, str(spec.params.get("protection", "0 m")))
+                  if spec.indicator == "river_flood_depth" else ind.flooded_fraction(mx))
+    elif spec.indicator == "crop_yield_loss":
+        yearly = raw.resample(time="YS").mean()
+        yearly.attrs = raw.attrs
+        ref = yearly.sel(time=slice(str(spec.params.get("reference_start", 1991)),
+                                    str(spec.params.get("reference_end", 2020)))).mean("time")
+        ref.attrs = raw.attrs
+        annual = ind.crop_yield_loss(yearly, ref)
+    else:
+        raise DataError(f"scenario files for {spec.indicator} need two variables; not supported yet")
+    annual = annual.assign_coords(year=("time", annual["time"].dt.year.values)).swap_dims(time="year")
+    annual = annual.drop_vars("time")
+    have = set(int(y) for y in annual["year"].values)
+    missing = [y for y in years if y not in have]
+    if missing:
+        raise DataError(f"{spec.input} has no data for years {missing[:5]}{'...' if len(missing) > 5 else ''}")
+    annual = annual.sel(year=years)
+    method = "area_mean" if spec.indicator in ("river_flood_depth", "flooded_fraction") else "bilinear"
+    out = regrid_intensity(annual, grid, method=method)
+    out.attrs.update(climmig_emulated="false", climmig_catalog_id=spec.input)
+    return out
+
+
+def hazard_indicator(spec: Any, catalog: Any, grid: xr.Dataset, dT: xr.DataArray, seed: int,
+                     chunks: dict[str, int] | None = None) -> xr.DataArray:
+    """The annual indicator of one hazard on the analysis grid.
+
+    Parameters
+    ----------
+    spec : climmig.config.schema.HazardSpec
+        What to compute and from which catalog input.
+    catalog : climmig.catalog.ResolvedCatalog
+        Catalog.
+    grid : xr.Dataset
+        Analysis grid.
+    dT : xr.DataArray
+        Warming since baseline per (scenario, climate_model, year) (emulator); scenario files use its
+        coordinates to select scenarios, models and years.
+    seed : int
+        Run seed (emulator variability).
+    chunks : dict, optional
+        Spatial chunks (``lat``/``lon``).
+
+    Returns
+    -------
+    xr.DataArray, [indicator units], dims (scenario, climate_model, year, lat, lon)
+        Lazy, float32; attrs ``climmig_emulated`` ("true"/"false") and ``climmig_catalog_id``.
+    """
+    chunks = dict(chunks or {"lat": 256, "lon": 256})
+    if spec.source == "emulator":
+        out = _emulated(spec, catalog, grid, dT, seed, chunks)
+    else:
+        out = _from_files(spec, catalog, grid, [int(y) for y in dT["year"].values], chunks)
+        out = out.sel(scenario=list(dT["scenario"].values), climate_model=list(dT["climate_model"].values))
+        out = out.chunk({"scenario": 1, "climate_model": 1, "year": -1, "lat": chunks.get("lat", 256),
+                         "lon": chunks.get("lon", 256)})
+    out = out.astype(np.float32).transpose("scenario", "climate_model", "year", "lat", "lon")
+    out.attrs.setdefault("climmig_catalog_id", spec.input)
+    out.attrs["units"] = ind.INDICATOR_UNITS[spec.indicator]
+    return out.rename(spec.name)

@@ -1,0 +1,110 @@
+"""Country covariates from World Bank WDI tables: agricultural employment share and rural share."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from climmig.errors import DataError
+
+__all__ = ["latest_value", "rural_share", "wdi_share"]
+
+logger = logging.getLogger(__name__)
+
+
+def latest_value(table: pd.DataFrame, iso3: str) -> tuple[float, int]:
+    """The latest non-missing value of a wide WDI table (one column per year) for a country.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        WDI wide table with ``iso3`` and year columns.
+    iso3 : str
+        Country.
+
+    Returns
+    -------
+    tuple
+        ``(value, year)``.
+
+    Raises
+    ------
+    DataError
+        If the country is absent or has no value.
+    """
+    row = table[table["iso3"] == iso3]
+    if row.empty:
+        raise DataError(f"the WDI table has no row for {iso3}")
+    years = sorted((int(c) for c in table.columns if str(c).isdigit()), reverse=True)
+    for y in years:
+        v = row[str(y)].iloc[0]
+        if pd.notna(v):
+            return float(v), y
+    raise DataError(f"the WDI table has no value for {iso3} in any year")
+
+
+def wdi_share(table: pd.DataFrame, countries: list[str], long_name: str, source: str) -> xr.DataArray:
+    """A WDI percentage indicator (latest year) as a share in [0, 1] per region.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        WDI wide table of an indicator in %.
+    countries : list of str
+        ISO3 codes.
+    long_name, source : str
+        Metadata.
+
+    Returns
+    -------
+    xr.DataArray, [1], dims (region)
+        With coordinate ``source_year``.
+    """
+    vals, yrs = zip(*(latest_value(table, c) for c in countries), strict=True)
+    out = xr.DataArray(np.array(vals) / 100.0, dims="region",
+                       coords={"region": list(countries), "source_year": ("region", list(yrs))},
+                       attrs={"units": "1", "long_name": long_name, "source": source})
+    if (out < 0).any() or (out > 1).any():
+        raise DataError(f"{long_name}: values outside 0-100 %")
+    return out
+
+
+def rural_share(table: pd.DataFrame, population: pd.DataFrame | None, countries: list[str]) -> xr.DataArray:
+    """Rural population share per region (latest year).
+
+    The bundled file is labelled SP.RUR.TOTL.ZS but holds *counts* (indicator ``SP.RUR.TOTL``, "Rural
+    population"); counts are divided by WDI total population of the same year.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        WDI wide table of SP.RUR.TOTL.ZS (%) or SP.RUR.TOTL (people).
+    population : pandas.DataFrame, optional
+        WDI total population in long form (``iso3``, ``year``, ``population``); needed for counts.
+    countries : list of str
+        ISO3 codes.
+
+    Returns
+    -------
+    xr.DataArray, [1], dims (region)
+    """
+    code = str(table["Indicator Code"].iloc[0]) if "Indicator Code" in table.columns else "SP.RUR.TOTL.ZS"
+    if code.endswith(".ZS"):
+        return wdi_share(table, countries, "rural population share", f"WDI {code}")
+    if population is None:
+        raise DataError("the rural table holds counts (SP.RUR.TOTL); total population (wdi_population) is needed")
+    vals, yrs = [], []
+    for c in countries:
+        v, y = latest_value(table, c)
+        p = population[(population["iso3"] == c) & (population["year"] == y)]["population"]
+        if p.empty:
+            raise DataError(f"no WDI total population for {c} in {y}")
+        vals.append(v / float(p.iloc[0]))
+        yrs.append(y)
+    return xr.DataArray(np.array(vals), dims="region",
+                        coords={"region": list(countries), "source_year": ("region", yrs)},
+                        attrs={"units": "1", "long_name": "rural population share",
+                               "source": "WDI SP.RUR.TOTL / SP.POP.TOTL"})
