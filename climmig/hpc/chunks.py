@@ -256,6 +256,9 @@ def merge_chunks(run_dir: str | Path, n: int, cfg_hash: str) -> xr.Dataset:
                                   compat="equals", join="outer")
     if not isinstance(merged, xr.Dataset):
         merged = merged.to_dataset()
+    # the on-disk encoding of the first chunk (e.g. a fixed string width '<U9') must not be reused when the
+    # merged dataset is written: it would silently truncate longer labels of other chunks
+    merged = merged.drop_encoding()
     merged.attrs = {
         **provenance_attrs(cfg_hash),
         "climmig_chunks": json.dumps(records, sort_keys=True),
