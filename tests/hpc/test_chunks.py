@@ -8,7 +8,15 @@ import xarray as xr
 
 from climmig.config import science_hash
 from climmig.errors import ProvenanceMismatchError
-from climmig.hpc import ChunkError, chunk_path, chunk_status, chunk_table, merge_chunks, missing_chunks, run_chunk
+from climmig.hpc import (
+    ChunkError,
+    chunk_path,
+    chunk_status,
+    chunk_table,
+    merge_chunks,
+    missing_chunks,
+    run_chunk,
+)
 from climmig.hpc.selftest import compute_selftest_chunk, compute_selftest_reference
 
 HASH = "a" * 64
