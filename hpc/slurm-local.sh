@@ -253,6 +253,8 @@ wait_node() {
 cmd_start() {
   need_root
   mkdir -p "$STATE_DIR"
+  getent hosts "$HOST" >/dev/null \
+    || die "hostname $HOST does not resolve (slurm.conf uses it for SlurmctldHost and NodeName); add it to /etc/hosts"
   install_packages
   prepare_dirs
   local changed
