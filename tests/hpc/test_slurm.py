@@ -27,9 +27,14 @@ REPO = Path(__file__).resolve().parents[2]
 _USABLE = {"idle", "mixed"}
 
 
-def _sinfo_states() -> list[str]:
-    r = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=15, check=False)
-    return [s.rstrip("*~#$@") for s in r.stdout.split()] if r.returncode == 0 else []
+def _sinfo_states() -> tuple[list[str], str]:
+    try:
+        r = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=15, check=False)
+    except subprocess.TimeoutExpired:
+        return [], "sinfo timed out"
+    if r.returncode != 0:
+        return [], f"sinfo failed: {r.stderr.strip()[:200]}"
+    return [s.rstrip("*~#$@") for s in r.stdout.split()], ""
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +42,9 @@ def slurm():
     """Skip unless a SLURM cluster with an idle node answers; jobs import this checkout of climmig."""
     if shutil.which("sinfo") is None or shutil.which("sbatch") is None:
         pytest.skip("no SLURM here (sinfo/sbatch not found); start one with `sudo bash hpc/slurm-local.sh start`")
-    states = _sinfo_states()
+    states, problem = _sinfo_states()
+    if problem:
+        pytest.skip(f"no usable SLURM cluster ({problem}); start one with `sudo bash hpc/slurm-local.sh start`")
     if not _USABLE & set(states):
         pytest.skip(f"SLURM answers but no node is idle (sinfo node states: {states or 'none'})")
     old = os.environ.get("PYTHONPATH")
