@@ -9,9 +9,13 @@ while any chunk is missing or was made from a different config.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import shutil
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -179,7 +183,45 @@ def run_chunk(
         return _find(run_dir, task_index) or target
     if status == "stale":
         logger.warning("chunk %d was made from another config (or is unreadable); recomputing", task_index)
+    _remove_leftovers(run_dir, task_index)
     info = dict(chunks[task_index]) if chunks is not None else {"task": task_index}
+    with _sigterm_as_exit():
+        path = _compute_and_write(task_index, run_dir, cfg_hash, work, info, seed, fmt, target)
+    logger.info("wrote chunk %d to %s", task_index, path)
+    return path
+
+
+@contextlib.contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """Turn SIGTERM (scancel, time limit) into SystemExit so temporary stores are removed on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _exit(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _exit)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _remove_leftovers(run_dir: str | Path, task_index: int) -> None:
+    """Remove temporary stores of this chunk left by an attempt that was killed with SIGKILL."""
+    folder = Path(run_dir) / "chunks"
+    if not folder.is_dir():
+        return
+    for pattern in (f".{task_index}.zarr.tmp-*", f".{task_index}.nc.tmp-*"):
+        for p in folder.glob(pattern):
+            logger.warning("removing %s, left by a killed attempt", p)
+            _remove_store(p)
+
+
+def _compute_and_write(task_index: int, run_dir: str | Path, cfg_hash: str,
+                       work: Callable[[dict[str, Any]], xr.Dataset], info: dict[str, Any],
+                       seed: int | None, fmt: ChunkFormat, target: Path) -> Path:
     ds = work(info)
     for key in ("scenario", "climate_model"):
         if key in info and key not in ds.dims:
@@ -195,13 +237,10 @@ def run_chunk(
     path = write_zarr(ds, target) if fmt == "zarr" else write_netcdf(ds, target)
     if old is not None and old != path and old.exists():
         _remove_store(old)
-    logger.info("wrote chunk %d to %s", task_index, path)
     return path
 
 
 def _remove_store(path: Path) -> None:
-    import shutil
-
     if path.is_dir():
         shutil.rmtree(path, ignore_errors=True)
     else:

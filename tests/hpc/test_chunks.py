@@ -137,3 +137,40 @@ def test_selftest_is_deterministic_and_depends_on_the_chunk(small_cfg):
     # stronger forcing warms more by the end of the period
     assert c.area_fraction_above.isel(year=-1).item() > a.area_fraction_above.isel(year=-1).item()
     assert a.zonal_mean_anomaly.attrs["units"] == "K"
+
+
+def test_sigterm_while_writing_leaves_no_store(tmp_path):
+    import os
+    import signal
+    import time
+
+    import dask
+
+    def work(chunk):
+        ds = _work([])(chunk)
+        lazy = ds.v.chunk()
+
+        def term(block):
+            os.kill(os.getpid(), signal.SIGTERM)  # what scancel or a time limit sends
+            time.sleep(2)
+            return block
+
+        return ds.assign(v=lazy.map_blocks(term, template=lazy))
+
+    before = signal.getsignal(signal.SIGTERM)
+    with dask.config.set(scheduler="synchronous"), pytest.raises(SystemExit):
+        run_chunk(0, tmp_path, HASH, work, chunks=TABLE)
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert chunk_status(tmp_path, 0, HASH) == "missing"
+    assert list((tmp_path / "chunks").iterdir()) == []
+
+
+def test_leftovers_of_a_killed_attempt_are_removed(tmp_path):
+    leftover = tmp_path / "chunks" / ".1.zarr.tmp-deadbeef"
+    leftover.mkdir(parents=True)
+    (leftover / "junk").write_text("half written")
+    other = tmp_path / "chunks" / ".2.zarr.tmp-cafecafe"
+    other.mkdir()
+    run_chunk(1, tmp_path, HASH, _work([]), chunks=TABLE)
+    assert not leftover.exists() and other.exists()  # only this chunk's leftovers
+    assert chunk_status(tmp_path, 1, HASH) == "done"

@@ -69,6 +69,11 @@ def _wait(job_ids: list[str], timeout: float = 120) -> None:
     pytest.fail(f"jobs {ids} did not finish within {timeout} s")
 
 
+def _squeue_state(job: str) -> str:
+    r = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], capture_output=True, text=True, check=False)
+    return r.stdout.strip()
+
+
 def _job_state(job_id: str) -> str:
     r = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True, check=False)
     for word in r.stdout.split():
@@ -86,33 +91,40 @@ def test_job_array_kill_resubmit_merge(slurm, small_config, small_cfg, tmp_path)
 
     first = submit_run(small_cfg, site, small_config, run, selftest=True)
     assert first.array_job_id and first.tasks == list(range(n))
-    # kill the last array task (pending or running: only 2 CPUs, 1 per task)
-    subprocess.run(["scancel", f"{first.array_job_id}_{n - 1}"], check=True)
+    # kill array task 0 while it runs (scancel sends SIGTERM, then SIGKILL)
+    killed = 0
+    task = f"{first.array_job_id}_{killed}"
+    deadline = time.monotonic() + 60
+    while _squeue_state(task) != "RUNNING":
+        assert time.monotonic() < deadline, f"task {task} never ran"
+        time.sleep(0.1)
+    subprocess.run(["scancel", task], check=True)
     _wait([first.array_job_id, first.merge_job_id])
 
-    assert missing_chunks(run, n, h) == [n - 1], list((run / "logs").iterdir())
+    assert missing_chunks(run, n, h) == [killed], sorted(p.name for p in (run / "logs").iterdir())
     assert not (run / "selftest.zarr").exists()  # the merge never ran: its dependency failed
     assert _job_state(first.merge_job_id) in {"CANCELLED", "UNKNOWN"}
-    # a killed task leaves no half-written store behind
-    assert not list((run / "chunks").glob(f".{n - 1}.zarr.tmp-*"))
-    before = {i: xr.open_zarr(run / "chunks" / f"{i}.zarr").attrs["climmig_slurm_job_id"] for i in range(n - 1)}
+    done = [i for i in range(n) if i != killed]
+    before = {i: xr.open_zarr(run / "chunks" / f"{i}.zarr").attrs["climmig_slurm_job_id"] for i in done}
 
     second = submit_run(small_cfg, site, small_config, run, selftest=True)
-    assert second.tasks == [n - 1]
-    assert f"#SBATCH --array={n - 1}" in (run / "slurm" / "array.sbatch").read_text()
+    assert second.tasks == [killed]
+    assert f"#SBATCH --array={killed}\n" in (run / "slurm" / "array.sbatch").read_text()
     _wait([second.array_job_id, second.merge_job_id])
     assert _job_state(second.merge_job_id) in {"COMPLETED", "UNKNOWN"}
     logs = "\n".join(p.read_text() for p in sorted((run / "logs").iterdir()))
     assert (run / "selftest.zarr").exists(), logs
+    # no temporary store of the killed attempt is left behind
+    assert [p.name for p in (run / "chunks").iterdir() if p.name.startswith(".")] == []
 
     # only the missing chunk was redone; the others keep the provenance of the first array
-    for i in range(n - 1):
+    for i in done:
         attrs = xr.open_zarr(run / "chunks" / f"{i}.zarr").attrs
         assert attrs["climmig_slurm_job_id"] == before[i]
         assert attrs["climmig_slurm_array_job_id"] == first.array_job_id
-    last = xr.open_zarr(run / "chunks" / f"{n - 1}.zarr").attrs
-    assert last["climmig_slurm_array_job_id"] == second.array_job_id
-    assert last["climmig_slurm_array_task_id"] == str(n - 1)
+    redone = xr.open_zarr(run / "chunks" / f"{killed}.zarr").attrs
+    assert redone["climmig_slurm_array_job_id"] == second.array_job_id
+    assert redone["climmig_slurm_array_task_id"] == str(killed)
     assert all(chunk_status(run, i, h) == "done" for i in range(n))
 
     merged = xr.open_zarr(run / "selftest.zarr").load()
