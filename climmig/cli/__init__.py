@@ -30,6 +30,10 @@ def _register() -> None:
     from climmig.cli import (  # noqa: F401
         _catalog,
         _config,
+        _hpc,
+    )
+        _catalog,
+        _config,
         _exposure,
         _run,
     )
