@@ -11,6 +11,7 @@ from climmig.config.schema import InterventionSpec
 from climmig.interventions.effects import effect_rng, sample_effect
 from climmig.interventions.library import KINDS
 from climmig.interventions.state import ProjectionState
+from climmig.provenance import canonical_json
 
 __all__ = ["apply_intervention", "apply_portfolio", "draw_effects"]
 
@@ -23,8 +24,11 @@ _CERTAIN_BY_DEFAULT = {"mitigation", "border_regime"}
 def draw_effects(specs: Sequence[InterventionSpec], n: int, seed: int) -> dict[str, np.ndarray]:
     """Effect draws for each intervention, one per posterior sample.
 
-    Each intervention draws from its own stream keyed by its id, so adding or removing an intervention
-    does not change the others' draws, and a portfolio uses exactly its members' draws.
+    Each intervention draws from a stream keyed by its kind and effect distribution (not by its id or
+    position), so adding or removing an intervention does not change the others' draws, a portfolio uses
+    exactly its members' draws, and variants of one intervention (e.g. at different coverage) share their
+    effect draws: their comparison is not blurred by effect noise. Interventions of the same kind with
+    the same effect distribution thus have fully correlated effects (one evidence base).
 
     Parameters
     ----------
@@ -44,7 +48,8 @@ def draw_effects(specs: Sequence[InterventionSpec], n: int, seed: int) -> dict[s
     for spec in specs:
         if spec.effect is None and spec.kind not in _CERTAIN_BY_DEFAULT:
             logger.warning("%s has no effect distribution; assuming a certain effect of 1", spec.id)
-        out[spec.id] = sample_effect(spec.effect, n, effect_rng(seed, spec.id))
+        key = spec.kind + ":" + (canonical_json(spec.effect) if spec.effect is not None else "none")
+        out[spec.id] = sample_effect(spec.effect, n, effect_rng(seed, key))
     return out
 
 

@@ -71,6 +71,8 @@ def compare_interventions(
     horizons: Iterable,
     comparison_spec: ComparisonSpec,
     rng: np.random.Generator,
+    *,
+    outcome_var: str = "displaced_persons",
 ) -> xr.Dataset:
     r"""Displacement averted, costs and the chance of being best, for interventions and portfolios.
 
@@ -94,6 +96,11 @@ def compare_interventions(
         Discount rate, base year and the metric ranking the options.
     rng : numpy.random.Generator
         Source of the seed for effect draws (each intervention then draws from its own stream).
+    outcome_var : str
+        Outcome variable measuring displacement: ``"displaced_persons"`` (posterior-predictive draws;
+        use a sampler with exact common random numbers such as
+        ``sample_negbin(..., method="inversion")``) or ``"expected_displacement"`` (expected value per
+        posterior draw, free of sampling noise).
 
     Returns
     -------
@@ -132,7 +139,9 @@ def compare_interventions(
     draws = draw_effects(specs_all, n, seed)
 
     base = outcome_fn(baseline_state)
-    outcome_names = ["displaced_persons"] + [k for k in _FLOWS if k in base]
+    if outcome_var not in base:
+        raise DataError(f"the outcome has no {outcome_var!r}; it has {sorted(base.data_vars)}")
+    outcome_names = [outcome_var] + [k for k in _FLOWS if k in base]
     base_vals = {k: _outcome(base, k) for k in outcome_names}
     first_year = int(min(baseline_state.years))
     cum_table = [(name, first_year, end) for name, _, end in table]
@@ -148,7 +157,7 @@ def compare_interventions(
         else:
             state = apply_portfolio(baseline_state, members, draws)
         out = outcome_fn(state)
-        averted = base_vals["displaced_persons"] - _outcome(out, "displaced_persons")
+        averted = base_vals[outcome_var] - _outcome(out, outcome_var)
         cost = sum(discounted_cost(baseline_state, m, comparison_spec) for m in members)
         cost = cost.sum([d for d in cost.dims if d not in averted.dims])
         cost = cost.broadcast_like(averted).transpose(*averted.dims)
@@ -174,7 +183,7 @@ def compare_interventions(
         timescale=("intervention", [lab[2] for lab in labels]),
         members=("intervention", [lab[3] for lab in labels]),
     )
-    ds["baseline_displacement"] = horizon_sum(base_vals["displaced_persons"], table)
+    ds["baseline_displacement"] = horizon_sum(base_vals[outcome_var], table)
     ds = ds.map(pool_samples) if "climate_model" in ds.dims else ds
     ds = ds.transpose("intervention", "sample", "scenario", "horizon", "region", ...)
 
@@ -186,11 +195,11 @@ def compare_interventions(
                 score = score + ds[k].sum("region")
     best = score == score.max("intervention")
     ds["prob_best"] = (best / best.sum("intervention")).mean("sample")
-    _attrs(ds, currency, price_year, comparison_spec)
+    _attrs(ds, currency, price_year, comparison_spec, outcome_var)
     return ds
 
 
-def _attrs(ds: xr.Dataset, currency: str, price_year: int | None, cmp: ComparisonSpec) -> None:
+def _attrs(ds: xr.Dataset, currency: str, price_year: int | None, cmp: ComparisonSpec, outcome_var: str) -> None:
     people = {"units": "1"}
     ds["averted_displacement"].attrs = {**people, "long_name": "people displaced averted in the horizon"}
     if "averted_cross_border" in ds:
@@ -213,4 +222,5 @@ def _attrs(ds: xr.Dataset, currency: str, price_year: int | None, cmp: Compariso
         climmig_sampling_design="sample = climate_model x posterior draw (full cross product); effect draw "
                                 "i is paired with posterior draw i; common random numbers across options",
         climmig_metric=cmp.metric,
+        climmig_outcome_var=outcome_var,
     )

@@ -82,7 +82,7 @@ def effect_rng(seed: int, key: str) -> np.random.Generator:
     seed : int
         Run-level seed.
     key : str
-        Intervention id.
+        Stream key (e.g. kind and effect distribution).
 
     Returns
     -------

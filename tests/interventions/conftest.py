@@ -88,7 +88,7 @@ def make_outcome_fn(rng: np.random.Generator, noise: bool = True, seed: int = 99
         er = d["exposure_ratio"].sel(hazard=ER_HAZARDS)
         mu = expected_negbin(a, b, er, d["population"], state.rate_multiplier) * gdp**c
         mu = mu.transpose("sample", "scenario", "climate_model", "year", "region", "hazard")
-        disp = sample_negbin(mu, alpha, seed) if noise else mu
+        disp = sample_negbin(mu, alpha, seed, method="inversion") if noise else mu
         factor = xr.apply_ufunc(np.vectorize(lambda r: FRICTION[r], otypes=[float]), state.regimes)
         open_share = factor.mean("destination").rename(origin="region")
         lwe = d["livelihood_weighted_exposure"].sum("hazard")

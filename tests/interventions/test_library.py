@@ -52,11 +52,13 @@ def test_sample_effect_distributions(dist, params, check, rng):
 
 
 def test_effect_draws_stable_per_intervention():
-    a, b = spec("early_warning", effect={"dist": "Beta", "params": {"alpha": 3, "beta": 12}}), spec(
-        "humanitarian_relief", effect={"dist": "Beta", "params": {"alpha": 3, "beta": 12}})
-    both = draw_effects([a, b], 10, seed=1)
+    beta = {"dist": "Beta", "params": {"alpha": 3, "beta": 12}}
+    a, b = spec("early_warning", effect=beta), spec("humanitarian_relief", effect=beta)
+    b_half = spec("humanitarian_relief", id="half", coverage=0.5, effect=beta)
+    both = draw_effects([a, b, b_half], 10, seed=1)
     alone = draw_effects([b], 10, seed=1)
     np.testing.assert_array_equal(both[b.id], alone[b.id])
+    np.testing.assert_array_equal(both[b.id], both["half"])  # variants share effect draws
     assert not np.array_equal(both[a.id], both[b.id])
     assert np.all(sample_effect(None, 3, np.random.default_rng(0)) == 1.0)
 

@@ -80,12 +80,24 @@ def test_sampled_mean_matches_expected(rng):
     assert abs(float(x.var()) / (50 + 50**2 / 3) - 1) < 0.1
 
 
+def test_inversion_sampler_uses_common_random_numbers(rng):
+    mu = xr.DataArray(rng.uniform(0, 1e4, (50, 20)), dims=("sample", "year"))
+    lower = mu.where(mu.year >= 10, mu * 0.5)
+    x = sample_negbin(mu, 2.0, seed=5, method="inversion")
+    y = sample_negbin(lower, 2.0, seed=5, method="inversion")
+    np.testing.assert_array_equal(x.isel(year=slice(10, None)).values, y.isel(year=slice(10, None)).values)
+    assert bool((y <= x).all())
+    big = sample_negbin(xr.DataArray(np.full(20000, 30.0), dims="sample"), 3.0, seed=2, method="inversion")
+    assert abs(float(big.mean()) - 30) < 1.0
+
+
 def test_zero_exposure_and_zero_mean(rng):
     a, b, er, pop = _case(rng, n=3)
     er = er * 0
     mu = expected_negbin(a, b, er, pop)
     assert float(abs(mu).max()) == 0.0
     assert float(sample_negbin(mu, 2.0, seed=3).max()) == 0.0
+    assert float(sample_negbin(mu, 2.0, seed=3, method="inversion").max()) == 0.0
 
 
 def test_intervals_nest_and_summaries_match_numpy(rng):
