@@ -109,9 +109,9 @@ def compare_interventions(
         climate models and posterior draws (coordinates ``climate_model`` and ``draw``):
         ``averted_displacement`` (people, summed over the horizon's years), ``averted_cross_border`` and
         ``averted_internal`` (when the outcome has them), ``discounted_cost`` (cost in the horizon's
-        years discounted to ``base_year``), ``cost_per_person_averted`` (discounted cost from the first
-        projection year to the horizon's end over people averted in the same years; NaN where nothing
-        is averted), ``baseline_displacement``, ``prob_benefit`` (share of samples with averted > 0) and
+        years discounted to ``base_year``), ``cumulative_cost`` and ``cumulative_averted`` (from the
+        first projection year to the horizon's end), ``cost_per_person_averted`` (their ratio; NaN where
+        nothing is averted), ``baseline_displacement``, ``prob_benefit`` (share of samples with averted > 0) and
         ``prob_best`` (intervention x scenario x horizon: share of samples in which the option averts
         the most over all regions; ties shared).
 
@@ -167,8 +167,10 @@ def compare_interventions(
         }
         cum_cost = horizon_sum(cost, cum_table)
         cum_av = horizon_sum(averted, cum_table)
-        row["cost_per_person_averted"] = (cum_cost / cum_av.where(cum_av > 0)).assign_coords(
-            horizon_start=row["averted_displacement"]["horizon_start"])
+        start = row["averted_displacement"]["horizon_start"]
+        row["cumulative_cost"] = cum_cost.assign_coords(horizon_start=start)
+        row["cumulative_averted"] = cum_av.assign_coords(horizon_start=start)
+        row["cost_per_person_averted"] = (cum_cost / cum_av.where(cum_av > 0)).assign_coords(horizon_start=start)
         for k in outcome_names[1:]:
             row[_FLOWS[k]] = horizon_sum(base_vals[k] - _outcome(out, k), table)
         rows.append(xr.Dataset(row))
@@ -212,6 +214,10 @@ def _attrs(ds: xr.Dataset, currency: str, price_year: int | None, cmp: Compariso
     if price_year is not None:
         money["price_year"] = price_year
     ds["discounted_cost"].attrs = {**money, "long_name": "discounted cost incurred in the horizon"}
+    ds["cumulative_cost"].attrs = {**money, "long_name": "discounted cost from the first projection year to "
+                                                         "the horizon's end"}
+    ds["cumulative_averted"].attrs = {**people, "long_name": "people displaced averted from the first "
+                                                             "projection year to the horizon's end"}
     ds["cost_per_person_averted"].attrs = {
         **money, "units": f"{currency} per person",
         "long_name": "discounted cost per displacement averted, from the first projection year to the "
