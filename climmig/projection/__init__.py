@@ -10,6 +10,7 @@ from climmig.projection.uncertainty import (
     horizon_sum,
     horizon_table,
     partition_variance,
+    projection_summary,
     summarise,
 )
 
@@ -21,6 +22,7 @@ __all__ = [
     "horizon_sum",
     "horizon_table",
     "partition_variance",
+    "projection_summary",
     "sample_negbin",
     "summarise",
 ]

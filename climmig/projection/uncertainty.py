@@ -20,6 +20,7 @@ __all__ = [
     "horizon_sum",
     "horizon_table",
     "partition_variance",
+    "projection_summary",
     "summarise",
 ]
 
@@ -298,4 +299,57 @@ def partition_variance(
         "climmig_method": "Hawkins-Sutton style law-of-total-variance partition, equal weights, ddof=0",
     }
     out["uncertainty"].attrs["long_name"] = "source of uncertainty"
+    return out
+
+
+def projection_summary(
+    expected: xr.DataArray,
+    sampled: xr.DataArray,
+    horizons: Iterable[Any],
+    quantiles: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95),
+    *,
+    pairing: str = "cross",
+) -> xr.Dataset:
+    """Everything the report needs from one projected quantity, as one dataset.
+
+    Parameters
+    ----------
+    expected : xr.DataArray
+        Expected value per posterior sample (sample, scenario, climate_model, year, region[, hazard]).
+    sampled : xr.DataArray
+        Posterior-predictive draws, same dims.
+    horizons : iterable
+        Evaluation horizons.
+    quantiles : sequence of float
+        Quantiles of the horizon means.
+    pairing : str
+        How posterior draws were paired with climate models (recorded in ``climmig_sampling_design``).
+
+    Returns
+    -------
+    xr.Dataset
+        ``horizon_mean`` (quantiles of the annual mean per horizon, pooled over samples and climate
+        models: dims quantile x scenario x horizon x region) and ``horizon_mean_mean`` (its mean),
+        ``annual`` and ``annual_mean`` (the same by year),
+        ``variance`` (the partition of :func:`partition_variance` of the all-region total, by year) and
+        ``variance_fraction`` (each component over ``total``).
+    """
+    if "hazard" in sampled.dims:
+        expected, sampled = expected.sum("hazard", keep_attrs=True), sampled.sum("hazard", keep_attrs=True)
+    pooled = ["sample", "climate_model"]
+    hm = horizon_mean(sampled, horizons)
+    s_h = summarise(hm, quantiles, dim=pooled)
+    s_y = summarise(sampled, quantiles, dim=pooled)
+    regional = "region" in sampled.dims
+    part = partition_variance(expected.sum("region") if regional else expected,
+                              sampled.sum("region") if regional else sampled)
+    frac = part / part.sel(uncertainty="total").where(part.sel(uncertainty="total") > 0)
+    frac.attrs = {"long_name": "share of the variance by source", "units": "1"}
+    out = xr.Dataset({
+        "horizon_mean": s_h["quantiles"], "horizon_mean_mean": s_h["mean"],
+        "annual": s_y["quantiles"], "annual_mean": s_y["mean"],
+        "variance": part, "variance_fraction": frac,
+    })
+    out.attrs["climmig_sampling_design"] = (
+        f"posterior draws x climate models paired by '{pairing}'; quantiles pool draws and climate models")
     return out

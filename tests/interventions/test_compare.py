@@ -162,3 +162,31 @@ def test_mixed_currencies_refused(state, expected_fn):
     b = spec("early_warning", effect=fixed(0.1), cost={"unit_cost": 1, "currency": "USD"})
     with pytest.raises(ClimmigError, match="currencies"):
         compare_interventions(state, [a, b], [], expected_fn, HORIZONS, ComparisonSpec(), np.random.default_rng(0))
+
+
+def test_apply_and_compare_stay_lazy_on_dask_drivers(drivers, regimes, expected_fn, tmp_path):
+    import dask
+
+    from climmig.io.writers import write_netcdf
+
+    from .test_properties import _KINDS, _PARAMS
+
+    lazy = ProjectionState.baseline(drivers.chunk({"year": 4}), N, regimes=regimes,
+                                    hazards=["flood", "storm", "drought"])
+    specs = [spec(k, id=f"k{i}", effect=fixed(0.3), params=_PARAMS.get(k, {}), cost={"unit_cost": 2})
+             for i, k in enumerate(_KINDS)]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("computed")
+
+    with dask.config.set(scheduler=refuse):
+        for sp in specs:
+            out = apply_intervention(lazy, sp, np.full(N, 0.3))
+            assert out.drivers["exposure_ratio"].chunks is not None
+        ds = compare_interventions(lazy, specs[:3], [], expected_fn, HORIZONS, ComparisonSpec(),
+                                   np.random.default_rng(0))
+    assert ds["averted_displacement"].chunks is not None
+    path = write_netcdf(ds.compute(), tmp_path / "comparison.nc")
+    back = xr.open_dataset(path)
+    assert back["prob_best"].attrs["units"] == "1"
+    np.testing.assert_allclose(back["averted_displacement"].values, ds["averted_displacement"].values)

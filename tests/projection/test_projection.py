@@ -16,6 +16,7 @@ from climmig.projection import (
     horizon_mean,
     horizon_sum,
     partition_variance,
+    projection_summary,
     sample_negbin,
     summarise,
 )
@@ -179,3 +180,17 @@ def test_variance_partition_isolates_each_source(rng):
     np.testing.assert_allclose(p.sel(year=2030).values, [0, 0, 2.0, 0, 2.0], atol=1e-12)
     with pytest.raises(ValueError, match="lacks"):
         partition_variance(only_param.isel(scenario=0), only_param.isel(scenario=0))
+
+
+def test_projection_summary(rng):
+    a, b, er, pop = _case(rng, n=30)
+    mu = expected_negbin(a, b, er, pop).transpose("sample", ...)
+    x = sample_negbin(mu, 2.0, seed=1)
+    s = projection_summary(mu, x, [("near", 2025, 2027), ("late", 2028, 2030)], [0.05, 0.5, 0.95])
+    assert set(s["horizon_mean"].dims) == {"quantile", "scenario", "horizon", "region"}
+    hm = x.sel(year=slice(2028, 2030)).mean("year").sel(scenario="ssp585", region="KEN")
+    np.testing.assert_allclose(float(s["horizon_mean"].sel(quantile=0.5, scenario="ssp585", horizon="late",
+                                                            region="KEN")),
+                               np.quantile(hm.values.ravel(), 0.5))
+    np.testing.assert_allclose(s["variance_fraction"].sel(uncertainty="total").values, 1.0)
+    assert "cross" in s.attrs["climmig_sampling_design"]
