@@ -190,3 +190,25 @@ def test_apply_and_compare_stay_lazy_on_dask_drivers(drivers, regimes, expected_
     back = xr.open_dataset(path)
     assert back["prob_best"].attrs["units"] == "1"
     np.testing.assert_allclose(back["averted_displacement"].values, ds["averted_displacement"].values)
+
+
+def test_demo_config_interventions_run(drivers, expected_fn, repo):
+    """Every intervention, portfolio and border-regime change of configs/demo.yaml applies and compares."""
+    from climmig.config.load import load_config
+
+    cfg = load_config(repo / "configs" / "demo.yaml")
+    d = xr.concat([drivers, drivers.sel(region=["SOM"]).assign_coords(region=["DJI"])], "region")
+    regions = [str(r) for r in d["region"].values]
+    regimes = xr.DataArray(np.full((d.sizes["year"], 4, 4), "unilateral", dtype=object),
+                           dims=("year", "origin", "destination"),
+                           coords={"year": d["year"].values, "origin": regions, "destination": regions})
+    st = ProjectionState.baseline(d, N, regimes=regimes, hazards=["flood", "storm", "drought"])
+    ds = compare_interventions(st, [*cfg.interventions, *cfg.border_regimes], cfg.portfolios,
+                               expected_fn, [("near", 2025, 2030), ("mid", 2031, 2035)],
+                               cfg.comparison, np.random.default_rng(cfg.seed))
+    ids = [iv.id for iv in cfg.interventions] + [b.id for b in cfg.border_regimes] + [p.id for p in cfg.portfolios]
+    assert list(ds["intervention"].values) == ids
+    assert {"short", "medium", "long"} <= set(ds["timescale"].values)
+    mid = ds["averted_displacement"].sel(horizon="mid").sum("region").mean("sample")
+    for iv in ("humanitarian_cash", "flood_defences", "early_warning", "paris_pathway"):
+        assert float(mid.sel(intervention=iv, scenario="ssp585")) > 0, iv
