@@ -13,6 +13,12 @@ from climmig.report.plots import (
     save_figure,
     uncertainty_partition,
 )
+from climmig.report.sections import (
+    comparison_section,
+    flows_section,
+    plausibility_section,
+    projection_section,
+)
 from climmig.report.tables import comparison_table, interval_table
 
 __all__ = [
@@ -21,11 +27,15 @@ __all__ = [
     "Section",
     "averted_vs_cost",
     "change_map",
+    "comparison_section",
     "comparison_table",
     "fan_chart",
     "flows_bars",
+    "flows_section",
     "interval_table",
     "observed_vs_simulated",
+    "plausibility_section",
+    "projection_section",
     "ranked_bars",
     "render_html",
     "save_figure",

@@ -145,3 +145,31 @@ def test_html_report_is_self_contained(demo, tmp_path):
     assert "Second &lt;paragraph&gt;." in text and "&amp; more" in text
     assert "Showing 5 of 16 rows" in text
     assert "<td>seed</td><td>1</td>" in text
+
+
+def test_ready_made_sections_build_a_report(demo, tmp_path):
+    gpd = pytest.importorskip("geopandas")
+    from shapely.geometry import box
+
+    from climmig.report import comparison_section, flows_section, plausibility_section, projection_section
+
+    _, out, cmp = demo
+    disp = out["displaced_persons"].sum("hazard")
+    part = partition_variance(disp.sum("region"), disp.sum("region"))
+    gdf = gpd.GeoDataFrame({"ISO_A3": ["SOM", "KEN", "ETH"]},
+                           geometry=[box(41, -1, 51, 12), box(34, -5, 42, 5), box(33, 3, 48, 15)], crs="EPSG:4326")
+    sim = pd.DataFrame({"region": ["SOM", "KEN"], "median": [1e5, 5e4], "lower": [5e4, 2e4], "upper": [2e5, 9e4]})
+    obs = pd.DataFrame({"region": ["SOM", "KEN"], "observed": [1.2e5, 1e5]})
+    sections = [
+        projection_section(disp, part, [("near", 2025, 2029), ("late", 2031, 2035)], boundaries=gdf),
+        comparison_section(cmp),
+        flows_section(out["internal_migration"].isel(year=-1, scenario=0),
+                      out["cross_border_migration"].isel(year=-1, scenario=0), period="2035"),
+        plausibility_section(sim, obs),
+    ]
+    assert len(sections[0].figures) == 3
+    assert "inside the simulated interval for 1 of 2 countries" in sections[3].text
+    assert "SSP585" in sections[1].text
+    text = write_html_report(tmp_path, sections, title="Demo").read_text()
+    assert text.count("data:image/png;base64,") == 3 + 2 + 1 + 1
+    assert "chance of being best" in text
