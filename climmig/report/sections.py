@@ -35,6 +35,24 @@ def _n(x: float) -> str:
     return f"{x:,.0f}"
 
 
+_SOURCE_WORDS = {"scenario": "the emission scenario", "climate_model": "the climate model",
+                 "parameter": "the model parameters", "residual": "year-to-year chance"}
+
+
+def _dominant(partition: xr.DataArray) -> str:
+    extra = [d for d in partition.dims if d not in ("uncertainty", "year")]
+    part = partition.sum(extra) if extra else partition
+    comps = part.sel(uncertainty=list(_SOURCE_WORDS)).clip(min=0).compute()
+    years = part["year"].values
+    out = []
+    for label, y in (("In", years[0]), ("By", years[-1])):
+        c = comps.sel(year=y)
+        top = str(c["uncertainty"].values[int(c.argmax("uncertainty"))])
+        share = float(c.sel(uncertainty=top) / c.sum("uncertainty")) if float(c.sum()) > 0 else 0.0
+        out.append(f"{label} {int(y)} the largest source is {_SOURCE_WORDS[top]} ({share * 100:.0f} %).")
+    return " ".join(out)
+
+
 def projection_section(
     sampled: xr.DataArray,
     partition: xr.DataArray,
@@ -97,8 +115,7 @@ def projection_section(
         uncertainty_partition(partition),
         "Where the uncertainty comes from, year by year: the emission scenario (what the world does), the "
         "climate model (how the climate responds), the model parameters (what the data can tell us) and "
-        "year-to-year chance (which years bring disasters). Near-term uncertainty is mostly about the "
-        "model and chance; the scenario matters more later."))
+        "year-to-year chance (which years bring disasters). " + _dominant(partition)))
     return Section(f"Projected {what}", text, figures=figs)
 
 
@@ -137,6 +154,8 @@ def comparison_section(comparison: xr.Dataset, *, scenario: str | None = None, l
             "cost_per_person_median": "cost per person averted (median)",
             "prob_benefit": "chance of any benefit", "prob_best": "chance of being best"}
     shown = table[list(cols)].rename(columns=cols)
+    for c in ("chance of any benefit", "chance of being best"):
+        shown[c] = [f"{v * 100:.0f} %" for v in shown[c]]
     currency = comparison["discounted_cost"].attrs.get("currency", "")
     figs = [
         ReportFigure(ranked_bars(comparison, scenario=scen),

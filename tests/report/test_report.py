@@ -168,6 +168,7 @@ def test_ready_made_sections_build_a_report(demo, tmp_path):
         plausibility_section(sim, obs),
     ]
     assert len(sections[0].figures) == 3
+    assert "the largest source is" in sections[0].figures[2].caption
     assert "inside the simulated interval for 1 of 2 countries" in sections[3].text
     assert "SSP585" in sections[1].text
     text = write_html_report(tmp_path, sections, title="Demo").read_text()
