@@ -72,7 +72,7 @@ def compare_interventions(
     comparison_spec: ComparisonSpec,
     rng: np.random.Generator,
     *,
-    outcome_var: str = "displaced_persons",
+    outcome_var: str | None = None,
 ) -> xr.Dataset:
     r"""Displacement averted, costs and the chance of being best, for interventions and portfolios.
 
@@ -96,11 +96,12 @@ def compare_interventions(
         Discount rate, base year and the metric ranking the options.
     rng : numpy.random.Generator
         Source of the seed for effect draws (each intervention then draws from its own stream).
-    outcome_var : str
-        Outcome variable measuring displacement: ``"displaced_persons"`` (posterior-predictive draws;
-        use a sampler with exact common random numbers such as
-        ``sample_negbin(..., method="inversion")``) or ``"expected_displacement"`` (expected value per
-        posterior draw, free of sampling noise).
+    outcome_var : str, optional
+        Outcome variable measuring displacement. Default: ``"expected_displacement"`` when the outcome
+        has it (expected value per posterior draw: the intervention's effect without the count noise of
+        single years, and exactly common random numbers), else ``"displaced_persons"`` (posterior-
+        predictive draws; then use a sampler with exact common random numbers such as
+        ``sample_negbin(..., method="inversion")``, or noise blurs the differences).
 
     Returns
     -------
@@ -139,6 +140,8 @@ def compare_interventions(
     draws = draw_effects(specs_all, n, seed)
 
     base = outcome_fn(baseline_state)
+    if outcome_var is None:
+        outcome_var = "expected_displacement" if "expected_displacement" in base else "displaced_persons"
     if outcome_var not in base:
         raise DataError(f"the outcome has no {outcome_var!r}; it has {sorted(base.data_vars)}")
     outcome_names = [outcome_var] + [k for k in _FLOWS if k in base]

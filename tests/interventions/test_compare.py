@@ -212,3 +212,21 @@ def test_demo_config_interventions_run(drivers, expected_fn, repo):
     mid = ds["averted_displacement"].sel(horizon="mid").sum("region").mean("sample")
     for iv in ("humanitarian_cash", "flood_defences", "early_warning", "paris_pathway"):
         assert float(mid.sel(intervention=iv, scenario="ssp585")) > 0, iv
+
+
+def test_outcome_var_defaults_to_expected_when_available(state, outcome_fn, expected_fn):
+    def both(st):
+        ds = outcome_fn(st)
+        return ds.assign(expected_displacement=expected_fn(st)["displaced_persons"])
+
+    sp = spec("early_warning", effect=fixed(0.3))
+    ds = compare_interventions(state, [sp], [], both, HORIZONS, ComparisonSpec(), np.random.default_rng(0))
+    assert ds.attrs["climmig_outcome_var"] == "expected_displacement"
+    ref = compare_interventions(state, [sp], [], expected_fn, HORIZONS, ComparisonSpec(), np.random.default_rng(0))
+    np.testing.assert_allclose(ds["averted_displacement"].values, ref["averted_displacement"].values)
+    noisy = compare_interventions(state, [sp], [], both, HORIZONS, ComparisonSpec(), np.random.default_rng(0),
+                                  outcome_var="displaced_persons")
+    assert noisy.attrs["climmig_outcome_var"] == "displaced_persons"
+    with pytest.raises(ClimmigError, match="no 'nope'"):
+        compare_interventions(state, [sp], [], both, HORIZONS, ComparisonSpec(), np.random.default_rng(0),
+                              outcome_var="nope")
