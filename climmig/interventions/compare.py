@@ -227,6 +227,11 @@ def _attrs(ds: xr.Dataset, currency: str, price_year: int | None, cmp: Compariso
                      "horizon's end (NaN where nothing is averted)"}
     ds["prob_benefit"].attrs = {"units": "1", "long_name": "probability that displacement is averted"}
     ds["prob_best"].attrs = {"units": "1", "long_name": f"probability of averting the most ({cmp.metric})"}
+    ds["intervention"].attrs.update(long_name="intervention or portfolio")
+    ds["kind"].attrs.update(long_name="intervention kind (portfolio for combinations)")
+    ds["timescale"].attrs.update(long_name="timescale(s) on which the option acts")
+    ds["members"].attrs.update(long_name="interventions applied jointly")
+    ds["sample"].attrs.update(long_name="pooled sample (climate model x posterior draw)")
     ds.attrs.update(
         climmig_sampling_design="sample = climate_model x posterior draw (full cross product); effect draw "
                                 "i is paired with posterior draw i; common random numbers across options",

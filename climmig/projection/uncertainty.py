@@ -81,6 +81,9 @@ def _horizon_reduce(da: xr.DataArray, horizons: Iterable[Any], how: Literal["mea
         horizon_start=("horizon", np.array([t[1] for t in table])),
         horizon_end=("horizon", np.array([t[2] for t in table])),
     )
+    out["horizon"].attrs.update(long_name="evaluation horizon")
+    out["horizon_start"].attrs.update(long_name="first year of the horizon", units="year")
+    out["horizon_end"].attrs.update(long_name="last year of the horizon", units="year")
     out.attrs = dict(da.attrs)
     cm = f"year: {how} within horizon"
     out.attrs["cell_methods"] = (da.attrs.get("cell_methods", "") + " " + cm).strip()
