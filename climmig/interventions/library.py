@@ -345,11 +345,11 @@ def planned_relocation(state: ProjectionState, spec: InterventionSpec, effect_dr
     e = _share_effect(state, spec, effect_draws)
     reached = coverage_share(state, spec) > 0
     cumulative = float(cap) * timing_weight(state.years, spec).cumsum("year") * reached
-    exposed = state.drivers["exposed_population"]
-    hz = target_hazards(spec, exposed["hazard"].values)
-    removed = np.minimum(e * cumulative, exposed.sel(hazard=hz))
-    keep = xr.where(exposed.sel(hazard=hz) > 0, 1.0 - removed / exposed.sel(hazard=hz).where(
-        exposed.sel(hazard=hz) > 0, 1.0), 1.0)
+    hz = target_hazards(spec, state.drivers["exposed_population"]["hazard"].values)
+    exposed = state.drivers["exposed_population"].sel(hazard=hz)
+    removed = np.minimum(e * cumulative, exposed)
+    # share of exposure kept; 1 where nobody is exposed or the hazard has no exposure layer (NaN)
+    keep = (1.0 - removed / exposed.where(exposed > 0)).fillna(1.0)
     return _scale_exposure(state, hz, keep)
 
 
