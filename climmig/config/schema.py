@@ -442,6 +442,14 @@ class InterventionSpec(_Frozen):
     effect: DistSpec | None = None
     cost: CostSpec | None = None
     params: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    target_hazards: list[str] | None = Field(
+        default=None, description="hazards the intervention acts on (default: the kind's usual hazards)"
+    )
+    min_hazard: float | None = Field(
+        default=None,
+        description="act only where the population-weighted intensity of the first target hazard is at "
+        "least this (people or cells above a hazard level)",
+    )
 
 
 class PortfolioSpec(_Frozen):

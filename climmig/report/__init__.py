@@ -1,0 +1,44 @@
+"""Figures, tables and the HTML report (take data, return figures/tables; write atomically)."""
+
+from __future__ import annotations
+
+from climmig.report.html import ReportFigure, ReportTable, Section, render_html, write_html_report
+from climmig.report.plots import (
+    averted_vs_cost,
+    change_map,
+    fan_chart,
+    flows_bars,
+    observed_vs_simulated,
+    ranked_bars,
+    save_figure,
+    uncertainty_partition,
+)
+from climmig.report.sections import (
+    comparison_section,
+    flows_section,
+    plausibility_section,
+    projection_section,
+)
+from climmig.report.tables import comparison_table, interval_table
+
+__all__ = [
+    "ReportFigure",
+    "ReportTable",
+    "Section",
+    "averted_vs_cost",
+    "change_map",
+    "comparison_section",
+    "comparison_table",
+    "fan_chart",
+    "flows_bars",
+    "flows_section",
+    "interval_table",
+    "observed_vs_simulated",
+    "plausibility_section",
+    "projection_section",
+    "ranked_bars",
+    "render_html",
+    "save_figure",
+    "uncertainty_partition",
+    "write_html_report",
+]

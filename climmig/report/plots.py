@@ -1,0 +1,437 @@
+"""Figures for the report. Every function takes data and returns a :class:`matplotlib.figure.Figure`.
+
+Figures are built with the object-oriented API (no ``pyplot`` global state) and written with
+:func:`save_figure`, atomically. Nothing here reads files: boundaries come in as a GeoDataFrame opened
+by :mod:`climmig.catalog`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from matplotlib.figure import Figure
+
+from climmig.io.writers import atomic_path
+
+__all__ = [
+    "averted_vs_cost",
+    "change_map",
+    "fan_chart",
+    "flows_bars",
+    "observed_vs_simulated",
+    "ranked_bars",
+    "save_figure",
+    "uncertainty_partition",
+]
+
+logger = logging.getLogger(__name__)
+
+_SCENARIO_COLOURS = {"ssp119": "#1e9583", "ssp126": "#1d3354", "ssp245": "#ea9a2a", "ssp370": "#e71d25",
+                     "ssp585": "#951b1e"}
+_COMPONENT_COLOURS = {"scenario": "#4c72b0", "climate_model": "#55a868", "parameter": "#c44e52",
+                      "residual": "#8c8c8c"}
+_COMPONENT_LABELS = {"scenario": "emission scenario", "climate_model": "climate model",
+                     "parameter": "model parameters", "residual": "year-to-year chance"}
+
+
+def _people(x: float) -> str:
+    ax = abs(x)
+    if ax >= 1e6:
+        return f"{x / 1e6:.1f} M"
+    if ax >= 1e3:
+        return f"{x / 1e3:.0f} k"
+    return f"{x:.0f}"
+
+
+def _people_axis(ax: Any, axis: str = "y") -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    fmt = FuncFormatter(lambda v, _pos: _people(v))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+def _sample_dims(da: xr.DataArray) -> list[str]:
+    return [d for d in ("sample", "climate_model") if d in da.dims]
+
+
+def _q(da: xr.DataArray, q: Sequence[float]) -> xr.DataArray:
+    return da.quantile(list(q), dim=_sample_dims(da))
+
+
+def save_figure(fig: Figure, target: str | Path, dpi: int = 130) -> Path:
+    """Write a figure to PNG atomically.
+
+    Parameters
+    ----------
+    fig : Figure
+        The figure.
+    target : str or Path
+        File name (``.png``).
+    dpi : int
+        Resolution.
+
+    Returns
+    -------
+    Path
+        ``target``.
+    """
+    target = Path(target)
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+    return target
+
+
+def fan_chart(
+    da: xr.DataArray,
+    *,
+    levels: Sequence[float] = (0.5, 0.9),
+    title: str | None = None,
+    ylabel: str = "people per year",
+) -> Figure:
+    """Fan chart per scenario: the median and central intervals of a projection over the years.
+
+    Parameters
+    ----------
+    da : xr.DataArray
+        Samples with dims ``sample`` (and optionally ``climate_model``, pooled with it), ``scenario`` and
+        ``year``; any other dim (e.g. ``region``) is summed first.
+    levels : sequence of float
+        Interval probabilities, e.g. 0.5 and 0.9.
+    title : str, optional
+        Figure title.
+    ylabel : str
+        Y axis label.
+
+    Returns
+    -------
+    Figure
+        One panel per scenario, sharing the y axis.
+    """
+    extra = [d for d in da.dims if d not in ("sample", "climate_model", "scenario", "year")]
+    if extra:
+        da = da.sum(extra)
+    scen = [str(s) for s in da["scenario"].values]
+    lv = sorted(levels, reverse=True)
+    probs = sorted({0.5, *[(1 - x) / 2 for x in lv], *[(1 + x) / 2 for x in lv]})
+    qs = _q(da, probs).compute()
+    years = da["year"].values
+    fig = Figure(figsize=(3.6 * len(scen) + 0.6, 3.6))
+    axes = fig.subplots(1, len(scen), sharey=True, squeeze=False)[0]
+    for ax, s in zip(axes, scen, strict=True):
+        colour = _SCENARIO_COLOURS.get(s, "#444444")
+        for i, x in enumerate(lv):
+            lo = qs.sel(scenario=s).sel(quantile=(1 - x) / 2, method="nearest").transpose("year")
+            hi = qs.sel(scenario=s).sel(quantile=(1 + x) / 2, method="nearest").transpose("year")
+            ax.fill_between(years, lo, hi, color=colour, alpha=0.18 + 0.22 * i, linewidth=0,
+                            label=f"{int(x * 100)} % interval")
+        med = qs.sel(scenario=s).sel(quantile=0.5, method="nearest").transpose("year")
+        ax.plot(years, med, color=colour, lw=1.8, label="median")
+        ax.set_title(s.upper(), fontsize=11)
+        ax.set_xlabel("year")
+        ax.grid(alpha=0.3)
+        ax.set_ylim(bottom=0)
+        _people_axis(ax)
+    axes[0].set_ylabel(ylabel)
+    axes[0].legend(fontsize=8, loc="upper left")
+    if title:
+        fig.suptitle(title, fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def uncertainty_partition(part: xr.DataArray, *, title: str | None = None) -> Figure:
+    """Stacked areas: the share of the projection's variance from each source, by year.
+
+    Parameters
+    ----------
+    part : xr.DataArray
+        Output of :func:`climmig.projection.partition_variance` (``uncertainty`` x ``year``); other dims
+        are summed.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    Figure
+    """
+    extra = [d for d in part.dims if d not in ("uncertainty", "year")]
+    if extra:
+        part = part.sum(extra)
+    comps = [c for c in _COMPONENT_COLOURS if c in part["uncertainty"].values]
+    vals = part.sel(uncertainty=comps).clip(min=0).compute()
+    share = vals / vals.sum("uncertainty").where(vals.sum("uncertainty") > 0)
+    fig = Figure(figsize=(7.0, 3.8))
+    ax = fig.subplots()
+    ax.stackplot(part["year"].values, *[share.sel(uncertainty=c).fillna(0).values * 100 for c in comps],
+                 labels=[_COMPONENT_LABELS[c] for c in comps], colors=[_COMPONENT_COLOURS[c] for c in comps],
+                 alpha=0.85)
+    ax.set_ylim(0, 100)
+    ax.set_xlim(part["year"].values.min(), part["year"].values.max())
+    ax.set_ylabel("share of uncertainty (%)")
+    ax.set_xlabel("year")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9, title="source")
+    ax.set_title(title or "Where the uncertainty comes from", fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def _totals(comparison: xr.Dataset, var: str, scenario: str | None) -> xr.DataArray:
+    da = comparison[var]
+    if "region" in da.dims:
+        da = da.sum("region")
+    if scenario is not None:
+        da = da.sel(scenario=scenario)
+    return da
+
+
+def ranked_bars(
+    comparison: xr.Dataset,
+    *,
+    scenario: str,
+    variable: str = "averted_displacement",
+    levels: Sequence[float] = (0.5, 0.9),
+    title: str | None = None,
+) -> Figure:
+    """Interventions ranked by their median benefit, with intervals, one panel per horizon.
+
+    Parameters
+    ----------
+    comparison : xr.Dataset
+        Output of :func:`climmig.interventions.compare_interventions`.
+    scenario : str
+        Scenario to show.
+    variable : str
+        Variable to rank (summed over regions).
+    levels : sequence of float
+        Two interval probabilities (thick and thin whiskers).
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    Figure
+    """
+    da = _totals(comparison, variable, scenario)
+    lo_l, hi_l = sorted(levels)
+    q = da.quantile([(1 - hi_l) / 2, (1 - lo_l) / 2, 0.5, (1 + lo_l) / 2, (1 + hi_l) / 2], dim="sample").compute()
+    horizons = [str(h) for h in da["horizon"].values]
+    n_iv = da.sizes["intervention"]
+    fig = Figure(figsize=(4.2 * len(horizons) + 1.6, 0.45 * n_iv + 1.8))
+    axes = fig.subplots(1, len(horizons), squeeze=False)[0]
+    for ax, h in zip(axes, horizons, strict=True):
+        qh = q.sel(horizon=h)
+        order = np.argsort(qh.isel(quantile=2).values)
+        names = [str(x) for x in qh["intervention"].values[order]]
+        y = np.arange(len(order))
+        vals = qh.values[:, order]
+        ax.hlines(y, vals[0], vals[4], color="#555555", lw=1.2, label=f"{int(hi_l * 100)} % interval")
+        ax.hlines(y, vals[1], vals[3], color="#1f77b4", lw=5, alpha=0.7, label=f"{int(lo_l * 100)} % interval")
+        ax.plot(vals[2], y, "o", color="black", ms=4, label="median")
+        ax.axvline(0, color="grey", lw=0.8, ls="--")
+        ax.set_yticks(y, names, fontsize=9)
+        start, end = int(qh["horizon_start"]), int(qh["horizon_end"])
+        ax.set_title(f"{h} ({start}-{end})", fontsize=11)
+        ax.set_xlabel(comparison[variable].attrs.get("long_name", variable), fontsize=9)
+        _people_axis(ax, "x")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].legend(fontsize=8, loc="lower right")
+    fig.suptitle(title or f"Displacement averted by each option ({scenario})", fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def averted_vs_cost(
+    comparison: xr.Dataset, *, scenario: str, horizon: str, level: float = 0.9, title: str | None = None
+) -> Figure:
+    """Displacement averted against discounted cost, medians with central intervals on both axes.
+
+    Parameters
+    ----------
+    comparison : xr.Dataset
+        Output of :func:`climmig.interventions.compare_interventions`.
+    scenario, horizon : str
+        Which scenario and horizon.
+    level : float
+        Interval probability.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    Figure
+    """
+    av = _totals(comparison, "averted_displacement", scenario).sel(horizon=horizon)
+    cost = _totals(comparison, "discounted_cost", scenario).sel(horizon=horizon)
+    probs = [(1 - level) / 2, 0.5, (1 + level) / 2]
+    qa, qc = av.quantile(probs, dim="sample").compute(), cost.quantile(probs, dim="sample").compute()
+    currency = comparison["discounted_cost"].attrs.get("currency", "")
+    fig = Figure(figsize=(6.8, 4.8))
+    ax = fig.subplots()
+    for i, name in enumerate(av["intervention"].values):
+        a, c = qa.isel(intervention=i).values, qc.isel(intervention=i).values
+        ax.errorbar(a[1], c[1] / 1e6, xerr=[[a[1] - a[0]], [a[2] - a[1]]],
+                    yerr=[[(c[1] - c[0]) / 1e6], [(c[2] - c[1]) / 1e6]], fmt="o", capsize=3, ms=5)
+        ax.annotate(str(name), (a[1], c[1] / 1e6), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    ax.set_xlabel(f"people displaced averted (median and {int(level * 100)} % interval)")
+    ax.set_ylabel(f"discounted cost (million {currency})")
+    _people_axis(ax, "x")
+    ax.grid(alpha=0.3)
+    ax.set_title(title or f"Benefit and cost, {scenario}, horizon {horizon}", fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def change_map(
+    boundaries: Any,
+    values: pd.Series | xr.DataArray,
+    *,
+    region_field: str = "ISO_A3",
+    label: str = "projected change (%)",
+    title: str | None = None,
+    cmap: str = "RdYlBu_r",
+) -> Figure:
+    """Choropleth of a value per region (e.g. projected change in displacement), with neighbours in grey.
+
+    Parameters
+    ----------
+    boundaries : geopandas.GeoDataFrame
+        Country boundaries (e.g. the bundled Natural Earth layer, opened through the catalog).
+    values : pandas.Series or xr.DataArray
+        One value per region code (index or ``region`` coordinate).
+    region_field : str
+        Column of ``boundaries`` holding the region codes (``ADM0_A3`` is tried for codes not found).
+    label : str
+        Colour-bar label.
+    title : str, optional
+        Figure title.
+    cmap : str
+        Diverging colour map, centred on zero.
+
+    Returns
+    -------
+    Figure
+    """
+    from matplotlib.colors import TwoSlopeNorm
+
+    if isinstance(values, xr.DataArray):
+        values = values.to_series()
+    values = values.astype(float)
+    codes = boundaries[region_field].astype(str)
+    if not set(values.index) <= set(codes) and "ADM0_A3" in boundaries:
+        codes = codes.where(codes.isin(values.index), boundaries["ADM0_A3"].astype(str))
+    gdf = boundaries.assign(_code=codes.values)
+    sel = gdf[gdf["_code"].isin(values.index)].copy()
+    missing = sorted(set(values.index) - set(sel["_code"]))
+    if missing:
+        logger.warning("no boundary for regions %s", missing)
+    if sel.empty:
+        raise ValueError(f"none of the regions {list(values.index)} is in boundaries[{region_field!r}]")
+    sel["_value"] = sel["_code"].map(values)
+    west, south, east, north = sel.total_bounds
+    pad = max(east - west, north - south) * 0.15
+    fig = Figure(figsize=(6.6, 5.6))
+    ax = fig.subplots()
+    gdf.plot(ax=ax, color="#e6e6e6", edgecolor="white", linewidth=0.6)
+    vmax = float(np.nanmax(np.abs(sel["_value"]))) or 1.0
+    norm = TwoSlopeNorm(vmin=-vmax, vcenter=0.0, vmax=vmax)
+    sel.plot(ax=ax, column="_value", cmap=cmap, norm=norm, edgecolor="black", linewidth=0.6, legend=True,
+             legend_kwds={"label": label, "shrink": 0.7})
+    for _, row in sel.iterrows():
+        p = row.geometry.representative_point()
+        ax.annotate(f"{row['_code']}\n{row['_value']:+.0f}", (p.x, p.y), ha="center", va="center", fontsize=8,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.7, "lw": 0})
+    ax.set_xlim(west - pad, east + pad)
+    ax.set_ylim(south - pad, north + pad)
+    ax.set_xlabel("longitude (°E)")
+    ax.set_ylabel("latitude (°N)")
+    ax.set_title(title or "Projected change", fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def flows_bars(
+    internal: xr.DataArray, cross_border: xr.DataArray, *, level: float = 0.9, title: str | None = None
+) -> Figure:
+    """Internal against cross-border movement per region, medians with central intervals.
+
+    Parameters
+    ----------
+    internal, cross_border : xr.DataArray
+        Samples with dims ``sample`` (and optionally ``climate_model``) and ``region``.
+    level : float
+        Interval probability.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    Figure
+    """
+    probs = [(1 - level) / 2, 0.5, (1 + level) / 2]
+    qi, qc = _q(internal, probs).compute(), _q(cross_border, probs).compute()
+    regions = [str(r) for r in internal["region"].values]
+    x = np.arange(len(regions))
+    w = 0.38
+    fig = Figure(figsize=(1.3 * len(regions) + 3, 4.0))
+    ax = fig.subplots()
+    for off, q, lab, col in ((-w / 2, qi, "internal", "#4c72b0"), (w / 2, qc, "cross-border", "#dd8452")):
+        med = q.sel(quantile=0.5).sel(region=regions).values
+        lo = med - q.sel(quantile=probs[0]).sel(region=regions).values
+        hi = q.sel(quantile=probs[2]).sel(region=regions).values - med
+        ax.bar(x + off, med, w, yerr=[lo, hi], capsize=3, color=col, label=lab)
+    ax.set_xticks(x, regions)
+    ax.set_ylabel("people per year")
+    _people_axis(ax)
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(title or f"Internal and cross-border movement (median, {int(level * 100)} % interval)",
+                 fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def observed_vs_simulated(simulated: pd.DataFrame, observed: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """Present-day simulated displacement next to IDMC's observed figures, per country.
+
+    Parameters
+    ----------
+    simulated : pandas.DataFrame
+        Columns ``region``, ``median``, ``lower``, ``upper`` (people per year).
+    observed : pandas.DataFrame
+        Columns ``region`` and ``observed`` (people per year, e.g. the IDMC mean over recent years) and
+        optionally ``observed_min``/``observed_max`` (range over those years).
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    Figure
+    """
+    need_s, need_o = {"region", "median", "lower", "upper"}, {"region", "observed"}
+    if not need_s <= set(simulated.columns) or not need_o <= set(observed.columns):
+        raise ValueError(f"simulated needs columns {sorted(need_s)}, observed needs {sorted(need_o)}")
+    df = simulated.merge(observed, on="region", how="outer").sort_values("region")
+    x = np.arange(len(df))
+    w = 0.38
+    fig = Figure(figsize=(1.4 * len(df) + 3, 4.0))
+    ax = fig.subplots()
+    ax.bar(x - w / 2, df["median"], w, color="#4c72b0", label="simulated (median, interval)",
+           yerr=[df["median"] - df["lower"], df["upper"] - df["median"]], capsize=3)
+    oerr = None
+    if {"observed_min", "observed_max"} <= set(df.columns):
+        oerr = [df["observed"] - df["observed_min"], df["observed_max"] - df["observed"]]
+    ax.bar(x + w / 2, df["observed"], w, color="#55a868", label="observed (IDMC)", yerr=oerr, capsize=3)
+    ax.set_xticks(x, df["region"])
+    ax.set_ylabel("people displaced per year")
+    _people_axis(ax)
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(title or "Present day: simulated against observed displacement", fontsize=11)
+    fig.tight_layout()
+    return fig

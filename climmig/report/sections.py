@@ -1,0 +1,222 @@
+"""Ready-made report sections with plain-language captions built from the projection and comparison."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+from climmig.report.html import ReportFigure, ReportTable, Section
+from climmig.report.plots import (
+    averted_vs_cost,
+    change_map,
+    fan_chart,
+    flows_bars,
+    observed_vs_simulated,
+    ranked_bars,
+    uncertainty_partition,
+)
+from climmig.report.tables import comparison_table
+
+__all__ = ["comparison_section", "flows_section", "plausibility_section", "projection_section"]
+
+logger = logging.getLogger(__name__)
+
+
+def _n(x: float) -> str:
+    ax = abs(x)
+    if ax >= 1e6:
+        return f"{x / 1e6:.1f} million"
+    if ax >= 1e4:
+        return f"{x / 1e3:.0f} thousand"
+    return f"{x:,.0f}"
+
+
+_SOURCE_WORDS = {"scenario": "the emission scenario", "climate_model": "the climate model",
+                 "parameter": "the model parameters", "residual": "year-to-year chance"}
+
+
+def _dominant(partition: xr.DataArray) -> str:
+    extra = [d for d in partition.dims if d not in ("uncertainty", "year")]
+    part = partition.sum(extra) if extra else partition
+    comps = part.sel(uncertainty=list(_SOURCE_WORDS)).clip(min=0).compute()
+    years = part["year"].values
+    out = []
+    for label, y in (("In", years[0]), ("By", years[-1])):
+        c = comps.sel(year=y)
+        top = str(c["uncertainty"].values[int(c.argmax("uncertainty"))])
+        share = float(c.sel(uncertainty=top) / c.sum("uncertainty")) if float(c.sum()) > 0 else 0.0
+        out.append(f"{label} {int(y)} the largest source is {_SOURCE_WORDS[top]} ({share * 100:.0f} %).")
+    return " ".join(out)
+
+
+def projection_section(
+    sampled: xr.DataArray,
+    partition: xr.DataArray,
+    horizons: Sequence[Any],
+    *,
+    boundaries: Any | None = None,
+    what: str = "people displaced by weather-related disasters",
+) -> Section:
+    """Fan charts, a map of projected change and the uncertainty partition, with captions.
+
+    Parameters
+    ----------
+    sampled : xr.DataArray
+        Projected draws (sample, scenario, climate_model, year, region[, hazard]).
+    partition : xr.DataArray
+        :func:`climmig.projection.partition_variance` output (uncertainty x year).
+    horizons : sequence
+        Evaluation horizons; the map compares the last with the first.
+    boundaries : geopandas.GeoDataFrame, optional
+        Country boundaries for the map (from the catalog); no map without them.
+    what : str
+        Plain-language name of the quantity.
+
+    Returns
+    -------
+    Section
+    """
+    from climmig.projection.uncertainty import horizon_mean, horizon_table
+
+    if "hazard" in sampled.dims:
+        sampled = sampled.sum("hazard")
+    table = horizon_table(horizons)
+    total = sampled.sum("region") if "region" in sampled.dims else sampled
+    hm = horizon_mean(total, table)
+    pooled = ["sample", "climate_model"]
+    q = hm.quantile([0.05, 0.5, 0.95], dim=pooled).compute()
+    first, last = table[0][0], table[-1][0]
+    lines = []
+    for s in [str(x) for x in sampled["scenario"].values]:
+        a = q.sel(scenario=s, horizon=last).values
+        lines.append(f"{s.upper()}: about {_n(a[1])} a year in {table[-1][1]}-{table[-1][2]} "
+                     f"(90 % interval {_n(a[0])} to {_n(a[2])})")
+    text = (f"How many {what} the model projects, per year, for the whole study area. The projections combine "
+            f"uncertainty in the model's parameters, differences between climate models, the emission "
+            f"scenario, and chance from year to year.\n\n" + "; ".join(lines) + ".")
+    figs = [ReportFigure(fan_chart(total, title=f"Projected {what} per year"),
+                         "Each panel is one emission scenario. The line is the middle projection (median); the "
+                         "dark band holds the middle half of the projections and the light band 90 % of them. "
+                         "Wide bands mean the future is uncertain, not that the model failed.")]
+    if boundaries is not None and "region" in sampled.dims:
+        reg = horizon_mean(sampled, [table[0], table[-1]]).median(pooled).compute()
+        s_last = str(sampled["scenario"].values[-1])
+        change = (reg.sel(horizon=last) / reg.sel(horizon=first).where(reg.sel(horizon=first) > 0) - 1) * 100
+        figs.append(ReportFigure(
+            change_map(boundaries, change.sel(scenario=s_last), label=f"change {first} to {last} (%)",
+                       title=f"Projected change in {what}, {s_last.upper()}"),
+            f"Percentage change in the median yearly number of {what} between the {first} and {last} periods "
+            f"under {s_last.upper()}, per country. Red: more; blue: fewer."))
+    figs.append(ReportFigure(
+        uncertainty_partition(partition),
+        "Where the uncertainty comes from, year by year: the emission scenario (what the world does), the "
+        "climate model (how the climate responds), the model parameters (what the data can tell us) and "
+        "year-to-year chance (which years bring disasters). " + _dominant(partition)))
+    return Section(f"Projected {what}", text, figures=figs)
+
+
+def comparison_section(comparison: xr.Dataset, *, scenario: str | None = None, level: float = 0.9) -> Section:
+    """Ranked options per horizon, benefit against cost, and the headline table.
+
+    Parameters
+    ----------
+    comparison : xr.Dataset
+        :func:`climmig.interventions.compare_interventions` output.
+    scenario : str, optional
+        Scenario for the figures (default the last, usually the highest-emission one).
+    level : float
+        Interval probability in the table.
+
+    Returns
+    -------
+    Section
+    """
+    scen = scenario or str(comparison["scenario"].values[-1])
+    last = str(comparison["horizon"].values[-1])
+    table = comparison_table(comparison, level=level)
+    best = table[(table["scenario"] == scen) & (table["horizon"] == last)].sort_values("prob_best").iloc[-1]
+    text = (
+        "Each option is compared with doing nothing, in the same simulated futures, so that differences "
+        "come from the option and not from chance. 'Averted' counts displacements that do not happen. "
+        "Costs are discounted to today's money. 'Chance of any benefit' is the share of simulated futures "
+        "in which the option averts displacement; 'chance of being best' is the share in which it averts "
+        "the most.\n\n"
+        f"Under {scen.upper()}, in the {last} period, the option most often best is {best['intervention']} "
+        f"({best['prob_best'] * 100:.0f} % of simulated futures), averting about {_n(best['averted_median'])} "
+        f"displacements (90 % interval {_n(best['averted_lower'])} to {_n(best['averted_upper'])}).")
+    cols = {"intervention": "option", "timescale": "timescale", "scenario": "scenario", "horizon": "period",
+            "averted_median": "averted (median)", "averted_lower": "averted (low)",
+            "averted_upper": "averted (high)", "cost_median": "discounted cost (median)",
+            "cost_per_person_median": "cost per person averted (median)",
+            "prob_benefit": "chance of any benefit", "prob_best": "chance of being best"}
+    shown = table[list(cols)].rename(columns=cols)
+    for c in ("chance of any benefit", "chance of being best"):
+        shown[c] = [f"{v * 100:.0f} %" for v in shown[c]]
+    currency = comparison["discounted_cost"].attrs.get("currency", "")
+    figs = [
+        ReportFigure(ranked_bars(comparison, scenario=scen),
+                     f"Displacements averted by each option under {scen.upper()}, one panel per period, best at the "
+                     "top. Dots are medians, thick bars hold half of the simulated futures and thin lines 90 %. "
+                     "A bar crossing the dashed zero line means the option may not help."),
+        ReportFigure(averted_vs_cost(comparison, scenario=scen, horizon=last),
+                     f"Benefit (right is better) against discounted cost in million {currency} (lower is "
+                     f"cheaper) in the {last} period. Options toward the lower right give the most for the money."),
+    ]
+    return Section("Comparing options", text, figures=figs, tables=[ReportTable(
+        shown, f"Headline results by option, scenario and period ({int(level * 100)} % intervals; costs in "
+               f"{currency}).")])
+
+
+def flows_section(internal: xr.DataArray, cross_border: xr.DataArray, *, period: str = "") -> Section:
+    """Internal against cross-border movement per country.
+
+    Parameters
+    ----------
+    internal, cross_border : xr.DataArray
+        Draws (sample[, climate_model], region) for one scenario and period.
+    period : str
+        Plain-language period and scenario, e.g. ``"2081-2100, SSP2-4.5"``.
+
+    Returns
+    -------
+    Section
+    """
+    share = float(cross_border.sum("region").median() / (internal.sum("region").median()
+                                                         + cross_border.sum("region").median()))
+    text = (f"Most climate-related movement stays inside countries. In the projections{' for ' + period if period else ''}, "
+            f"about {share * 100:.0f} % of the movement crosses a border.")
+    return Section("Internal and cross-border movement", text, figures=[ReportFigure(
+        flows_bars(internal, cross_border),
+        "People moving within their country (blue) and to another country (orange) per year, by country of "
+        "origin; bars are medians and whiskers 90 % intervals.")])
+
+
+def plausibility_section(simulated: pd.DataFrame, observed: pd.DataFrame) -> Section:
+    """Present-day simulated displacement next to IDMC's observed figures.
+
+    Parameters
+    ----------
+    simulated : pandas.DataFrame
+        ``region``, ``median``, ``lower``, ``upper``.
+    observed : pandas.DataFrame
+        ``region``, ``observed`` (and optionally ``observed_min``/``observed_max``).
+
+    Returns
+    -------
+    Section
+    """
+    df = simulated.merge(observed, on="region", how="inner")
+    inside = int(((df["observed"] >= df["lower"]) & (df["observed"] <= df["upper"])).sum())
+    text = ("A check on plausibility: the model's simulated displacement for today's climate and population "
+            "next to what the Internal Displacement Monitoring Centre (IDMC) recorded. Recorded numbers vary a "
+            f"lot from year to year. The observed figure lies inside the simulated interval for {inside} of "
+            f"{len(df)} countries.")
+    return Section("Does the model match the record?", text, figures=[ReportFigure(
+        observed_vs_simulated(simulated, observed),
+        "Blue: simulated yearly displacement today (median and interval). Green: IDMC's recorded yearly "
+        "average (whiskers: lowest and highest recorded year, where available).")],
+        tables=[ReportTable(df, "Simulated and observed displacement per year.")])

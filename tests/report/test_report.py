@@ -1,0 +1,176 @@
+"""Report: every figure renders from synthetic data, PNGs are written atomically, HTML is self-contained."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from matplotlib.figure import Figure
+
+from climmig.config.schema import ComparisonSpec, InterventionSpec, PortfolioSpec
+from climmig.interventions import ProjectionState, compare_interventions
+from climmig.projection import partition_variance
+from climmig.report import (
+    ReportFigure,
+    ReportTable,
+    Section,
+    averted_vs_cost,
+    change_map,
+    comparison_table,
+    fan_chart,
+    flows_bars,
+    interval_table,
+    observed_vs_simulated,
+    ranked_bars,
+    save_figure,
+    uncertainty_partition,
+    write_html_report,
+)
+from tests.interventions.conftest import ER_HAZARDS, N, make_drivers, make_outcome_fn, make_regimes
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def demo():
+    rng = np.random.default_rng(3)
+    state = ProjectionState.baseline(make_drivers(rng), N, regimes=make_regimes(), hazards=ER_HAZARDS)
+    fn = make_outcome_fn(rng)
+    out = fn(state)
+    specs = [
+        InterventionSpec(id="cash", kind="anticipatory_cash", timescale="short", start_year=2026, coverage=0.5,
+                         effect={"dist": "Beta", "params": {"alpha": 4, "beta": 16}},
+                         cost={"unit_cost": 60}),
+        InterventionSpec(id="warning", kind="early_warning", timescale="medium", start_year=2027, ramp_years=3,
+                         effect={"dist": "Beta", "params": {"alpha": 3, "beta": 12}},
+                         cost={"unit_cost": 5, "running_cost": 1}),
+        InterventionSpec(id="paris", kind="mitigation", timescale="long", start_year=2028, ramp_years=5,
+                         params={"target_scenario": "ssp126"},
+                         effect={"dist": "Uniform", "params": {"lower": 0.7, "upper": 1.0}}),
+    ]
+    cmp = compare_interventions(state, specs, [PortfolioSpec(id="cash_and_warning", members=["cash", "warning"])],
+                                fn, [("near", 2025, 2029), ("mid", 2030, 2035)], ComparisonSpec(),
+                                np.random.default_rng(0))
+    return state, out, cmp
+
+
+def test_fan_chart_and_partition(demo, tmp_path):
+    _, out, _ = demo
+    disp = out["displaced_persons"].sum(["hazard", "region"])
+    fig = fan_chart(disp, title="Displacement")
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    p = save_figure(fig, tmp_path / "fan.png")
+    assert p.read_bytes()[:8] == PNG_MAGIC
+    assert not list(tmp_path.glob(".*tmp*"))
+    part = partition_variance(disp, disp)
+    fig = uncertainty_partition(part)
+    assert len(fig.axes[0].collections) == 4
+
+
+def test_comparison_figures_and_table(demo):
+    _, _, cmp = demo
+    fig = ranked_bars(cmp, scenario="ssp585")
+    assert len(fig.axes) == 2
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert set(ticks) == {"cash", "warning", "paris", "cash_and_warning"}
+    fig = averted_vs_cost(cmp, scenario="ssp585", horizon="mid")
+    assert len(fig.axes[0].texts) == 4
+    table = comparison_table(cmp)
+    assert len(table) == 4 * 2 * 2
+    row = table.query("intervention == 'cash' and scenario == 'ssp585' and horizon == 'mid'").iloc[0]
+    tot = cmp["averted_displacement"].sel(intervention="cash", scenario="ssp585", horizon="mid").sum("region")
+    assert row["averted_median"] == pytest.approx(float(tot.median("sample")))
+    assert row["averted_lower"] <= row["averted_median"] <= row["averted_upper"]
+    assert row["timescale"] == "short"
+    # mitigation costs nothing configured: infinite cost per person never appears for a benefit of zero cost
+    assert np.isfinite(table.query("intervention == 'cash'")["cost_per_person_median"]).all()
+
+
+def test_interval_table(demo):
+    _, out, _ = demo
+    t = interval_table(out["displaced_persons"].sum("hazard").isel(year=0), level=0.9,
+                       dim=["sample", "climate_model"])
+    assert {"scenario", "region", "mean", "median", "lower", "upper"} <= set(t.columns)
+    assert (t["lower"] <= t["median"]).all() and (t["median"] <= t["upper"]).all()
+
+
+def test_change_map_uses_boundaries():
+    gpd = pytest.importorskip("geopandas")
+    from shapely.geometry import box
+
+    gdf = gpd.GeoDataFrame({"ISO_A3": ["SOM", "KEN", "ETH", "-99"], "ADM0_A3": ["SOM", "KEN", "ETH", "SDS"]},
+                           geometry=[box(41, -1, 51, 12), box(34, -5, 42, 5), box(33, 3, 48, 15), box(24, 3, 36, 12)],
+                           crs="EPSG:4326")
+    values = xr.DataArray([25.0, -10.0, 40.0, 5.0], dims="region", coords={"region": ["SOM", "KEN", "ETH", "SDS"]})
+    fig = change_map(gdf, values, title="change")
+    labels = {t.get_text().split("\n")[0] for t in fig.axes[0].texts}
+    assert labels == {"SOM", "KEN", "ETH", "SDS"}  # SDS found through the ADM0_A3 fallback
+    with pytest.raises(ValueError, match="none of the regions"):
+        change_map(gdf, pd.Series({"FRA": 1.0}))
+
+
+def test_flows_and_observed_bars(demo):
+    _, out, _ = demo
+    fig = flows_bars(out["internal_migration"].isel(year=-1, scenario=0), out["cross_border_migration"].isel(
+        year=-1, scenario=0))
+    assert len(fig.axes[0].patches) == 6
+    sim = pd.DataFrame({"region": ["SOM", "KEN"], "median": [1e5, 5e4], "lower": [5e4, 2e4], "upper": [2e5, 9e4]})
+    obs = pd.DataFrame({"region": ["SOM", "KEN"], "observed": [1.2e5, 3e4]})
+    fig = observed_vs_simulated(sim, obs)
+    assert len(fig.axes[0].patches) == 4
+    with pytest.raises(ValueError, match="columns"):
+        observed_vs_simulated(sim.drop(columns="upper"), obs)
+
+
+def test_html_report_is_self_contained(demo, tmp_path):
+    _, out, cmp = demo
+    disp = out["displaced_persons"].sum(["hazard", "region"])
+    png = save_figure(fan_chart(disp), tmp_path / "figures" / "fan.png")
+    sections = [
+        Section("Projected displacement", "How many people may be displaced.\n\nSecond <paragraph>.",
+                figures=[ReportFigure(fan_chart(disp), "Median and intervals & more"),
+                         ReportFigure(png, "Linked copy")]),
+        Section("Options", tables=[ReportTable(comparison_table(cmp), "Headline table", max_rows=5)]),
+    ]
+    path = write_html_report(tmp_path, sections, title="Demo", metadata={"seed": 1})
+    text = path.read_text()
+    assert path.name == "report.html" and text.startswith("<!DOCTYPE html>")
+    m = re.search(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", text)
+    assert m and base64.b64decode(m.group(1))[:8] == PNG_MAGIC
+    assert "src='figures/fan.png'" in text
+    assert "Second &lt;paragraph&gt;." in text and "&amp; more" in text
+    assert "Showing 5 of 16 rows" in text
+    assert "<td>seed</td><td>1</td>" in text
+
+
+def test_ready_made_sections_build_a_report(demo, tmp_path):
+    gpd = pytest.importorskip("geopandas")
+    from shapely.geometry import box
+
+    from climmig.report import comparison_section, flows_section, plausibility_section, projection_section
+
+    _, out, cmp = demo
+    disp = out["displaced_persons"].sum("hazard")
+    part = partition_variance(disp.sum("region"), disp.sum("region"))
+    gdf = gpd.GeoDataFrame({"ISO_A3": ["SOM", "KEN", "ETH"]},
+                           geometry=[box(41, -1, 51, 12), box(34, -5, 42, 5), box(33, 3, 48, 15)], crs="EPSG:4326")
+    sim = pd.DataFrame({"region": ["SOM", "KEN"], "median": [1e5, 5e4], "lower": [5e4, 2e4], "upper": [2e5, 9e4]})
+    obs = pd.DataFrame({"region": ["SOM", "KEN"], "observed": [1.2e5, 1e5]})
+    sections = [
+        projection_section(disp, part, [("near", 2025, 2029), ("late", 2031, 2035)], boundaries=gdf),
+        comparison_section(cmp),
+        flows_section(out["internal_migration"].isel(year=-1, scenario=0),
+                      out["cross_border_migration"].isel(year=-1, scenario=0), period="2035"),
+        plausibility_section(sim, obs),
+    ]
+    assert len(sections[0].figures) == 3
+    assert "the largest source is" in sections[0].figures[2].caption
+    assert "inside the simulated interval for 1 of 2 countries" in sections[3].text
+    assert "SSP585" in sections[1].text
+    text = write_html_report(tmp_path, sections, title="Demo").read_text()
+    assert text.count("data:image/png;base64,") == 3 + 2 + 1 + 1
+    assert "chance of being best" in text
