@@ -52,7 +52,7 @@ def _save_figure(ds: Any, target: Path) -> Path:
     return target
 
 
-def _summary(ds: Any, exact: Any = None, top: int = 8) -> Table:
+def _summary(ds: Any, exact: Any = None, top: int = 5) -> Table:
     sobol = "S1" in ds
     t = Table(title=f"{'Sobol' if sobol else 'Morris'} sensitivity ({ds.attrs.get('climmig_sensitivity_evaluations')}"
               " evaluations)")
@@ -60,7 +60,7 @@ def _summary(ds: Any, exact: Any = None, top: int = 8) -> Table:
     t.add_column("output")
     if extra:
         t.add_column(", ".join(extra))
-    t.add_column("parameter")
+    t.add_column(f"parameter (top {top})")
     cols = ("S1", "ST") if sobol else ("mu_star", "sigma")
     for c in cols:
         t.add_column(c, justify="right")
@@ -68,7 +68,8 @@ def _summary(ds: Any, exact: Any = None, top: int = 8) -> Table:
         for c in cols:
             t.add_column(f"{c} exact", justify="right")
     main = cols[-1] if sobol else cols[0]
-    flat = ds[[main]].to_dataframe().reset_index() if not extra else ds[[main]].to_dataframe().reset_index()
+    flat = ds[[main]].to_dataframe().reset_index()
+    labels = dict(zip(ds["parameter"].values.tolist(), ds["parameter_label"].values.tolist(), strict=True))
     groups = flat.groupby(["output", *extra], sort=False)
     for key, grp in groups:
         key = key if isinstance(key, tuple) else (key,)
@@ -77,7 +78,7 @@ def _summary(ds: Any, exact: Any = None, top: int = 8) -> Table:
             cells = [str(key[0])]
             if extra:
                 cells.append(", ".join(str(k) for k in key[1:]))
-            cells.append(str(row["parameter"]))
+            cells.append(str(labels[row["parameter"]]))
             for c in cols:
                 v = float(ds[c].sel(sel))
                 conf = f" ± {float(ds[f'{c}_conf'].sel(sel)):.3f}" if f"{c}_conf" in ds else ""

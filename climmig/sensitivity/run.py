@@ -159,17 +159,27 @@ def _to_arrays(ds: xr.Dataset, tpl: _Template, values: Mapping[str, float]) -> d
     return out
 
 
+def _extract(result: Any, tpl: _Template, values: Mapping[str, float]) -> dict[str, np.ndarray]:
+    """Output arrays of one evaluation, checked against the template."""
+    if (not tpl.dims and isinstance(result, Mapping) and not isinstance(result, xr.Dataset)
+            and all(n in result and not isinstance(result[n], xr.DataArray) for n in tpl.names)):
+        # fast path for plain numbers (analytic functions): no xarray objects per evaluation
+        out = {n: np.asarray(result[n], dtype=float) for n in tpl.names}
+        if all(a.ndim == 0 for a in out.values()):
+            return out
+    return _to_arrays(_select(_as_dataset(result, values), tpl.names, values), tpl, values)
+
+
 def _evaluate_batch(evaluate: Evaluator, names: tuple[str, ...], paths: tuple[str, ...], tpl: _Template,
                     rows: np.ndarray) -> dict[str, np.ndarray]:
     results: dict[str, list[np.ndarray]] = {n: [] for n in names}
     for row in rows:
         values = {p: float(v) for p, v in zip(paths, row, strict=True)}
         try:
-            ds = _select(_as_dataset(evaluate(values), values), names, values)
+            arrays = _extract(evaluate(values), tpl, values)
         except Exception as exc:
             exc.add_note(f"while evaluating parameters {_show(values)}")
             raise
-        arrays = _to_arrays(ds, tpl, values)
         for n in names:
             results[n].append(arrays[n])
     return {n: np.stack(v) if v else np.empty((0, *tpl.shape)) for n, v in results.items()}
