@@ -41,8 +41,9 @@ def test_ishigami_sobol_indices_recovered() -> None:
     exact = ishigami_indices()
     got = ds.sel(output="y")
     assert got["S1"].dims == ("parameter",)
-    np.testing.assert_allclose(got["S1"], exact["S1"], atol=0.04)
-    np.testing.assert_allclose(got["ST"], exact["ST"], atol=0.04)
+    # over seeds 1-5, 11 and 20261122 the largest errors were 0.022 (S1) and 0.008 (ST)
+    np.testing.assert_allclose(got["S1"], exact["S1"], atol=0.03)
+    np.testing.assert_allclose(got["ST"], exact["ST"], atol=0.015)
     # the bootstrap intervals are honest: each covers the truth (within a small slack)
     for v in ("S1", "ST"):
         assert (abs(got[v] - exact[v]) <= 1.5 * got[f"{v}_conf"] + 0.01).all()
