@@ -10,6 +10,7 @@ from climmig.sensitivity.analytic import ishigami, ishigami_evaluator, ishigami_
 from climmig.sensitivity.figure import plot_sensitivity
 from climmig.sensitivity.paths import (
     apply_parameters,
+    config_evaluator,
     current_values,
     get_value,
     numeric_paths,
@@ -34,6 +35,7 @@ __all__ = [
     "SensitivityProblem",
     "analyse",
     "apply_parameters",
+    "config_evaluator",
     "current_values",
     "evaluate_samples",
     "get_value",

@@ -14,9 +14,10 @@ the unit text kept, so sampled values are always in the units the config writes.
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,7 +26,8 @@ from climmig.config.load import format_validation_error
 from climmig.config.schema import RunConfig
 from climmig.sensitivity.problem import SensitivityError, SensitivityProblem, support
 
-__all__ = ["apply_parameters", "current_values", "get_value", "numeric_paths", "validate_problem"]
+__all__ = ["apply_parameters", "config_evaluator", "current_values", "get_value", "numeric_paths",
+           "validate_problem"]
 
 logger = logging.getLogger(__name__)
 
@@ -325,3 +327,30 @@ def validate_problem(problem: SensitivityProblem, cfg: RunConfig) -> None:
     if problems:
         raise SensitivityError(f"the sensitivity problem does not fit config {cfg.run_id!r}:\n"
                                + "\n".join(f"  - {p}" for p in problems))
+
+
+def _evaluate_config(cfg: RunConfig, compute: Callable[[RunConfig], Any], values: dict[str, float]) -> Any:
+    return compute(apply_parameters(cfg, values))
+
+
+def config_evaluator(cfg: RunConfig, compute: Callable[[RunConfig], Any]) -> Callable[[dict[str, float]], Any]:
+    """An evaluator for :func:`~climmig.sensitivity.run.run_sensitivity` that varies ``cfg``.
+
+    Each call applies the sampled values with :func:`apply_parameters` and passes the new config to
+    ``compute``, which returns the outputs (an ``xr.Dataset`` or a mapping of names to numbers/DataArrays).
+    The result pickles when ``compute`` does (for ``distributed`` clients).
+
+    Parameters
+    ----------
+    cfg : RunConfig
+        The config being varied.
+    compute : callable
+        ``compute(new_cfg) -> outputs``; should reuse cached layers and fitted posteriors and use the
+        config's seed, so that evaluations differ only through the parameters.
+
+    Returns
+    -------
+    callable
+        ``evaluate(values) -> outputs``.
+    """
+    return functools.partial(_evaluate_config, cfg, compute)

@@ -319,6 +319,8 @@ def analyse(problem: SensitivityProblem, X: np.ndarray, Y: Mapping[str, np.ndarr
     for v, desc in varnames.items():
         units_v = "1" if problem.method == "sobol" else (morris_units or "1")
         attrs = {"long_name": desc, "units": units_v}
+        if problem.method == "morris" and v != "mu_star_conf":
+            attrs["comment"] = "output change per full range of the parameter (SALib normalised levels)"
         if v.endswith("_conf"):
             attrs["conf_level"] = problem.conf_level
         out[v] = (dims, data[v], attrs)

@@ -12,6 +12,7 @@ from climmig.config import parse_config, science_hash
 from climmig.sensitivity import (
     SensitivityError,
     apply_parameters,
+    config_evaluator,
     current_values,
     get_value,
     load_problem,
@@ -143,6 +144,17 @@ def test_validate_checks_tails_of_unbounded_distributions(cfg) -> None:
         {"path": "comparison.discount_rate", "bounds": [0.0, 0.05]}]})
     with pytest.raises(SensitivityError, match="lower end of its range"):
         validate_problem(problem, cfg)
+
+
+def test_config_evaluator_passes_new_configs_and_pickles(cfg) -> None:
+    import pickle
+
+    seen = []
+    evaluate = config_evaluator(cfg, lambda c: seen.append(c) or {"y": get_value(c, "comparison.discount_rate")})
+    assert evaluate({"comparison.discount_rate": 0.05}) == {"y": 0.05}
+    assert seen[0].comparison.discount_rate == 0.05 and cfg.comparison.discount_rate == 0.03
+    again = pickle.loads(pickle.dumps(config_evaluator(cfg, science_hash)))
+    assert again({"comparison.discount_rate": 0.03}) == science_hash(cfg)
 
 
 # ------------------------------------------------------------------------------------------ properties
