@@ -91,6 +91,14 @@ def test_bad_paths_named_with_hints(cfg, path: str, expect: str) -> None:
     assert expect in str(info.value)
 
 
+def test_item_names_with_dots(demo_dict: dict) -> None:
+    demo_dict["hazards"][0]["name"] = "flood.v2"
+    demo_dict["mobility"]["displacement"]["hazard_layer_map"] = {"flood": "flood.v2"}
+    cfg = parse_config(demo_dict)
+    assert "hazards.flood.v2.threshold" in numeric_paths(cfg)
+    assert apply_parameters(cfg, {"hazards.flood.v2.threshold": 0.7}).hazards[0].threshold == "0.7 m"
+
+
 def test_prior_paths_when_the_config_lists_priors(demo_dict: dict) -> None:
     demo_dict["mobility"]["displacement"]["priors"] = {
         "exposure_elasticity": {"dist": "HalfNormal", "params": {"sigma": 1.0}}}
