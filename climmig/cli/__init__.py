@@ -28,6 +28,10 @@ app = typer.Typer(
 def _register() -> None:
     # each command group lives in its own module and adds itself to `app`
     from climmig.cli import (  # noqa: F401
+        _catalog,
+        _config,
+        _sensitivity,
+    )
     )
         _catalog,
         _config,
