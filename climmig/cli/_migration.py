@@ -1,0 +1,152 @@
+"""``climmig backtest-flows`` and ``climmig fit-migration``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from climmig.cli import app
+from climmig.config import catalog_path, load_config, science_hash
+
+logger = logging.getLogger(__name__)
+
+
+def _inputs(config: Path, flows: Path | None):
+    from climmig.catalog import load_catalog
+    from climmig.errors import DataError
+    from climmig.io.readers import read_table
+    from climmig.mobility.migration import load_flow_data
+
+    cfg = load_config(config)
+    cat = load_catalog(catalog_path(cfg, config))
+    table = None
+    if flows is not None:
+        if not flows.is_file():
+            raise DataError(f"flow table not found: {flows}")
+        table = read_table(flows)
+    mig = cfg.mobility.migration
+    inputs, cov, geo, regimes = load_flow_data(
+        cat, flows=table, flows_id=mig.flows, regimes_id=mig.regimes, boundaries_id=cfg.study_area.boundaries,
+        extra_countries=cfg.study_area.countries or ())
+    return cfg, cat, inputs
+
+
+def _run_dir(cfg, config: Path) -> Path:
+    d = Path(cfg.outputs.run_dir.replace("${run_id}", cfg.run_id))
+    return d if d.is_absolute() else (config.resolve().parent / d).resolve()
+
+
+@app.command("backtest-flows")
+def backtest_flows_cmd(
+    config: Path = typer.Argument(..., help="Run config (YAML)."),
+    holdout: float = typer.Option(0.2, "--holdout", min=0.01, max=0.9, help="Share of pairs held out."),
+    seed: int = typer.Option(1, "--seed", help="Seed of the split, the fit and the predictive draws."),
+    flows: Path | None = typer.Option(None, "--flows", help="Flow CSV (origin, destination, flow[, "
+                                      "period_start]) instead of the config's catalog entry."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the scores as JSON here."),
+    plot: Path | None = typer.Option(None, "--plot", help="Observed-vs-predicted PNG (default: next to "
+                                     "--json, else not drawn)."),
+    samples: int = typer.Option(1000, "--samples", min=50, help="Posterior draws used to predict."),
+) -> None:
+    """Hold out pairs of the flow table, fit the migration model on the rest and score its predictions."""
+    from climmig.mobility.flows_backtest import backtest_flows, plot_observed_vs_predicted
+
+    cfg, _cat, inputs = _inputs(config, flows)
+    scores, pred, _ = backtest_flows(inputs, cfg.mobility.migration.priors, cfg.mobility.sampler,
+                                     holdout=holdout, seed=seed, samples=samples)
+    scores["config_sha256"] = science_hash(cfg)
+    t = Table(title=f"migration back-test: {holdout:.0%} of {len(inputs.pairs)} pairs held out (seed {seed})",
+              show_header=False)
+    for k, v in scores.items():
+        t.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
+    Console(highlight=False).print(t)
+    if json_out is not None:
+        from climmig.io.writers import write_json, write_text
+
+        write_json(scores, json_out)
+        write_text(pred.to_csv(index=False), json_out.with_suffix(".predictions.csv"))
+        plot = plot or json_out.with_suffix(".png")
+    if plot is not None:
+        import numpy as np
+
+        plot_observed_vs_predicted(
+            pred["observed"].to_numpy(), np.vstack([pred["q05"], pred["q50"], pred["q95"]]),
+            pred["poisson_glm"].to_numpy(), plot,
+            f"held-out flows (n={scores['n']}): coverage_90 {scores['coverage_90']:.2f}")
+        typer.echo(f"plot: {plot}")
+
+
+@app.command("fit-migration")
+def fit_migration_cmd(
+    config: Path = typer.Argument(..., help="Run config (YAML)."),
+    internal_flows: Path | None = typer.Option(None, "--internal-flows", help="Internal OD flow CSV "
+                                               "(docs/migration.md) to fit the internal-migration model."),
+    flows: Path | None = typer.Option(None, "--flows", help="Cross-border flow CSV instead of the catalog's."),
+    out: Path | None = typer.Option(None, "--out", help="Fit file (default RUN_DIR/fits/migration.nc)."),
+) -> None:
+    """Fit the cross-border migration model (and, with --internal-flows, the internal one); report frictions."""
+    from climmig.mobility.diagnostics import check_convergence, enforce_gate, gate_summary
+    from climmig.mobility.fit import fit, save_fit
+    from climmig.mobility.migration import (
+        MODEL_NAME,
+        build_migration_model,
+        fit_attrs,
+        regime_frictions,
+        resolve_priors,
+    )
+
+    cfg, _cat, inputs = _inputs(config, flows)
+    out_console = Console(highlight=False)
+    priors = resolve_priors(cfg.mobility.migration.priors)
+    attrs = {**fit_attrs(inputs, priors), "config_sha256": science_hash(cfg)}
+    idata = fit(build_migration_model(inputs, priors), cfg.mobility.sampler, random_seed=cfg.seed,
+                model_name=MODEL_NAME, attrs=attrs)
+    diag = check_convergence(idata, cfg.mobility.gate)
+    target = out or _run_dir(cfg, config) / "fits" / "migration.nc"
+    save_fit(idata, target)
+    fr = regime_frictions(idata)
+    t = Table(title="border-regime effects on flows (relative to unilateral), 90 % HDI")
+    for c in ("regime", "log effect", "90 % HDI", "flow multiplier", "90 % HDI (multiplier)", "pairs"):
+        t.add_column(c)
+    for r, row in fr.iterrows():
+        t.add_row(str(r), f"{row['mean']:+.2f}", f"[{row['hdi_low']:+.2f}, {row['hdi_high']:+.2f}]",
+                  f"{row['multiplier_mean']:.2f}", f"[{row['multiplier_low']:.2f}, {row['multiplier_high']:.2f}]",
+                  str(row["n_pairs"]))
+    out_console.print(t)
+    out_console.print(gate_summary(diag))
+    out_console.print(f"fit: {target}")
+    if internal_flows is not None:
+        _fit_internal(cfg, internal_flows, target.with_name("internal_migration.nc"), out_console)
+    enforce_gate(diag, cfg.mobility.gate, "migration")
+
+
+def _fit_internal(cfg, path: Path, target: Path, console: Console) -> None:
+    import arviz as az
+
+    from climmig.mobility.diagnostics import check_convergence, enforce_gate, gate_summary
+    from climmig.mobility.fit import fit, save_fit
+    from climmig.mobility.internal import INTERNAL_MODEL_NAME, build_internal_model, read_internal_flows
+
+    df = read_internal_flows(path)
+    priors = cfg.mobility.migration.internal_priors
+    idata = fit(build_internal_model(df, priors), cfg.mobility.sampler, random_seed=cfg.seed,
+                model_name=INTERNAL_MODEL_NAME,
+                attrs={"config_sha256": science_hash(cfg),
+                       "internal_priors": json.dumps({k: v.model_dump(mode="json") for k, v in priors.items()})})
+    diag = check_convergence(idata, cfg.mobility.gate)
+    save_fit(idata, target)
+    s = az.summary(idata, hdi_prob=0.9, kind="stats")
+    t = Table(title=f"internal migration parameters ({df['origin_zone'].nunique()} zones, {len(df)} pairs)")
+    for c in ("parameter", "mean", "sd", "90 % HDI"):
+        t.add_column(c)
+    for name, row in s.iterrows():
+        t.add_row(str(name), f"{row['mean']:.4g}", f"{row['sd']:.3g}", f"[{row['hdi_5%']:.4g}, {row['hdi_95%']:.4g}]")
+    console.print(t)
+    console.print(gate_summary(diag))
+    console.print(f"internal fit: {target}")
+    enforce_gate(diag, cfg.mobility.gate, "internal migration")
