@@ -357,7 +357,7 @@ def migration_inputs(flows: pd.DataFrame, covariates: xr.Dataset, geography: xr.
 
 # ------------------------------------------------------------------------------------------------ model
 def build_migration_model(inputs: MigrationInputs, priors: Mapping[str, DistSpec] | None = None, *,
-                          parameterization: str = "centered") -> pm.Model:
+                          parameterization: str = "centered", store_log_mu: bool = False) -> pm.Model:
     """Negative-binomial gravity model of cross-border flows with border-regime effects.
 
     Parameters
@@ -369,6 +369,9 @@ def build_migration_model(inputs: MigrationInputs, priors: Mapping[str, DistSpec
     parameterization : {"centered", "noncentered"}
         Of the origin/destination effects. Centred is the default: every country has ~40 pairs in each
         role, so the data dominate the pooling and the centred form samples several times faster.
+        The effects are zero-sum (the intercept carries their mean).
+    store_log_mu : bool
+        Also record ``mig_log_mu`` (pair), the log expected flow (for consistency checks).
 
     Returns
     -------
@@ -421,6 +424,8 @@ def build_migration_model(inputs: MigrationInputs, priors: Mapping[str, DistSpec
                   - decay * data["log_distance"] + b_inc * data["income_diff"]
                   + b_st * data["climate_stress"] + b_con * data["contiguous"]
                   + regime_eff[data["regime_idx"]])
+        if store_log_mu:
+            pm.Deterministic("mig_log_mu", log_mu, dims="pair")
         pm.NegativeBinomial("flow", mu=pm.math.exp(log_mu), alpha=alpha,
                             observed=df["flow"].to_numpy(), dims="pair")
     return model
