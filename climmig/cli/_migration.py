@@ -12,6 +12,7 @@ from rich.table import Table
 
 from climmig.cli import app
 from climmig.config import catalog_path, load_config, science_hash
+from climmig.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,8 @@ def fit_migration_cmd(
                                                "(docs/migration.md) to fit the internal-migration model."),
     flows: Path | None = typer.Option(None, "--flows", help="Cross-border flow CSV instead of the catalog's."),
     out: Path | None = typer.Option(None, "--out", help="Fit file (default RUN_DIR/fits/migration.nc)."),
+    cross_border: bool = typer.Option(True, "--cross-border/--no-cross-border",
+                                      help="Fit the cross-border model (skip it to fit only internal flows)."),
 ) -> None:
     """Fit the cross-border migration model (and, with --internal-flows, the internal one); report frictions."""
     from climmig.mobility.diagnostics import check_convergence, enforce_gate, gate_summary
@@ -100,8 +103,15 @@ def fit_migration_cmd(
         resolve_priors,
     )
 
-    cfg, _cat, inputs = _inputs(config, flows)
     out_console = Console(highlight=False)
+    if not cross_border:
+        if internal_flows is None:
+            raise ConfigError(["nothing to fit: give --internal-flows or drop --no-cross-border"])
+        cfg = load_config(config)
+        target = out or _run_dir(cfg, config) / "fits" / "migration.nc"
+        _fit_internal(cfg, internal_flows, target.with_name("internal_migration.nc"), out_console)
+        return
+    cfg, _cat, inputs = _inputs(config, flows)
     priors = resolve_priors(cfg.mobility.migration.priors)
     attrs = {**fit_attrs(inputs, priors), "config_sha256": science_hash(cfg)}
     idata = fit(build_migration_model(inputs, priors), cfg.mobility.sampler, random_seed=cfg.seed,
@@ -118,11 +128,26 @@ def fit_migration_cmd(
                   f"{row['multiplier_mean']:.2f}", f"[{row['multiplier_low']:.2f}, {row['multiplier_high']:.2f}]",
                   str(row["n_pairs"]))
     out_console.print(t)
+    out_console.print(_coefficient_table(idata))
     out_console.print(gate_summary(diag))
     out_console.print(f"fit: {target}")
     if internal_flows is not None:
         _fit_internal(cfg, internal_flows, target.with_name("internal_migration.nc"), out_console)
     enforce_gate(diag, cfg.mobility.gate, "migration")
+
+
+def _coefficient_table(idata) -> Table:
+    import arviz as az
+
+    names = ["mig_intercept", "mig_pop_origin", "mig_pop_destination", "mig_distance_decay", "mig_income",
+             "mig_climate_stress", "mig_contiguity", "mig_sigma_origin", "mig_sigma_destination", "mig_alpha"]
+    s = az.summary(idata, var_names=names, hdi_prob=0.9, kind="stats")
+    t = Table(title="gravity coefficients (posterior mean, 90 % HDI)")
+    for c in ("parameter", "mean", "90 % HDI"):
+        t.add_column(c)
+    for name, row in s.iterrows():
+        t.add_row(str(name), f"{row['mean']:.3f}", f"[{row['hdi_5%']:.3f}, {row['hdi_95%']:.3f}]")
+    return t
 
 
 def _fit_internal(cfg, path: Path, target: Path, console: Console) -> None:
@@ -140,7 +165,8 @@ def _fit_internal(cfg, path: Path, target: Path, console: Console) -> None:
                        "internal_priors": json.dumps({k: v.model_dump(mode="json") for k, v in priors.items()})})
     diag = check_convergence(idata, cfg.mobility.gate)
     save_fit(idata, target)
-    s = az.summary(idata, hdi_prob=0.9, kind="stats")
+    names = [str(v) for v in idata.posterior.data_vars if not str(v).endswith("__")]
+    s = az.summary(idata, var_names=names, hdi_prob=0.9, kind="stats")
     t = Table(title=f"internal migration parameters ({df['origin_zone'].nunique()} zones, {len(df)} pairs)")
     for c in ("parameter", "mean", "sd", "90 % HDI"):
         t.add_column(c)
