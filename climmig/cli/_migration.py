@@ -34,7 +34,7 @@ def _inputs(config: Path, flows: Path | None):
     inputs, cov, geo, regimes = load_flow_data(
         cat, flows=table, flows_id=mig.flows, regimes_id=mig.regimes, boundaries_id=cfg.study_area.boundaries,
         extra_countries=cfg.study_area.countries or ())
-    return cfg, cat, inputs
+    return cfg, cat, inputs, cov, geo, regimes
 
 
 def _run_dir(cfg, config: Path) -> Path:
@@ -57,7 +57,7 @@ def backtest_flows_cmd(
     """Hold out pairs of the flow table, fit the migration model on the rest and score its predictions."""
     from climmig.mobility.flows_backtest import backtest_flows, plot_observed_vs_predicted
 
-    cfg, _cat, inputs = _inputs(config, flows)
+    cfg, _cat, inputs, *_ = _inputs(config, flows)
     scores, pred, _ = backtest_flows(inputs, cfg.mobility.migration.priors, cfg.mobility.sampler,
                                      holdout=holdout, seed=seed, samples=samples)
     scores["config_sha256"] = science_hash(cfg)
@@ -100,6 +100,7 @@ def fit_migration_cmd(
         build_migration_model,
         fit_attrs,
         regime_frictions,
+        regime_scenario_summary,
         resolve_priors,
     )
 
@@ -111,7 +112,7 @@ def fit_migration_cmd(
         target = out or _run_dir(cfg, config) / "fits" / "migration.nc"
         _fit_internal(cfg, internal_flows, target.with_name("internal_migration.nc"), out_console)
         return
-    cfg, _cat, inputs = _inputs(config, flows)
+    cfg, _cat, inputs, cov, geo, table = _inputs(config, flows)
     priors = resolve_priors(cfg.mobility.migration.priors)
     attrs = {**fit_attrs(inputs, priors), "config_sha256": science_hash(cfg)}
     idata = fit(build_migration_model(inputs, priors), cfg.mobility.sampler, random_seed=cfg.seed,
@@ -131,6 +132,19 @@ def fit_migration_cmd(
     out_console.print(_coefficient_table(idata))
     out_console.print(gate_summary(diag))
     out_console.print(f"fit: {target}")
+    if cfg.border_regimes:
+        countries = cfg.study_area.countries or list(inputs.countries)
+        summ = regime_scenario_summary(idata, cov, geo, table, countries, cfg.border_regimes,
+                                       samples=cfg.projection.samples, seed=cfg.seed)
+        t = Table(title="border-regime scenario: change in expected cross-border emigration among "
+                        f"{', '.join(countries)} (people/yr, today's covariates; "
+                        + "; ".join(f"{c.id}: {c.regime} from {c.from_year}" for c in cfg.border_regimes) + ")")
+        for c in ("region", "baseline", "change (median)", "90 % interval", "relative"):
+            t.add_column(c)
+        for r, row in summ.iterrows():
+            t.add_row(str(r), f"{row['baseline']:,.0f}", f"{row['change_median']:+,.0f}",
+                      f"[{row['change_q05']:+,.0f}, {row['change_q95']:+,.0f}]", f"{row['relative_median']:+.0%}")
+        out_console.print(t)
     if internal_flows is not None:
         _fit_internal(cfg, internal_flows, target.with_name("internal_migration.nc"), out_console)
     enforce_gate(diag, cfg.mobility.gate, "migration")

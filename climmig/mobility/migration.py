@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pymc as pm
+import pytensor.tensor as pt
 import xarray as xr
 
 from climmig.config.schema import DistSpec
@@ -48,6 +49,7 @@ __all__ = [
     "predict_flows",
     "regime_change_effect",
     "regime_frictions",
+    "regime_scenario_summary",
     "resolve_priors",
 ]
 
@@ -174,12 +176,16 @@ class MigrationInputs:
         Means/SDs used to centre covariates (needed to project).
     period_years : float
         Length of the flow period (5 for Abel & Cohen).
+    country_table : pandas.DataFrame, optional
+        Country-level covariates (index ``countries``; ``log_pop`` centred, ``log_gdp``,
+        ``climate_stress`` z-score), used to make the country effects orthogonal to them.
     """
 
     pairs: pd.DataFrame
     countries: tuple[str, ...]
     centering: dict[str, float]
     period_years: float = 5.0
+    country_table: pd.DataFrame | None = None
 
     @property
     def coords(self) -> dict[str, Any]:
@@ -195,7 +201,7 @@ class MigrationInputs:
     def subset(self, mask: np.ndarray) -> MigrationInputs:
         """The same inputs restricted to some pairs (centering unchanged)."""
         return MigrationInputs(self.pairs.loc[np.asarray(mask)].reset_index(drop=True), self.countries,
-                               self.centering, self.period_years)
+                               self.centering, self.period_years, self.country_table)
 
 
 def _wide_mean(df: pd.DataFrame, countries: Sequence[str], years: Sequence[int],
@@ -352,12 +358,27 @@ def migration_inputs(flows: pd.DataFrame, covariates: xr.Dataset, geography: xr.
         "contiguous": contig.astype(float),
         "regime": reg,
     })
-    return MigrationInputs(pairs, countries, centering, period_years)
+    table = pd.DataFrame({"log_pop": lp.to_numpy() - centering["log_pop"], "log_gdp": lg.to_numpy(),
+                          "climate_stress": (st.to_numpy() - centering["stress_mean"]) / centering["stress_sd"]},
+                         index=list(countries))
+    return MigrationInputs(pairs, countries, centering, period_years, table)
 
 
 # ------------------------------------------------------------------------------------------------ model
+def _orthogonal_basis(inputs: MigrationInputs, columns: Sequence[str]) -> np.ndarray:
+    """Orthonormal basis (countries x (n - k - 1)) of the complement of [1, covariates]."""
+    n = len(inputs.countries)
+    if inputs.country_table is None:
+        raise DataError("orthogonal country effects need MigrationInputs.country_table")
+    x = np.column_stack([np.ones(n), inputs.country_table.loc[list(inputs.countries), list(columns)]
+                         .to_numpy(float)])
+    u, sv, _ = np.linalg.svd(x, full_matrices=True)
+    rank = int((sv > 1e-9 * sv.max()).sum())
+    return u[:, rank:]
+
+
 def build_migration_model(inputs: MigrationInputs, priors: Mapping[str, DistSpec] | None = None, *,
-                          parameterization: str = "centered", store_log_mu: bool = False) -> pm.Model:
+                          parameterization: str = "orthogonal", store_log_mu: bool = False) -> pm.Model:
     """Negative-binomial gravity model of cross-border flows with border-regime effects.
 
     Parameters
@@ -366,10 +387,17 @@ def build_migration_model(inputs: MigrationInputs, priors: Mapping[str, DistSpec
         Pair table and coordinates.
     priors : mapping of str to DistSpec, optional
         Overrides of :data:`DEFAULT_MIGRATION_PRIORS`.
-    parameterization : {"centered", "noncentered"}
-        Of the origin/destination effects. Centred is the default: every country has ~40 pairs in each
-        role, so the data dominate the pooling and the centred form samples several times faster.
-        The effects are zero-sum (the intercept carries their mean).
+    parameterization : {"orthogonal", "centered", "noncentered"}
+        Of the origin/destination effects. ``orthogonal`` (default): the effects are restricted to the space
+        orthogonal to the intercept and the country-level covariates (origin: log population and climate
+        stress; destination: log population and log GDP per capita, which identifies the income coefficient;
+        origin effects stay free along origin GDP, so richer origins may send more), so the coefficients are
+        identified by between-country variation and the effects carry only what the covariates do not
+        explain. This removes the ridge between country effects and origin/destination covariates that
+        makes the ``centered`` (zero-sum) and ``noncentered`` forms mix slowly (R-hat 1.03 and bulk ESS
+        ~100 for the income coefficient on the bundled flows with 4 x 1000 draws). The price: the
+        coefficients' intervals do not include the part of the covariates' effect that country effects
+        could absorb (as in restricted spatial regression).
     store_log_mu : bool
         Also record ``mig_log_mu`` (pair), the log expected flow (for consistency checks).
 
@@ -409,7 +437,17 @@ def build_migration_model(inputs: MigrationInputs, priors: Mapping[str, DistSpec
                                       dims="regime")
         s_o = dist_from_spec("mig_sigma_origin", p["sigma_origin"])
         s_d = dist_from_spec("mig_sigma_destination", p["sigma_destination"])
-        if parameterization == "centered":
+        if parameterization == "orthogonal":
+            q_o = _orthogonal_basis(inputs, ("log_pop", "climate_stress"))
+            q_d = _orthogonal_basis(inputs, ("log_pop", "log_gdp"))
+            model.add_coord("origin_basis", np.arange(q_o.shape[1]))
+            model.add_coord("destination_basis", np.arange(q_d.shape[1]))
+            # centred in the orthonormal basis: each country has ~40 pairs per role, the data dominate
+            z_o = pm.Normal("mig_origin_basis", 0.0, s_o, dims="origin_basis")
+            z_d = pm.Normal("mig_destination_basis", 0.0, s_d, dims="destination_basis")
+            eff_o = pm.Deterministic("mig_origin_effect", pt.dot(q_o, z_o), dims="origin")
+            eff_d = pm.Deterministic("mig_destination_effect", pt.dot(q_d, z_d), dims="destination")
+        elif parameterization == "centered":
             eff_o = pm.ZeroSumNormal("mig_origin_effect", sigma=s_o, dims="origin")
             eff_d = pm.ZeroSumNormal("mig_destination_effect", sigma=s_d, dims="destination")
         else:
@@ -787,3 +825,65 @@ def load_flow_data(catalog: Any, *, flows: pd.DataFrame | None = None, flows_id:
     reg = pair_regimes(table, allc, [start]).isel(year=0, drop=True)
     inputs = migration_inputs(f, cov, geo, reg, period_years=period_years)
     return inputs, cov, geo, table
+
+
+def regime_scenario_summary(idata: Any, covariates: xr.Dataset, geography: xr.Dataset,
+                            regime_table: pd.DataFrame, countries: Sequence[str], changes: Sequence[Any], *,
+                            samples: int, seed: int) -> pd.DataFrame:
+    """Change in expected cross-border emigration from border-regime changes, at today's covariates.
+
+    The drivers are held at the fitted period's population, GDP and climate stress (exposure ratio 1), so
+    the table isolates the regime effect; full projections use :func:`regime_change_effect` with the
+    exposure stage's drivers.
+
+    Parameters
+    ----------
+    idata : az.InferenceData
+        Migration fit.
+    covariates, geography : xr.Dataset
+        From :func:`load_flow_data`.
+    regime_table : pandas.DataFrame
+        The bloc table.
+    countries : sequence of str
+        Regions to report.
+    changes : sequence of BorderRegimeChange
+        The config's ``border_regimes``.
+    samples, seed : int
+        Posterior draws and seed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per region (and ``total``): ``baseline`` (median expected emigration to the other listed regions,
+        people per year), ``change_median``, ``change_q05``, ``change_q95`` (people per year) and
+        ``relative_median`` (change / baseline), after the last change's ``from_year``.
+    """
+    from climmig.mobility.regimes import apply_regime_changes, pair_regimes
+
+    regions = list(countries)
+    year = max(int(c.from_year) for c in changes)
+    base = pair_regimes(regime_table, regions, [year])
+    changed = apply_regime_changes(base, changes)
+    drivers = xr.Dataset({
+        "population": covariates["population"].sel(region=regions),
+        "gdp_per_capita": covariates["gdp_per_capita"].sel(region=regions),
+        "climate_stress": covariates["climate_stress"].sel(region=regions),
+        "distance_km": geography["distance_km"].sel(origin=regions, destination=regions),
+        "contiguous": geography["contiguous"].sel(origin=regions, destination=regions),
+    })
+    a = predict_flows(idata, drivers, base, samples=samples, seed=seed)
+    b = predict_flows(idata, drivers, changed, samples=samples, seed=seed)
+    mask = ~a["internal"]
+    ea = a["expected_migration_flow"].where(mask).sum("destination").isel(year=0).rename(origin="region")
+    eb = b["expected_migration_flow"].where(mask).sum("destination").isel(year=0).rename(origin="region")
+    ea = xr.concat([ea, ea.sum("region").expand_dims(region=["total"])], dim="region")
+    eb = xr.concat([eb, eb.sum("region").expand_dims(region=["total"])], dim="region")
+    diff = eb - ea
+    q = diff.quantile([0.05, 0.5, 0.95], dim="sample")
+    return pd.DataFrame({
+        "baseline": ea.median("sample").to_pandas(),
+        "change_median": q.sel(quantile=0.5).to_pandas(),
+        "change_q05": q.sel(quantile=0.05).to_pandas(),
+        "change_q95": q.sel(quantile=0.95).to_pandas(),
+        "relative_median": (diff / ea).median("sample").to_pandas(),
+    })

@@ -63,7 +63,15 @@ def simulate_world(rng: np.random.Generator, n: int = 20, truth: dict | None = N
     reg = pair_regimes(blocs, iso, [2015]).isel(year=0, drop=True)
     u = rng.normal(0, truth["mig_sigma_origin"], n)
     v = rng.normal(0, truth["mig_sigma_destination"], n)
-    u, v = u - u.mean(), v - v.mean()
+    # the model's country effects are orthogonal to the intercept and the country covariates (see
+    # build_migration_model): simulate them that way
+    lp, lg, ls = np.log(pop) - np.log(pop).mean(), np.log(gdp), np.log1p(stress)
+
+    def resid(e: np.ndarray, *cols: np.ndarray) -> np.ndarray:
+        x = np.column_stack([np.ones(n), *cols])
+        return e - x @ np.linalg.lstsq(x, e, rcond=None)[0]
+
+    u, v = resid(u, lp, ls), resid(v, lp, lg)
     rows = [(iso[i], iso[j]) for i in range(n) for j in range(n) if i != j]
     f = pd.DataFrame(rows, columns=["origin", "destination"])
     f["flow"] = 0.0
@@ -123,8 +131,11 @@ def test_builder_structure(world) -> None:
     assert list(m.coords["regime"]) == list(REGIMES)
     for name in ("origin_idx", "destination_idx", "log_pop_origin", "regime_idx", "climate_stress"):
         assert name in m.named_vars
+    assert m.named_vars_to_dims["mig_origin_basis"] == ("origin_basis",)
+    assert len(m.coords["origin_basis"]) == 12 - 3 and len(m.coords["destination_basis"]) == 12 - 3
     nc = build_migration_model(inp, parameterization="noncentered")
     assert "mig_origin_z" in nc.named_vars
+    assert "mig_origin_effect" in build_migration_model(inp, parameterization="centered").named_vars
 
 
 def test_prior_predictive_plausible(world) -> None:

@@ -8,7 +8,12 @@ import pytest
 
 from climmig.config.schema import SamplerSpec
 from climmig.mobility.fit import fit
-from climmig.mobility.migration import DEFAULT_MIGRATION_PRIORS, build_migration_model, fit_attrs, migration_inputs
+from climmig.mobility.migration import (
+    DEFAULT_MIGRATION_PRIORS,
+    build_migration_model,
+    fit_attrs,
+    migration_inputs,
+)
 from tests.mobility.test_migration import TRUTH, simulate_world
 
 
