@@ -3,8 +3,9 @@
 A regime is one of ``unilateral`` (each state controls entry alone), ``bilateral`` (labour-mobility or
 mutual-recognition agreements), ``regional`` (free movement of persons within a bloc) or ``multilateral``
 (protection regimes), ordered from weakest to strongest. A pair of countries gets the strongest regime of
-any bloc both belong to, in force from the later of the two members' ``since`` years; every other pair is
-``unilateral``. Internal pairs (origin == destination) are labelled ``internal``.
+any bloc both belong to, in force from the later of the two members' ``since`` years (and, where the
+optional ``until`` column is filled, up to the earlier ``until`` year, e.g. the United Kingdom leaving EU
+free movement after 2020); every other pair is ``unilateral``. Internal pairs (origin == destination) are labelled ``internal``.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ def pair_regimes(table: pd.DataFrame, countries: Sequence[str], years: Sequence[
     Parameters
     ----------
     table : pandas.DataFrame
-        Bloc membership with columns ``bloc``, ``regime``, ``iso3``, ``since`` (catalog entry
-        ``border_regimes``).
+        Bloc membership with columns ``bloc``, ``regime``, ``iso3``, ``since`` and optionally ``until``
+        (last year the membership applies; blank = still in force) (catalog entry ``border_regimes``).
     countries : sequence of str
         ISO3 codes (the ``origin`` and ``destination`` coords).
     years : sequence of int
@@ -69,10 +70,13 @@ def pair_regimes(table: pd.DataFrame, countries: Sequence[str], years: Sequence[
         members = grp.drop_duplicates("iso3")
         pos = members["iso3"].map(idx).to_numpy()
         since = members["since"].astype(int).to_numpy()
+        until = (pd.to_numeric(members["until"], errors="coerce").fillna(10_000).to_numpy()
+                 if "until" in members.columns else np.full(len(members), 10_000.0))
         level = members["regime"].map(rank).to_numpy()
         start = np.maximum(since[:, None], since[None, :])  # (m, m) later `since` of the pair
+        end = np.minimum(until[:, None], until[None, :])  # earlier `until` (a member leaving the bloc)
         lvl = np.minimum(level[:, None], level[None, :])  # a bloc's regime is the same for all members
-        active = yrs[:, None, None] >= start[None, :, :]
+        active = (yrs[:, None, None] >= start[None, :, :]) & (yrs[:, None, None] <= end[None, :, :])
         cand = np.where(active, lvl[None, :, :], 0)
         sub = strength[:, pos[:, None], pos[None, :]]
         strength[:, pos[:, None], pos[None, :]] = np.maximum(sub, cand)

@@ -72,3 +72,6 @@ def test_bundled_table_rules() -> None:
     assert at(2015, "KEN", "SOM") == "unilateral" and at(2025, "KEN", "SOM") == "regional"  # EAC 2024
     assert at(2025, "SOM", "ETH") == "unilateral"  # IGAD protocol not in force
     assert at(2015, "USA", "MEX") == "bilateral"
+    r2 = pair_regimes(t, ["GBR", "FRA"], [2015, 2020, 2021])
+    assert [str(v) for v in r2.sel(origin="GBR", destination="FRA").values] == ["regional", "regional",
+                                                                                "unilateral"]
