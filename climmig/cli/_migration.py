@@ -136,7 +136,7 @@ def fit_migration_cmd(
         countries = cfg.study_area.countries or list(inputs.countries)
         summ = regime_scenario_summary(idata, cov, geo, table, countries, cfg.border_regimes,
                                        samples=cfg.projection.samples, seed=cfg.seed)
-        t = Table(title="border-regime scenario: change in expected cross-border emigration among "
+        t = Table(title="border-regime scenario: change in typical (median) cross-border emigration among "
                         f"{', '.join(countries)} (people/yr, today's covariates; "
                         + "; ".join(f"{c.id}: {c.regime} from {c.from_year}" for c in cfg.border_regimes) + ")")
         for c in ("region", "baseline", "change (median)", "90 % interval", "relative"):
