@@ -242,3 +242,27 @@ def test_regime_change_effect_sign(world) -> None:
     got = np.sign(diff.sel(year=2040, region=code(0)).isel(scenario=0, climate_model=0).values)
     np.testing.assert_array_equal(got, np.sign(beta))
     assert "quantile" in eff["cross_border_change_quantiles"].dims
+
+
+def test_flow_drivers_from_exposure_stage(world) -> None:
+    from climmig.mobility.migration import flow_drivers
+
+    _, cov, geo, _, _ = world
+    regions = [code(i) for i in range(3)]
+    dims5 = ("hazard", "scenario", "climate_model", "year", "region")
+    coords = {"hazard": ["flood", "heat"], "scenario": ["ssp126"], "climate_model": ["GFDL-ESM4"],
+              "year": [2030], "region": regions}
+    exposed = xr.DataArray(np.full((2, 1, 1, 1, 3), 30.0), dims=dims5, coords=coords)
+    base = xr.DataArray(np.array([[[10.0, 10.0, 0.0]], [[30.0, 30.0, 0.0]]]),
+                        dims=("hazard", "climate_model", "region"),
+                        coords={"hazard": coords["hazard"], "climate_model": coords["climate_model"],
+                                "region": regions})
+    pop = cov["population"].sel(region=regions).expand_dims(scenario=["ssp126"], year=[2030])
+    exposure = xr.Dataset({"population": pop, "gdp_per_capita": pop * 0 + 1000.0,
+                           "exposed_population": exposed, "exposed_population_baseline": base})
+    d = flow_drivers(exposure, cov, geo)
+    r = d["exposure_ratio"].sel(scenario="ssp126", climate_model="GFDL-ESM4", year=2030)
+    np.testing.assert_allclose(r.sel(hazard="flood").values, [3.0, 3.0, 1.0])  # zero baseline -> 1
+    np.testing.assert_allclose(r.sel(hazard="heat").values, [1.0, 1.0, 1.0])
+    assert d["distance_km"].dims == ("origin", "destination") and d.sizes["origin"] == 3
+    assert d["exposure_ratio"].attrs["units"] == "1"
