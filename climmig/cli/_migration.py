@@ -127,7 +127,7 @@ def fit_migration_cmd(
     for r, row in fr.iterrows():
         t.add_row(str(r), f"{row['mean']:+.2f}", f"[{row['hdi_low']:+.2f}, {row['hdi_high']:+.2f}]",
                   f"{row['multiplier_mean']:.2f}", f"[{row['multiplier_low']:.2f}, {row['multiplier_high']:.2f}]",
-                  str(row["n_pairs"]))
+                  str(int(row["n_pairs"])))
     out_console.print(t)
     out_console.print(_coefficient_table(idata))
     out_console.print(gate_summary(diag))
