@@ -242,6 +242,8 @@ def test_regime_change_effect_sign(world) -> None:
     got = np.sign(diff.sel(year=2040, region=code(0)).isel(scenario=0, climate_model=0).values)
     np.testing.assert_array_equal(got, np.sign(beta))
     assert "quantile" in eff["cross_border_change_quantiles"].dims
+    typ = eff["cross_border_change_typical"].sel(year=2040, region=code(0)).isel(scenario=0, climate_model=0)
+    np.testing.assert_array_equal(np.sign(typ.values), np.sign(beta))
 
 
 def test_flow_drivers_from_exposure_stage(world) -> None:
