@@ -30,6 +30,10 @@ def _register() -> None:
     from climmig.cli import (  # noqa: F401
         _catalog,
         _config,
+        _migration,
+    )
+        _catalog,
+        _config,
         _sensitivity,
     )
     )

@@ -1,0 +1,192 @@
+"""``climmig backtest-flows`` and ``climmig fit-migration``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from climmig.cli import app
+from climmig.config import catalog_path, load_config, science_hash
+from climmig.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+def _inputs(config: Path, flows: Path | None):
+    from climmig.catalog import load_catalog
+    from climmig.errors import DataError
+    from climmig.io.readers import read_table
+    from climmig.mobility.migration import load_flow_data
+
+    cfg = load_config(config)
+    cat = load_catalog(catalog_path(cfg, config))
+    table = None
+    if flows is not None:
+        if not flows.is_file():
+            raise DataError(f"flow table not found: {flows}")
+        table = read_table(flows)
+    mig = cfg.mobility.migration
+    inputs, cov, geo, regimes = load_flow_data(
+        cat, flows=table, flows_id=mig.flows, regimes_id=mig.regimes, boundaries_id=cfg.study_area.boundaries,
+        extra_countries=cfg.study_area.countries or ())
+    return cfg, cat, inputs, cov, geo, regimes
+
+
+def _run_dir(cfg, config: Path) -> Path:
+    d = Path(cfg.outputs.run_dir.replace("${run_id}", cfg.run_id))
+    return d if d.is_absolute() else (config.resolve().parent / d).resolve()
+
+
+@app.command("backtest-flows")
+def backtest_flows_cmd(
+    config: Path = typer.Argument(..., help="Run config (YAML)."),
+    holdout: float = typer.Option(0.2, "--holdout", min=0.01, max=0.9, help="Share of pairs held out."),
+    seed: int = typer.Option(1, "--seed", help="Seed of the split, the fit and the predictive draws."),
+    flows: Path | None = typer.Option(None, "--flows", help="Flow CSV (origin, destination, flow[, "
+                                      "period_start]) instead of the config's catalog entry."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the scores as JSON here."),
+    plot: Path | None = typer.Option(None, "--plot", help="Observed-vs-predicted PNG (default: next to "
+                                     "--json, else not drawn)."),
+    samples: int = typer.Option(1000, "--samples", min=50, help="Posterior draws used to predict."),
+) -> None:
+    """Hold out pairs of the flow table, fit the migration model on the rest and score its predictions."""
+    from climmig.mobility.flows_backtest import backtest_flows, plot_observed_vs_predicted
+
+    cfg, _cat, inputs, *_ = _inputs(config, flows)
+    scores, pred, _ = backtest_flows(inputs, cfg.mobility.migration.priors, cfg.mobility.sampler,
+                                     holdout=holdout, seed=seed, samples=samples)
+    scores["config_sha256"] = science_hash(cfg)
+    t = Table(title=f"migration back-test: {holdout:.0%} of {len(inputs.pairs)} pairs held out (seed {seed})",
+              show_header=False)
+    for k, v in scores.items():
+        t.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
+    Console(highlight=False).print(t)
+    if json_out is not None:
+        from climmig.io.writers import write_json, write_text
+
+        write_json(scores, json_out)
+        write_text(pred.to_csv(index=False), json_out.with_suffix(".predictions.csv"))
+        plot = plot or json_out.with_suffix(".png")
+    if plot is not None:
+        import numpy as np
+
+        plot_observed_vs_predicted(
+            pred["observed"].to_numpy(), np.vstack([pred["q05"], pred["q50"], pred["q95"]]),
+            pred["poisson_glm"].to_numpy(), plot,
+            f"held-out flows (n={scores['n']}): coverage_90 {scores['coverage_90']:.2f}")
+        typer.echo(f"plot: {plot}")
+
+
+@app.command("fit-migration")
+def fit_migration_cmd(
+    config: Path = typer.Argument(..., help="Run config (YAML)."),
+    internal_flows: Path | None = typer.Option(None, "--internal-flows", help="Internal OD flow CSV "
+                                               "(docs/migration.md) to fit the internal-migration model."),
+    flows: Path | None = typer.Option(None, "--flows", help="Cross-border flow CSV instead of the catalog's."),
+    out: Path | None = typer.Option(None, "--out", help="Fit file (default RUN_DIR/fits/migration.nc)."),
+    cross_border: bool = typer.Option(True, "--cross-border/--no-cross-border",
+                                      help="Fit the cross-border model (skip it to fit only internal flows)."),
+) -> None:
+    """Fit the cross-border migration model (and, with --internal-flows, the internal one); report frictions."""
+    from climmig.mobility.diagnostics import check_convergence, enforce_gate, gate_summary
+    from climmig.mobility.fit import fit, save_fit
+    from climmig.mobility.migration import (
+        MODEL_NAME,
+        build_migration_model,
+        fit_attrs,
+        regime_frictions,
+        regime_scenario_summary,
+        resolve_priors,
+    )
+
+    out_console = Console(highlight=False)
+    if not cross_border:
+        if internal_flows is None:
+            raise ConfigError(["nothing to fit: give --internal-flows or drop --no-cross-border"])
+        cfg = load_config(config)
+        target = out or _run_dir(cfg, config) / "fits" / "migration.nc"
+        _fit_internal(cfg, internal_flows, target.with_name("internal_migration.nc"), out_console)
+        return
+    cfg, _cat, inputs, cov, geo, table = _inputs(config, flows)
+    priors = resolve_priors(cfg.mobility.migration.priors)
+    attrs = {**fit_attrs(inputs, priors), "config_sha256": science_hash(cfg)}
+    idata = fit(build_migration_model(inputs, priors), cfg.mobility.sampler, random_seed=cfg.seed,
+                model_name=MODEL_NAME, attrs=attrs)
+    diag = check_convergence(idata, cfg.mobility.gate)
+    target = out or _run_dir(cfg, config) / "fits" / "migration.nc"
+    save_fit(idata, target)
+    fr = regime_frictions(idata)
+    t = Table(title="border-regime effects on flows (relative to unilateral), 90 % HDI")
+    for c in ("regime", "log effect", "90 % HDI", "flow multiplier", "90 % HDI (multiplier)", "pairs"):
+        t.add_column(c)
+    for r, row in fr.iterrows():
+        t.add_row(str(r), f"{row['mean']:+.2f}", f"[{row['hdi_low']:+.2f}, {row['hdi_high']:+.2f}]",
+                  f"{row['multiplier_mean']:.2f}", f"[{row['multiplier_low']:.2f}, {row['multiplier_high']:.2f}]",
+                  str(int(row["n_pairs"])))
+    out_console.print(t)
+    out_console.print(_coefficient_table(idata))
+    out_console.print(gate_summary(diag))
+    out_console.print(f"fit: {target}")
+    if cfg.border_regimes:
+        countries = cfg.study_area.countries or list(inputs.countries)
+        summ = regime_scenario_summary(idata, cov, geo, table, countries, cfg.border_regimes,
+                                       samples=cfg.projection.samples, seed=cfg.seed)
+        t = Table(title="border-regime scenario: change in typical (median) cross-border emigration among "
+                        f"{', '.join(countries)} (people/yr, today's covariates; "
+                        + "; ".join(f"{c.id}: {c.regime} from {c.from_year}" for c in cfg.border_regimes) + ")")
+        for c in ("region", "baseline", "change (median)", "90 % interval", "relative"):
+            t.add_column(c)
+        for r, row in summ.iterrows():
+            t.add_row(str(r), f"{row['baseline']:,.0f}", f"{row['change_median']:+,.0f}",
+                      f"[{row['change_q05']:+,.0f}, {row['change_q95']:+,.0f}]", f"{row['relative_median']:+.0%}")
+        out_console.print(t)
+    if internal_flows is not None:
+        _fit_internal(cfg, internal_flows, target.with_name("internal_migration.nc"), out_console)
+    enforce_gate(diag, cfg.mobility.gate, "migration")
+
+
+def _coefficient_table(idata) -> Table:
+    import arviz as az
+
+    names = ["mig_intercept", "mig_pop_origin", "mig_pop_destination", "mig_distance_decay", "mig_income",
+             "mig_climate_stress", "mig_contiguity", "mig_sigma_origin", "mig_sigma_destination", "mig_alpha"]
+    s = az.summary(idata, var_names=names, hdi_prob=0.9, kind="stats")
+    t = Table(title="gravity coefficients (posterior mean, 90 % HDI)")
+    for c in ("parameter", "mean", "90 % HDI"):
+        t.add_column(c)
+    for name, row in s.iterrows():
+        t.add_row(str(name), f"{row['mean']:.3f}", f"[{row['hdi_5%']:.3f}, {row['hdi_95%']:.3f}]")
+    return t
+
+
+def _fit_internal(cfg, path: Path, target: Path, console: Console) -> None:
+    import arviz as az
+
+    from climmig.mobility.diagnostics import check_convergence, enforce_gate, gate_summary
+    from climmig.mobility.fit import fit, save_fit
+    from climmig.mobility.internal import INTERNAL_MODEL_NAME, build_internal_model, read_internal_flows
+
+    df = read_internal_flows(path)
+    priors = cfg.mobility.migration.internal_priors
+    idata = fit(build_internal_model(df, priors), cfg.mobility.sampler, random_seed=cfg.seed,
+                model_name=INTERNAL_MODEL_NAME,
+                attrs={"config_sha256": science_hash(cfg),
+                       "internal_priors": json.dumps({k: v.model_dump(mode="json") for k, v in priors.items()})})
+    diag = check_convergence(idata, cfg.mobility.gate)
+    save_fit(idata, target)
+    names = [str(v) for v in idata.posterior.data_vars if not str(v).endswith("__")]
+    s = az.summary(idata, var_names=names, hdi_prob=0.9, kind="stats")
+    t = Table(title=f"internal migration parameters ({df['origin_zone'].nunique()} zones, {len(df)} pairs)")
+    for c in ("parameter", "mean", "sd", "90 % HDI"):
+        t.add_column(c)
+    for name, row in s.iterrows():
+        t.add_row(str(name), f"{row['mean']:.4g}", f"{row['sd']:.3g}", f"[{row['hdi_5%']:.4g}, {row['hdi_95%']:.4g}]")
+    console.print(t)
+    console.print(gate_summary(diag))
+    console.print(f"internal fit: {target}")
+    enforce_gate(diag, cfg.mobility.gate, "internal migration")
