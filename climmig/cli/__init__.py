@@ -27,25 +27,14 @@ app = typer.Typer(
 
 def _register() -> None:
     # each command group lives in its own module and adds itself to `app`
-    from climmig.cli import (  # noqa: F401
-        _catalog,
-        _config,
-        _migration,
-    )
-        _catalog,
-        _config,
-        _sensitivity,
-    )
-    )
-        _catalog,
-        _config,
-        _hpc,
-    )
-        _catalog,
-        _config,
-        _exposure,
-        _run,
-    )
+    import importlib
+
+    for name in ("_catalog", "_config", "_exposure", "_hpc", "_migration", "_mobility", "_run", "_sensitivity"):
+        try:
+            importlib.import_module(f"climmig.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"climmig.cli.{name}":
+                raise
 
 
 @app.callback()
