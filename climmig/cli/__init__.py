@@ -27,7 +27,7 @@ app = typer.Typer(
 
 def _register() -> None:
     # each command group lives in its own module and adds itself to `app`
-    from climmig.cli import _catalog, _config  # noqa: F401
+    from climmig.cli import _catalog, _config, _mobility  # noqa: F401
 
 
 @app.callback()

@@ -1,0 +1,440 @@
+"""Hierarchical negative-binomial model of yearly new disaster displacement per country and hazard.
+
+.. math::
+
+    y_{cth} &\\sim \\mathrm{NegBin}(\\mu_{cth}, \\alpha_h) \\\\
+    \\log \\mu_{cth} &= \\log P_{ct} + a_h + \\textstyle\\sum_k \\beta_{kh} x_{kct} + u_{ch} + \\varepsilon_{th}
+        + \\gamma_h \\log E_{cth} \\\\
+    u_{ch} &\\sim \\mathcal N(r_{g(c)h}, \\sigma^{c}_h), \\quad r_{gh} \\sim \\mathcal N(0, \\sigma^{r}), \\quad
+    \\varepsilon_{th} \\sim \\mathcal N(0, \\sigma^{y}_h)
+
+``P`` is population (offset), ``x`` the standardised covariates (log GDP per capita, agricultural
+employment share, rural share), ``u`` country effects per hazard partially pooled within World Bank regions
+``g``, ``epsilon`` year-by-hazard shocks shared by all countries, ``E`` exposure relative to the baseline
+(1 in the historical fit unless exposure data are given, so ``gamma`` keeps its informative prior).
+
+Parameterisation (``auto``): each country-hazard effect is centred when its country has at least
+:data:`MIN_POSITIVE` years with positive displacement of that hazard (the likelihood then pins the effect
+down better than the prior and the centred form mixes better), non-centred otherwise (mostly-zero series
+whose effect is prior-dominated, where the centred form makes a funnel). Year shocks use the same rule
+on the number of countries with positive displacement in that year; region effects are centred when at
+least :data:`MIN_REGION_COUNTRIES` countries of the region have positive displacement of the hazard.
+Each element gets its own form through a masked mixture ``raw ~ N(where(c, loc, 0), where(c, sd, 1))``,
+``effect = where(c, raw, loc + sd * raw)``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+import xarray as xr
+
+from climmig.config.schema import DistSpec
+from climmig.errors import DataError
+
+__all__ = [
+    "COVARIATE_NAMES",
+    "MIN_POSITIVE",
+    "MIN_REGION_COUNTRIES",
+    "DisplacementInputs",
+    "build_displacement_model",
+    "parameterization_masks",
+    "predict_displacement",
+    "prepare_inputs",
+]
+
+logger = logging.getLogger(__name__)
+
+#: covariate -> transform before standardising
+COVARIATE_NAMES: dict[str, Literal["log", "identity"]] = {
+    "gdp_per_capita": "log",
+    "agricultural_share": "identity",
+    "rural_share": "identity",
+}
+MIN_POSITIVE = 3
+MIN_REGION_COUNTRIES = 10
+
+
+@dataclass(frozen=True)
+class DisplacementInputs:
+    """Arrays and coords of the displacement model (long format over observed cells ``obs``).
+
+    Attributes
+    ----------
+    coords : dict
+        ``country``, ``year``, ``hazard``, ``covariate``, ``world_region``, ``obs``.
+    displacements, log_population, log_exposure_ratio : numpy.ndarray
+        Per observation.
+    covariates : numpy.ndarray
+        (obs, covariate), standardised.
+    country_idx, year_idx, hazard_idx : numpy.ndarray
+        Integer positions of each observation.
+    country_region_idx : numpy.ndarray
+        World region of each country.
+    centred_country, centred_region, centred_year : numpy.ndarray
+        Parameterisation masks (country x hazard, world_region x hazard, year x hazard).
+    scaling : dict
+        Covariate -> {"transform", "mean", "sd"}.
+    """
+
+    coords: dict[str, list[Any]]
+    displacements: np.ndarray
+    log_population: np.ndarray
+    log_exposure_ratio: np.ndarray
+    covariates: np.ndarray
+    country_idx: np.ndarray
+    year_idx: np.ndarray
+    hazard_idx: np.ndarray
+    country_region_idx: np.ndarray
+    centred_country: np.ndarray
+    centred_region: np.ndarray
+    centred_year: np.ndarray
+    scaling: dict[str, dict[str, Any]]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def attrs(self) -> dict[str, str]:
+        """Attributes a fit needs for projection (covariate scaling, country regions), as JSON text."""
+        regions = self.coords["world_region"]
+        return {
+            "climmig_covariate_scaling": json.dumps(self.scaling, sort_keys=True),
+            "climmig_country_region": json.dumps(
+                {c: regions[int(i)] for c, i in zip(self.coords["country"], self.country_region_idx,
+                                                    strict=True)}, sort_keys=True),
+            "climmig_parameterization": json.dumps(self.meta.get("parameterization", {}), sort_keys=True),
+        }
+
+
+def transform_covariates(cov: pd.DataFrame | xr.Dataset, scaling: Mapping[str, Mapping[str, Any]]
+                         ) -> dict[str, Any]:
+    """Apply the stored transforms and standardisation to raw covariates.
+
+    Parameters
+    ----------
+    cov : pandas.DataFrame or xr.Dataset
+        Columns/variables named as in :data:`COVARIATE_NAMES`.
+    scaling : mapping
+        From :attr:`DisplacementInputs.scaling`.
+
+    Returns
+    -------
+    dict
+        Covariate name -> standardised values (same type as the inputs' columns).
+    """
+    out = {}
+    for name, s in scaling.items():
+        v = cov[name]
+        v = np.log(v) if s["transform"] == "log" else v
+        out[name] = (v - s["mean"]) / s["sd"]
+    return out
+
+
+def parameterization_masks(positive: pd.DataFrame, countries: Sequence[str], years: Sequence[int],
+                           hazards: Sequence[str], regions: Sequence[str], country_region: Sequence[str],
+                           mode: Literal["auto", "centered", "noncentered"] = "auto"
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which country effects, region effects and year shocks are centred (see the module docstring).
+
+    Parameters
+    ----------
+    positive : pandas.DataFrame
+        Observed cells with columns ``iso3``, ``year``, ``hazard`` and boolean ``positive``.
+    countries, years, hazards, regions : sequence
+        Coordinates.
+    country_region : sequence of str
+        World region of each country.
+    mode : {"auto", "centered", "noncentered"}
+        ``auto`` applies the data rule; the others force one form everywhere.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Boolean masks (country, hazard), (world_region, hazard), (year, hazard).
+    """
+    shapes = ((len(countries), len(hazards)), (len(regions), len(hazards)), (len(years), len(hazards)))
+    if mode != "auto":
+        return tuple(np.full(s, mode == "centered") for s in shapes)  # type: ignore[return-value]
+    pos = positive[positive["positive"]]
+    n_ch = pos.groupby(["iso3", "hazard"]).size().unstack("hazard").reindex(index=countries, columns=hazards)
+    n_th = pos.groupby(["year", "hazard"]).size().unstack("hazard").reindex(index=years, columns=hazards)
+    reg = pd.Series(list(country_region), index=list(countries))
+    cpos = (n_ch.fillna(0) > 0).groupby(reg).sum().reindex(index=regions, columns=hazards)
+    return ((n_ch.fillna(0).to_numpy() >= MIN_POSITIVE),
+            (cpos.fillna(0).to_numpy() >= MIN_REGION_COUNTRIES),
+            (n_th.fillna(0).to_numpy() >= MIN_POSITIVE))
+
+
+def prepare_inputs(observations: pd.DataFrame, covariates: pd.DataFrame, *,
+                   hazards: Sequence[str] | None = None, years: Sequence[int] | None = None,
+                   exposure_ratio: pd.Series | None = None,
+                   parameterization: Literal["auto", "centered", "noncentered"] = "auto") -> DisplacementInputs:
+    """Join the tidy observations with the covariates into model inputs.
+
+    Parameters
+    ----------
+    observations : pandas.DataFrame
+        From :func:`climmig.mobility.observations.tidy_idmc`; ``not_reported`` cells are left out.
+    covariates : pandas.DataFrame
+        From :func:`climmig.mobility.covariates.build_covariates` (index ``iso3, year``).
+    hazards : sequence of str, optional
+        Hazards to model (default: those in the observations).
+    years : sequence of int, optional
+        Calibration years (default: all observed).
+    exposure_ratio : pandas.Series, optional
+        Exposure relative to the baseline by (``iso3``, ``year``, ``hazard``); default 1 everywhere.
+    parameterization : {"auto", "centered", "noncentered"}
+        See :func:`parameterization_masks`.
+
+    Returns
+    -------
+    DisplacementInputs
+        ``meta["unknown_countries"]`` lists observed countries without covariates (not modelled).
+    """
+    obs = observations[observations["status"] != "not_reported"]
+    if hazards is not None:
+        obs = obs[obs["hazard"].isin(list(hazards))]
+    if years is not None:
+        obs = obs[obs["year"].isin([int(y) for y in years])]
+    known = set(covariates.index.get_level_values("iso3"))
+    unknown = sorted(set(obs["iso3"]) - known)
+    obs = obs[obs["iso3"].isin(known)]
+    if obs.empty:
+        raise DataError("no observations left to fit (after removing not-reported cells and countries "
+                        "without covariates)")
+    countries = sorted(obs["iso3"].unique())
+    yrs = sorted(int(y) for y in obs["year"].unique())
+    hz = [h for h in (hazards or sorted(obs["hazard"].unique())) if h in set(obs["hazard"])]
+    cov = covariates.reindex(pd.MultiIndex.from_arrays([obs["iso3"], obs["year"]]))
+    scaling = {}
+    for name, tf in COVARIATE_NAMES.items():
+        v = cov[name].to_numpy(float)
+        v = np.log(v) if tf == "log" else v
+        sd = float(np.std(v)) or 1.0
+        scaling[name] = {"transform": tf, "mean": float(np.mean(v)), "sd": sd}
+    xs = transform_covariates(cov, scaling)
+    X = np.column_stack([np.asarray(xs[n], float) for n in COVARIATE_NAMES])
+    region_of = covariates["world_region"].groupby(level="iso3").first().reindex(countries)
+    regions = sorted(region_of.unique())
+    ci = pd.Index(countries).get_indexer(obs["iso3"])
+    ti = pd.Index(yrs).get_indexer(obs["year"])
+    hi = pd.Index(hz).get_indexer(obs["hazard"])
+    lex = np.zeros(len(obs))
+    if exposure_ratio is not None:
+        e = exposure_ratio.reindex(pd.MultiIndex.from_arrays([obs["iso3"], obs["year"], obs["hazard"]]))
+        lex = np.log(e.fillna(1.0).to_numpy(float))
+    y = obs["displacements"].to_numpy(float)
+    pos = obs.assign(positive=y > 0)[["iso3", "year", "hazard", "positive"]]
+    cm, rm, ym = parameterization_masks(pos, countries, yrs, hz, regions, list(region_of), parameterization)
+    return DisplacementInputs(
+        coords={"country": countries, "year": yrs, "hazard": hz, "covariate": list(COVARIATE_NAMES),
+                "world_region": regions, "obs": list(range(len(obs)))},
+        displacements=np.round(y).astype(np.int64),
+        log_population=np.log(cov["population"].to_numpy(float)),
+        log_exposure_ratio=lex,
+        covariates=X,
+        country_idx=ci, year_idx=ti, hazard_idx=hi,
+        country_region_idx=pd.Index(regions).get_indexer(region_of),
+        centred_country=cm, centred_region=rm, centred_year=ym,
+        scaling=scaling,
+        meta={"unknown_countries": unknown,
+              "parameterization": {"mode": parameterization,
+                                   "centred_country_share": float(cm.mean()),
+                                   "centred_region_share": float(rm.mean()),
+                                   "centred_year_share": float(ym.mean())}},
+    )
+
+
+# ------------------------------------------------------------------------------------------ the model
+_PM = {"Normal": pm.Normal, "HalfNormal": pm.HalfNormal, "LogNormal": pm.LogNormal,
+       "Exponential": pm.Exponential, "Gamma": pm.Gamma, "Beta": pm.Beta, "Uniform": pm.Uniform,
+       "StudentT": pm.StudentT, "HalfStudentT": pm.HalfStudentT, "TruncatedNormal": pm.TruncatedNormal,
+       "Triangular": pm.Triangular}
+
+
+def _rv(name: str, spec: DistSpec, dims: str | tuple[str, ...] | None = None) -> Any:
+    if spec.dist == "Fixed":
+        model = pm.modelcontext(None)
+        shape = () if dims is None else tuple(len(model.coords[d]) for d in np.atleast_1d(dims))
+        return pm.Deterministic(name, pt.full(shape, spec.params["value"]), dims=dims)
+    return _PM[spec.dist](name, **spec.params, dims=dims)
+
+
+def _mixed(name: str, loc: Any, sd: Any, centred: np.ndarray, dims: tuple[str, str]) -> Any:
+    c = pt.as_tensor_variable(centred)
+    raw = pm.Normal(f"{name}_raw", mu=pt.where(c, loc, 0.0), sigma=pt.where(c, sd, 1.0), dims=dims)
+    return pm.Deterministic(name, pt.where(c, raw, loc + sd * raw), dims=dims)
+
+
+def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, DistSpec], *,
+                             keep_rate: bool = False) -> pm.Model:
+    """Build the hierarchical negative-binomial displacement model (pure: no sampling, no I/O).
+
+    Parameters
+    ----------
+    inputs : DisplacementInputs
+        From :func:`prepare_inputs` or :func:`climmig.mobility.simulate.simulate_displacement`.
+    priors : mapping of str to DistSpec
+        All of :data:`climmig.mobility.priors.DEFAULT_DISPLACEMENT_PRIORS` (see ``resolve_priors``).
+    keep_rate : bool
+        Also record the expected displacement per observation (``expected_displacement``, dims ``obs``);
+        large, so off for real fits (used by consistency tests).
+
+    Returns
+    -------
+    pm.Model
+        Data containers ``log_population``, ``covariates``, ``log_exposure_ratio``, ``country_idx``,
+        ``year_idx``, ``hazard_idx``; free variables ``intercept`` (hazard), ``beta`` (covariate, hazard),
+        ``sigma_region``, ``sigma_country`` (hazard), ``sigma_year`` (hazard), ``alpha`` (hazard),
+        ``exposure_elasticity`` (hazard); deterministics ``region_effect`` (world_region, hazard),
+        ``country_effect`` (country, hazard), ``year_shock`` (year, hazard); likelihood ``displacements``.
+    """
+    with pm.Model(coords=inputs.coords) as model:
+        log_pop = pm.Data("log_population", inputs.log_population, dims="obs")
+        X = pm.Data("covariates", inputs.covariates, dims=("obs", "covariate"))
+        lex = pm.Data("log_exposure_ratio", inputs.log_exposure_ratio, dims="obs")
+        ci = pm.Data("country_idx", inputs.country_idx, dims="obs")
+        ti = pm.Data("year_idx", inputs.year_idx, dims="obs")
+        hi = pm.Data("hazard_idx", inputs.hazard_idx, dims="obs")
+
+        intercept = _rv("intercept", priors["intercept"], "hazard")
+        beta = _rv("beta", priors["beta"], ("covariate", "hazard"))
+        sigma_region = _rv("sigma_region", priors["sigma_region"])
+        sigma_country = _rv("sigma_country", priors["sigma_country"], "hazard")
+        sigma_year = _rv("sigma_year", priors["sigma_year"], "hazard")
+        alpha = _rv("alpha", priors["alpha"], "hazard")
+        gamma = _rv("exposure_elasticity", priors["exposure_elasticity"], "hazard")
+
+        region_effect = _mixed("region_effect", 0.0, sigma_region, inputs.centred_region,
+                               ("world_region", "hazard"))
+        loc_c = region_effect[inputs.country_region_idx, :]
+        country_effect = _mixed("country_effect", loc_c, sigma_country[None, :], inputs.centred_country,
+                                ("country", "hazard"))
+        year_shock = _mixed("year_shock", 0.0, sigma_year[None, :], inputs.centred_year, ("year", "hazard"))
+
+        eta = (log_pop + intercept[hi] + (X * beta[:, hi].T).sum(axis=1) + country_effect[ci, hi]
+               + year_shock[ti, hi] + gamma[hi] * lex)
+        mu = pt.exp(eta)
+        if keep_rate:
+            pm.Deterministic("expected_displacement", mu, dims="obs")
+        pm.NegativeBinomial("displacements", mu=mu, alpha=alpha[hi], observed=inputs.displacements, dims="obs")
+    return model
+
+
+# ------------------------------------------------------------------------------------------ projection
+def _posterior_samples(idata: Any, samples: int, rng: np.random.Generator) -> xr.Dataset:
+    post = idata.posterior.stack(sample=("chain", "draw"))
+    n = post.sizes["sample"]
+    if samples > n:
+        raise DataError(f"asked for {samples} posterior samples but the fit has only {n}; lower "
+                        "projection.samples")
+    pick = np.sort(rng.choice(n, size=samples, replace=False))
+    sub = post.isel(sample=pick)
+    return sub.drop_vars(["chain", "draw", "sample"]).assign_coords(sample=np.arange(samples))
+
+
+def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed: int,
+                         rate_multiplier: xr.DataArray | float | None = None) -> xr.Dataset:
+    """Posterior predictive displacement for new drivers, vectorised over posterior samples.
+
+    Parameters
+    ----------
+    idata : az.InferenceData
+        A displacement fit (its attrs hold the covariate scaling and country regions).
+    drivers : xr.Dataset
+        ``population`` (scenario, year, region), ``gdp_per_capita`` (scenario, year, region),
+        ``agricultural_share`` and ``rural_share`` (region; fractions) and ``exposure_ratio`` (hazard,
+        scenario, climate_model, year, region; 1 = baseline exposure; hazards it lacks get 1). ``region``
+        holds ISO3 codes; an optional ``world_region`` coord on ``region`` places countries the fit has not
+        seen in their region (otherwise they get the global distribution of country effects).
+    samples : int
+        Posterior draws to use (drawn without replacement with ``seed``).
+    seed : int
+        Seed of the draw selection, new year shocks and the negative-binomial noise.
+    rate_multiplier : xr.DataArray or float, optional
+        Multiplies the expected rate (interventions); broadcastable to the output, may have ``sample``.
+
+    Returns
+    -------
+    xr.Dataset
+        ``expected_displacement`` and ``displaced_persons`` (sample, scenario, climate_model, year, region,
+        hazard), ``year_shock`` (sample, year, hazard). Years inside the calibration period use their fitted
+        shock; later years a new draw from N(0, sigma_year), shared by all regions, scenarios and climate
+        models of one sample.
+    """
+    rng = np.random.default_rng(seed)
+    attrs = idata.posterior.attrs
+    scaling = json.loads(attrs["climmig_covariate_scaling"])
+    country_region = json.loads(attrs["climmig_country_region"])
+    post = _posterior_samples(idata, samples, rng)
+    hazards = [str(h) for h in post["hazard"].values]
+    regions = [str(r) for r in drivers["region"].values]
+    years = drivers["year"]
+
+    # covariates (standardised exactly as in the fit)
+    xs = transform_covariates(drivers, scaling)
+    lin = post["intercept"] + sum(xs[k] * post["beta"].sel(covariate=k, drop=True) for k in scaling)
+
+    # country effects: fitted ones, or drawn from the country's region (or all regions) for new countries
+    known = [r for r in regions if r in set(post["country"].values)]
+    unknown = [r for r in regions if r not in set(known)]
+    ce = post["country_effect"].reindex(country=regions).rename(country="region")
+    if unknown:
+        wr = drivers["world_region"].to_series().astype(str) if "world_region" in drivers.coords else None
+        z = rng.standard_normal((len(unknown), samples, len(hazards)))
+        new = []
+        for i, r in enumerate(unknown):
+            g = str(wr[r]) if wr is not None else country_region.get(r)
+            if g is not None and g in set(post["world_region"].values):
+                loc = post["region_effect"].sel(world_region=g, drop=True)
+                sd = post["sigma_country"]
+            else:
+                loc = xr.zeros_like(post["sigma_country"])
+                sd = np.sqrt(post["sigma_country"] ** 2 + post["sigma_region"] ** 2)
+            new.append((loc + sd * xr.DataArray(z[i], dims=("sample", "hazard"))).expand_dims(region=[r]))
+        ce = ce.fillna(xr.concat(new, dim="region").reindex(region=regions))
+        logger.info("no fitted country effect for %s; drawn from their region", ", ".join(unknown))
+    ce = ce.transpose("sample", "region", "hazard")
+
+    # year shocks: fitted inside the calibration period, new draws after it
+    z = xr.DataArray(rng.standard_normal((samples, years.size, len(hazards))), dims=("sample", "year", "hazard"),
+                     coords={"year": years.values, "hazard": hazards})
+    shock = post["sigma_year"] * z
+    fitted = post["year_shock"].reindex(year=years.values)
+    shock = fitted.fillna(shock).transpose("sample", "year", "hazard")
+
+    exposure = drivers["exposure_ratio"] if "exposure_ratio" in drivers else xr.DataArray(1.0)
+    if "hazard" in exposure.dims:
+        exposure = exposure.reindex(hazard=hazards, fill_value=1.0)
+    eta = (np.log(drivers["population"]) + lin + ce + shock
+           + post["exposure_elasticity"] * np.log(exposure))
+    mu = np.exp(eta)
+    if rate_multiplier is not None:
+        mu = mu * rate_multiplier
+    dims = ("sample", "scenario", "climate_model", "year", "region", "hazard")
+    for d in ("scenario", "climate_model"):
+        if d not in mu.dims:
+            mu = mu.expand_dims({d: drivers[d].values if d in drivers.coords else ["none"]})
+    mu = mu.transpose(*dims)
+    shape_ = post["alpha"].broadcast_like(mu).transpose(*dims)
+    lam = rng.gamma(shape=shape_.values, scale=(mu / shape_).values)
+    draws = rng.poisson(lam).astype(np.float64)
+    out = xr.Dataset(
+        {
+            "expected_displacement": mu.assign_attrs(
+                units="1", long_name="expected new disaster displacements per year (people)"),
+            "displaced_persons": (dims, draws, {
+                "units": "1", "long_name": "new disaster displacements per year (people), posterior predictive"}),
+            "year_shock": shock.assign_attrs(units="1", long_name="year-by-hazard shock on the log rate"),
+        },
+        attrs={"climmig_model_name": "displacement_negbin",
+               "climmig_unknown_regions": json.dumps(unknown),
+               "climmig_sampling_design": "posterior draws without replacement; NB noise per cell"},
+    )
+    return out
