@@ -31,10 +31,11 @@ __all__ = ["CHECK_VARS", "Calibration", "calibrate", "load_observations", "plot_
 
 logger = logging.getLogger(__name__)
 
-MODEL_NAME = "displacement_negbin"
+MODEL_NAME = "displacement_hurdle"
 #: parameters the convergence gate looks at (exposure_elasticity is prior-only without exposure data)
-CHECK_VARS = ["intercept", "beta", "sigma_region", "sigma_country", "sigma_year", "alpha", "region_effect",
-              "country_effect", "year_shock"]
+CHECK_VARS = ["intercept", "beta", "sigma_region", "sigma_country", "sigma_year", "sigma_obs", "region_effect",
+              "country_effect", "year_shock", "occ_intercept", "occ_beta", "occ_population", "occ_sigma_region",
+              "occ_sigma_country", "occ_region_effect", "occ_country_effect"]
 
 
 @dataclass(frozen=True)
@@ -166,21 +167,31 @@ def _predictive_draws(cal: Calibration, rng: np.random.Generator, n: int, prior:
 
         priors = {k: DistSpec(**v) for k, v in json.loads(cal.idata.posterior.attrs["priors"]).items()}
         model = build_displacement_model(inp, priors)
+        names = [v for v in CHECK_VARS if v in model.named_vars]
         with model:
-            pp = pm.sample_prior_predictive(draws=n, random_seed=rng, var_names=["displacements"])
-        return pp.prior_predictive["displacements"].values.reshape(n, -1)
-    post = cal.idata.posterior.stack(sample=("chain", "draw"))
+            group = pm.sample_prior_predictive(draws=n, random_seed=rng, var_names=names).prior
+    else:
+        group = cal.idata.posterior
+    post = group.stack(sample=("chain", "draw"))
     pick = rng.choice(post.sizes["sample"], size=n, replace=False)
     p = post.isel(sample=pick)
     h, c, t = inp.hazard_idx, inp.country_idx, inp.year_idx
-    icpt = p["intercept"].values.T[:, h]
-    beta = p["beta"].transpose("sample", "covariate", "hazard").values[:, :, h]
-    xb = np.einsum("ok,sko->so", inp.covariates, beta)
-    ce = p["country_effect"].transpose("sample", "country", "hazard").values[:, c, h]
-    ys = p["year_shock"].transpose("sample", "year", "hazard").values[:, t, h]
-    mu = np.exp(inp.log_population + icpt + xb + ce + ys)
-    a = p["alpha"].values.T[:, h]
-    return rng.poisson(rng.gamma(a, mu / a)).astype(float)
+
+    def per_obs(name: str, *dims: str) -> np.ndarray:
+        return p[name].transpose("sample", *dims).values
+
+    m = (inp.log_population + per_obs("intercept", "hazard")[:, h]
+         + np.einsum("ok,sko->so", inp.covariates, per_obs("beta", "covariate", "hazard")[:, :, h])
+         + per_obs("country_effect", "country", "hazard")[:, c, h]
+         + per_obs("year_shock", "year", "hazard")[:, t, h])
+    ps = inp.scaling["population"]
+    zpop = (inp.log_population - ps["mean"]) / ps["sd"]
+    logit = (per_obs("occ_intercept", "hazard")[:, h] + per_obs("occ_population", "hazard")[:, h] * zpop
+             + np.einsum("ok,sko->so", inp.covariates, per_obs("occ_beta", "covariate", "hazard")[:, :, h])
+             + per_obs("occ_country_effect", "country", "hazard")[:, c, h])
+    tau = per_obs("sigma_obs", "hazard")[:, h]
+    event = rng.random(m.shape) < 1 / (1 + np.exp(-logit))
+    return np.where(event, np.rint(np.exp(np.minimum(m + tau * rng.standard_normal(m.shape), 40.0))), 0.0)
 
 
 def plot_predictive_checks(cal: Calibration, out_dir: Path, seed: int, n: int = 200) -> list[Path]:

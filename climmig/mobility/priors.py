@@ -1,6 +1,6 @@
 """Default priors of the displacement model, as immutable :class:`~climmig.config.schema.DistSpec` objects.
 
-Scales: the linear predictor is the log of displacements per person per year; covariates are standardised
+Scales: the size part's linear predictor is the log of displacements per person in a year with displacement; covariates are standardised
 (log GDP per capita, agricultural employment share, rural share), so a coefficient is the change in log rate
 per standard deviation of the covariate.
 """
@@ -16,7 +16,7 @@ from climmig.errors import ConfigError
 __all__ = ["DEFAULT_DISPLACEMENT_PRIORS", "resolve_priors"]
 
 DEFAULT_DISPLACEMENT_PRIORS: Mapping[str, DistSpec] = MappingProxyType({
-    # Hazard intercept (log displacements per person-year at average covariates). Global IDMC weather
+    # Size part: log displacements per person in a year with displacement, at average covariates. Global IDMC weather
     # displacement is ~2e7 people/yr for ~8e9 people, i.e. log(2.5e-3) ~ -6 summed over hazards; a single
     # hazard in a typical country sits 1-3 log units lower. sigma=3 covers 1e-6 .. 1e-1 per person-year.
     "intercept": DistSpec(dist="Normal", params={"mu": -8.0, "sigma": 3.0},
@@ -33,9 +33,20 @@ DEFAULT_DISPLACEMENT_PRIORS: Mapping[str, DistSpec] = MappingProxyType({
     # Year-to-year hazard shocks shared by all countries (global El Nino/La Nina years). IDMC weather
     # displacement totals vary by a factor ~2 between years (15-42 M), i.e. sd ~0.5 on the log scale.
     "sigma_year": DistSpec(dist="HalfNormal", params={"sigma": 0.5}, source="IDMC GIDD yearly totals 2008-2022"),
-    # Negative-binomial shape (alpha) per hazard. Country-year displacement varies by 1-2 orders of
-    # magnitude around its mean, which needs alpha well below 1; Gamma(2, 4) has mean 0.5, 95% in 0.06-1.4.
-    "alpha": DistSpec(dist="Gamma", params={"alpha": 2.0, "beta": 4.0}, source="weakly informative"),
+    # Residual sd of log displacement in years with displacement: a country's recorded figure varies by
+    # roughly one order of magnitude between years (sd ~1-2 on the log scale); HalfNormal(2).
+    "sigma_obs": DistSpec(dist="HalfNormal", params={"sigma": 2.0}, source="IDMC GIDD 2008-2022 spread"),
+    # Occurrence (logit of "some displacement recorded") at average covariates and population: about a
+    # quarter of country-year-hazard cells have a record (flood ~40 %, storm ~25 %, drought ~2 %);
+    # Normal(-1, 2) spans 2 %-95 %.
+    "occ_intercept": DistSpec(dist="Normal", params={"mu": -1.0, "sigma": 2.0},
+                              source="share of IDMC country-years with a record"),
+    # Larger countries record more events (more people and area exposed); a positive slope on standardised
+    # log population is expected but left weakly informative.
+    "occ_population": DistSpec(dist="Normal", params={"mu": 0.5, "sigma": 1.0}, source="weakly informative"),
+    # Spreads of region and country occurrence effects on the logit scale.
+    "occ_sigma_region": DistSpec(dist="HalfNormal", params={"sigma": 1.5}, source="weakly informative"),
+    "occ_sigma_country": DistSpec(dist="HalfNormal", params={"sigma": 2.0}, source="weakly informative"),
     # Elasticity of displacement to exposed population. Displacement-risk models that keep vulnerability
     # fixed scale displacement in proportion to the people exposed (elasticity 1): Kam et al. (2021)
     # Environ. Res. Lett. 16:044026 (river floods, CLIMADA) and IDMC's Global Disaster Displacement Risk

@@ -1,4 +1,4 @@
-"""Synthetic displacement data drawn from the model itself, with known parameters (tests, docs)."""
+"""Synthetic displacement data drawn from the (hurdle) displacement model itself, with known parameters (tests, docs)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
     -------
     DisplacementInputs or (DisplacementInputs, dict)
         Inputs in the layout of :func:`~climmig.mobility.displacement.prepare_inputs` (all cells observed,
-        non-centred everywhere); the truth dict has ``intercept``, ``beta``, ``sigma_region``,
-        ``sigma_country``, ``sigma_year``, ``alpha``, ``country_effect``, ``year_shock``.
+        non-centred everywhere); the truth dict has every free parameter and effect of the model
+        (``intercept``, ``beta``, ``sigma_*``, ``occ_*``, ``country_effect``, ``year_shock``, ...).
     """
     nh, nk = len(hazards), len(COVARIATE_NAMES)
     countries = [f"C{i:02d}" for i in range(n_countries)]
@@ -41,36 +41,54 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
     regions = [f"R{i}" for i in range(n_regions)]
     creg = np.arange(n_countries) % n_regions
     truth: dict[str, Any] = {
-        "intercept": rng.normal(-9.0, 1.0, nh),
+        "intercept": rng.normal(-9.0, 0.5, nh),
         "beta": rng.normal(0.0, 0.4, (nk, nh)),
         "sigma_region": 0.6,
         "sigma_country": np.full(nh, 1.0),
         "sigma_year": np.full(nh, 0.4),
-        "alpha": np.full(nh, 1.5),
+        "sigma_obs": np.full(nh, 1.2),
+        "occ_intercept": rng.normal(0.0, 0.5, nh),
+        "occ_beta": rng.normal(0.0, 0.4, (nk, nh)),
+        "occ_population": np.full(nh, 0.8),
+        "occ_sigma_region": 0.5,
+        "occ_sigma_country": np.full(nh, 0.8),
     }
-    truth["region_effect"] = rng.normal(0, truth["sigma_region"], (n_regions, nh))
+
+    def zerosum(sd: Any, shape: tuple[int, int]) -> np.ndarray:
+        z = rng.normal(0, 1, shape)
+        return (z - z.mean(0, keepdims=True)) * sd
+
+    truth["region_effect"] = zerosum(truth["sigma_region"], (n_regions, nh))
     truth["country_effect"] = truth["region_effect"][creg] + rng.normal(0, 1, (n_countries, nh)) * \
         truth["sigma_country"]
-    truth["year_shock"] = rng.normal(0, 1, (n_years, nh)) * truth["sigma_year"]
+    truth["year_shock"] = zerosum(truth["sigma_year"], (n_years, nh))
+    truth["occ_region_effect"] = zerosum(truth["occ_sigma_region"], (n_regions, nh))
+    truth["occ_country_effect"] = truth["occ_region_effect"][creg] + rng.normal(0, 1, (n_countries, nh)) * \
+        truth["occ_sigma_country"]
     ci, ti, hi = (a.ravel() for a in np.meshgrid(np.arange(n_countries), np.arange(n_years), np.arange(nh),
                                                  indexing="ij"))
     logpop_c = rng.uniform(np.log(1e6), np.log(2e8), n_countries)
     logpop = logpop_c[ci] + 0.01 * ti
     X_ct = rng.normal(0, 1, (n_countries, n_years, nk))
     X = X_ct[ci, ti]
-    eta = (logpop + truth["intercept"][hi] + (X * truth["beta"][:, hi].T).sum(1)
-           + truth["country_effect"][ci, hi] + truth["year_shock"][ti, hi])
-    mu = np.exp(eta)
-    a = truth["alpha"][hi]
-    y = rng.poisson(rng.gamma(a, mu / a))
+    m = (logpop + truth["intercept"][hi] + (X * truth["beta"][:, hi].T).sum(1)
+         + truth["country_effect"][ci, hi] + truth["year_shock"][ti, hi])
+    zpop = (logpop - logpop.mean()) / logpop.std()
+    logit = (truth["occ_intercept"][hi] + (X * truth["occ_beta"][:, hi].T).sum(1)
+             + truth["occ_population"][hi] * zpop + truth["occ_country_effect"][ci, hi])
+    event = rng.random(y_size := m.size) < 1 / (1 + np.exp(-logit))
+    size = np.maximum(np.rint(np.exp(m + truth["sigma_obs"][hi] * rng.standard_normal(y_size))), 1)
+    y = np.where(event, size, 0)
+    scaling: dict[str, dict[str, Any]] = {n: {"transform": "identity", "mean": 0.0, "sd": 1.0}
+                                          for n in COVARIATE_NAMES}
+    scaling["population"] = {"transform": "log", "mean": float(logpop.mean()), "sd": float(logpop.std())}
     inputs = DisplacementInputs(
         coords={"country": countries, "year": years, "hazard": list(hazards), "covariate": list(COVARIATE_NAMES),
                 "world_region": regions, "obs": list(range(y.size))},
         displacements=y.astype(np.int64), log_population=logpop, log_exposure_ratio=np.zeros(y.size),
         covariates=X, country_idx=ci, year_idx=ti, hazard_idx=hi, country_region_idx=creg,
-        centred_country=np.zeros((n_countries, nh), bool), centred_region=np.zeros((n_regions, nh), bool),
-        centred_year=np.zeros((n_years, nh), bool),
-        scaling={n: {"transform": "identity", "mean": 0.0, "sd": 1.0} for n in COVARIATE_NAMES},
+        centred_country=np.zeros((n_countries, nh), bool), centred_occurrence=np.zeros((n_countries, nh), bool),
+        scaling=scaling,
         meta={"parameterization": {"mode": "noncentered"}, "unknown_countries": []},
     )
     return (inputs, truth) if return_truth else inputs
