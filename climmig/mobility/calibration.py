@@ -180,13 +180,13 @@ def _predictive_draws(cal: Calibration, rng: np.random.Generator, n: int, prior:
     def per_obs(name: str, *dims: str) -> np.ndarray:
         return p[name].transpose("sample", *dims).values
 
-    m = (inp.log_population + per_obs("intercept", "hazard")[:, h]
+    m = (inp.log_population
          + np.einsum("ok,sko->so", inp.covariates, per_obs("beta", "covariate", "hazard")[:, :, h])
          + per_obs("country_effect", "country", "hazard")[:, c, h]
          + per_obs("year_shock", "year", "hazard")[:, t, h])
     ps = inp.scaling["population"]
     zpop = (inp.log_population - ps["mean"]) / ps["sd"]
-    logit = (per_obs("occ_intercept", "hazard")[:, h] + per_obs("occ_population", "hazard")[:, h] * zpop
+    logit = (per_obs("occ_population", "hazard")[:, h] * zpop
              + np.einsum("ok,sko->so", inp.covariates, per_obs("occ_beta", "covariate", "hazard")[:, :, h])
              + per_obs("occ_country_effect", "country", "hazard")[:, c, h])
     tau = per_obs("sigma_obs", "hazard")[:, h]

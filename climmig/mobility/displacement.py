@@ -8,19 +8,21 @@ people when it is.
 
 .. math::
 
-    \Pr(y_{cth} > 0) &= \mathrm{logit}^{-1}\big(b_h + \textstyle\sum_k \delta_{kh} x_{kct}
+    \Pr(y_{cth} > 0) &= \mathrm{logit}^{-1}\big(\textstyle\sum_k \delta_{kh} x_{kct}
         + \kappa_h z_{ct} + v_{ch}\big) \\
     \log y_{cth} \mid y_{cth} > 0 &\sim \mathcal N(m_{cth}, \tau_h), \quad
-    m_{cth} = \log P_{ct} + a_h + \textstyle\sum_k \beta_{kh} x_{kct} + u_{ch} + \varepsilon_{th}
+    m_{cth} = \log P_{ct} + \textstyle\sum_k \beta_{kh} x_{kct} + u_{ch} + \varepsilon_{th}
         + \gamma_h \log E_{cth} \\
-    u_{ch} &\sim \mathcal N(r_{g(c)h}, \sigma^{c}_h), \quad r_{gh} \sim \mathcal N(0, \sigma^{r}), \quad
+    u_{ch} &\sim \mathcal N(a_h + r_{g(c)h}, \sigma^{c}_h), \quad r_{gh} \sim \mathcal N(0, \sigma^{r}), \quad
     \varepsilon_{th} \sim \mathcal N(0, \sigma^{y}_h), \quad
-    v_{ch} \sim \mathcal N(q_{g(c)h}, \omega^{c}_h), \quad q_{gh} \sim \mathcal N(0, \omega^{r})
+    v_{ch} \sim \mathcal N(b_h + q_{g(c)h}, \omega^{c}_h), \quad q_{gh} \sim \mathcal N(0, \omega^{r})
 
 ``P`` is population (offset of the size part), ``z`` standardised log population (more people, more
 recorded events), ``x`` the standardised covariates (log GDP per capita, agricultural employment share,
 rural share), ``u``/``v`` country effects per hazard partially pooled within World Bank regions ``g``,
-``epsilon`` year-by-hazard shocks shared by all countries, ``E`` exposure relative to the baseline (1 in
+(their means ``a_h``/``b_h`` are the hazard intercepts, so the effects include them: the centred form
+of a hierarchy, which keeps intercepts and effects from trading off), ``epsilon`` year-by-hazard shocks
+shared by all countries, ``E`` exposure relative to the baseline (1 in
 the historical fit unless exposure data are given, so ``gamma`` keeps its informative prior). The expected
 displacement is :math:`\Pr(y>0)\,\exp(m + \tau^2/2)`; a draw is ``Bernoulli x round(LogNormal)``.
 
@@ -346,10 +348,10 @@ def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, Di
         sigma_obs = _rv("sigma_obs", priors["sigma_obs"], "hazard")
         gamma = _rv("exposure_elasticity", priors["exposure_elasticity"], "hazard")
         region_effect = _zerosum("region_effect", sigma_region, ("world_region", "hazard"))
-        country_effect = _mixed("country_effect", region_effect[inputs.country_region_idx, :],
+        country_effect = _mixed("country_effect", intercept[None, :] + region_effect[inputs.country_region_idx, :],
                                 sigma_country[None, :], inputs.centred_country, ("country", "hazard"))
         year_shock = _zerosum("year_shock", sigma_year[None, :], ("year", "hazard"))
-        m = (log_pop + intercept[hi] + (X * beta[:, hi].T).sum(axis=1) + country_effect[ci, hi]
+        m = (log_pop + (X * beta[:, hi].T).sum(axis=1) + country_effect[ci, hi]
              + year_shock[ti, hi] + gamma[hi] * lex)
 
         # whether any displacement is recorded
@@ -359,10 +361,11 @@ def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, Di
         occ_sigma_region = _rv("occ_sigma_region", priors["occ_sigma_region"])
         occ_sigma_country = _rv("occ_sigma_country", priors["occ_sigma_country"], "hazard")
         occ_region = _zerosum("occ_region_effect", occ_sigma_region, ("world_region", "hazard"))
-        occ_country = _mixed("occ_country_effect", occ_region[inputs.country_region_idx, :],
+        occ_country = _mixed("occ_country_effect",
+                             occ_intercept[None, :] + occ_region[inputs.country_region_idx, :],
                              occ_sigma_country[None, :], inputs.centred_occurrence, ("country", "hazard"))
         zpop = (log_pop - ps["mean"]) / ps["sd"]
-        logit_p = (occ_intercept[hi] + (X * occ_beta[:, hi].T).sum(axis=1) + occ_pop[hi] * zpop
+        logit_p = ((X * occ_beta[:, hi].T).sum(axis=1) + occ_pop[hi] * zpop
                    + occ_country[ci, hi])
         if keep_rate:
             pm.Deterministic("expected_displacement",
@@ -425,8 +428,8 @@ def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed:
 
     # covariates (standardised exactly as in the fit)
     xs = transform_covariates(drivers, scaling)
-    lin = post["intercept"] + sum(xs[k] * post["beta"].sel(covariate=k, drop=True) for k in COVARIATE_NAMES)
-    occ = (post["occ_intercept"] + post["occ_population"] * xs["population"]
+    lin = sum(xs[k] * post["beta"].sel(covariate=k, drop=True) for k in COVARIATE_NAMES)
+    occ = (post["occ_population"] * xs["population"]
            + sum(xs[k] * post["occ_beta"].sel(covariate=k, drop=True) for k in COVARIATE_NAMES))
 
     # country effects: fitted ones, or drawn from the country's region (or all regions) for new countries
@@ -434,7 +437,7 @@ def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed:
     unknown = [r for r in regions if r not in known]
     wr = drivers["world_region"].to_series().astype(str) if "world_region" in drivers.coords else None
 
-    def effects(name: str, region_name: str, sd_c: str, sd_r: str) -> xr.DataArray:
+    def effects(name: str, icpt: str, region_name: str, sd_c: str, sd_r: str) -> xr.DataArray:
         ce = post[name].reindex(country=regions).rename(country="region")
         if unknown:
             z = rng.standard_normal((len(unknown), samples, len(hazards)))
@@ -442,17 +445,18 @@ def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed:
             for i, r in enumerate(unknown):
                 g = str(wr[r]) if wr is not None else country_region.get(r)
                 if g is not None and g in set(post["world_region"].values):
-                    loc = post[region_name].sel(world_region=g, drop=True)
+                    loc = post[icpt] + post[region_name].sel(world_region=g, drop=True)
                     sd = post[sd_c]
                 else:
-                    loc = xr.zeros_like(post[sd_c])
+                    loc = post[icpt]
                     sd = np.sqrt(post[sd_c] ** 2 + post[sd_r] ** 2)
                 new.append((loc + sd * xr.DataArray(z[i], dims=("sample", "hazard"))).expand_dims(region=[r]))
             ce = ce.fillna(xr.concat(new, dim="region").reindex(region=regions))
         return ce.transpose("sample", "region", "hazard")
 
-    ce = effects("country_effect", "region_effect", "sigma_country", "sigma_region")
-    occ_ce = effects("occ_country_effect", "occ_region_effect", "occ_sigma_country", "occ_sigma_region")
+    ce = effects("country_effect", "intercept", "region_effect", "sigma_country", "sigma_region")
+    occ_ce = effects("occ_country_effect", "occ_intercept", "occ_region_effect", "occ_sigma_country",
+                     "occ_sigma_region")
     if unknown:
         logger.info("no fitted country effect for %s; drawn from their region", ", ".join(unknown))
 

@@ -59,11 +59,11 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
         return (z - z.mean(0, keepdims=True)) * sd
 
     truth["region_effect"] = zerosum(truth["sigma_region"], (n_regions, nh))
-    truth["country_effect"] = truth["region_effect"][creg] + rng.normal(0, 1, (n_countries, nh)) * \
+    truth["country_effect"] = truth["intercept"] + truth["region_effect"][creg] + rng.normal(0, 1, (n_countries, nh)) * \
         truth["sigma_country"]
     truth["year_shock"] = zerosum(truth["sigma_year"], (n_years, nh))
     truth["occ_region_effect"] = zerosum(truth["occ_sigma_region"], (n_regions, nh))
-    truth["occ_country_effect"] = truth["occ_region_effect"][creg] + rng.normal(0, 1, (n_countries, nh)) * \
+    truth["occ_country_effect"] = truth["occ_intercept"] + truth["occ_region_effect"][creg] + rng.normal(0, 1, (n_countries, nh)) * \
         truth["occ_sigma_country"]
     ci, ti, hi = (a.ravel() for a in np.meshgrid(np.arange(n_countries), np.arange(n_years), np.arange(nh),
                                                  indexing="ij"))
@@ -71,10 +71,10 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
     logpop = logpop_c[ci] + 0.01 * ti
     X_ct = rng.normal(0, 1, (n_countries, n_years, nk))
     X = X_ct[ci, ti]
-    m = (logpop + truth["intercept"][hi] + (X * truth["beta"][:, hi].T).sum(1)
+    m = (logpop + (X * truth["beta"][:, hi].T).sum(1)
          + truth["country_effect"][ci, hi] + truth["year_shock"][ti, hi])
     zpop = (logpop - logpop.mean()) / logpop.std()
-    logit = (truth["occ_intercept"][hi] + (X * truth["occ_beta"][:, hi].T).sum(1)
+    logit = ((X * truth["occ_beta"][:, hi].T).sum(1)
              + truth["occ_population"][hi] * zpop + truth["occ_country_effect"][ci, hi])
     event = rng.random(y_size := m.size) < 1 / (1 + np.exp(-logit))
     size = np.maximum(np.rint(np.exp(m + truth["sigma_obs"][hi] * rng.standard_normal(y_size))), 1)

@@ -176,13 +176,13 @@ def _independent_expected(idata, drivers, s_idx, shocks, scaling):
                             z = {c: (x[c] - scaling[c]["mean"]) / scaling[c]["sd"] for c in x}
                             er = float(drivers.exposure_ratio.sel(hazard=h, scenario=sc, climate_model=cm, year=y,
                                                                   region=r)) if h == "flood" else 1.0
-                            m = (np.log(pop) + float(p.intercept.sel(hazard=h))
+                            m = (np.log(pop)
                                  + sum(z[c] * float(p.beta.sel(covariate=c, hazard=h)) for c in z)
                                  + float(p.country_effect.sel(country=r, hazard=h)) + shocks[k, list(
                                      drivers.year.values).index(y), j]
                                  + float(p.exposure_elasticity.sel(hazard=h)) * np.log(er))
                             zp = (np.log(pop) - scaling["population"]["mean"]) / scaling["population"]["sd"]
-                            lg = (float(p.occ_intercept.sel(hazard=h)) + float(p.occ_population.sel(hazard=h)) * zp
+                            lg = (float(p.occ_population.sel(hazard=h)) * zp
                                   + sum(z[c] * float(p.occ_beta.sel(covariate=c, hazard=h)) for c in z)
                                   + float(p.occ_country_effect.sel(country=r, hazard=h)))
                             tau = float(p.sigma_obs.sel(hazard=h))
