@@ -1,0 +1,91 @@
+"""Scores (hand-checkable cases), baselines, and the backtest CLI on a small HDX slice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from climmig.cli import main
+from climmig.mobility.backtest import _fit_poisson, climatology_samples
+from climmig.mobility.scoring import coverage, crps_samples, log_score_samples
+
+HDX = Path(__file__).resolve().parents[1] / "data" / "idmc_hdx_events_fixture.csv"
+
+
+def test_crps_hand_cases(rng) -> None:
+    # a point forecast: CRPS = |x - y|
+    assert crps_samples(np.full((1, 10), 3.0), np.array([5.0]))[0] == pytest.approx(2.0)
+    # two equally likely values {0, 2}, y = 1: E|X-y| = 1, E|X-X'| = 1 -> 0.5
+    assert crps_samples(np.array([[0.0, 2.0]]), np.array([1.0]))[0] == pytest.approx(0.5)
+    # standard normal, y = 0: CRPS = (sqrt(2) - 1) / sqrt(pi)
+    x = rng.standard_normal((1, 40_000))
+    assert crps_samples(x, np.array([0.0]))[0] == pytest.approx((np.sqrt(2) - 1) / np.sqrt(np.pi), abs=0.01)
+
+
+def test_coverage_and_log_score(rng) -> None:
+    x = np.tile(np.arange(101.0), (3, 1))
+    cov = coverage(x, np.array([50.0, 4.0, 96.0]), 0.9)
+    assert cov.tolist() == [True, False, False]
+    assert coverage(x, np.array([25.0]), 0.5).tolist() == [True, True, True]  # broadcast over rows
+    good = log_score_samples(rng.lognormal(8, 1, (1, 2000)), np.array([np.exp(8)]))
+    bad = log_score_samples(rng.lognormal(2, 1, (1, 2000)), np.array([np.exp(8)]))
+    assert good[0] > bad[0]
+
+
+def test_climatology_reproduces_past_values() -> None:
+    train = pd.DataFrame({"iso3": ["A"] * 4 + ["B"] * 2, "hazard": ["flood"] * 6,
+                          "displacements": [0.0, 10.0, 20.0, 30.0, 5.0, np.nan]})
+    keys = pd.DataFrame({"iso3": ["A", "B", "C"], "hazard": ["flood"] * 3})
+    s = climatology_samples(train, keys, ["iso3", "hazard"], 8)
+    assert sorted(set(s[0])) == [0.0, 10.0, 20.0, 30.0] and (np.bincount(s[0].astype(int) // 10) == 2).all()
+    assert (s[1] == 5.0).all()
+    assert np.isnan(s[2]).all()
+
+
+def test_poisson_glm_recovers_rates(rng) -> None:
+    n_fe = 5
+    fe = np.log([1e-3, 2e-3, 5e-4, 1e-2, 3e-3])
+    idx = np.repeat(np.arange(n_fe), 40)
+    X = rng.normal(0, 1, (idx.size, 2))
+    off = np.log(rng.uniform(1e5, 1e6, idx.size))
+    y = rng.poisson(np.exp(off + fe[idx] + X @ np.array([0.3, -0.2])))
+    fe_hat, b_hat = _fit_poisson(y.astype(float), off, idx, n_fe, X)
+    np.testing.assert_allclose(fe_hat, fe, atol=0.05)
+    np.testing.assert_allclose(b_hat, [0.3, -0.2], atol=0.05)
+
+
+@pytest.mark.slow
+def test_backtest_cli_on_hdx_slice(demo_dict, write_config, tmp_path, capsys) -> None:
+    demo_dict["mobility"]["sampler"] = {"backend": "nutpie", "draws": 150, "tune": 200, "chains": 2}
+    demo_dict["period"]["historical"] = {"start": 2008, "end": 2022}
+    cfg = write_config(demo_dict)
+    out = tmp_path / "bt.json"
+    with pytest.raises(SystemExit) as exc:
+        main(["backtest", str(cfg), "--fit-until", "2017", "--evaluate", "2018-2022", "--observations", str(HDX),
+              "--format", "hdx-events", "--json", str(out), "--output", str(tmp_path / "run"), "--samples", "200"])
+    assert exc.value.code in (0, None)
+    res = json.loads(out.read_text())
+    for key in ("n", "coverage_50", "coverage_90", "crps", "crps_climatology", "crps_poisson_glm", "log_score"):
+        assert key in res
+    assert res["format"] == "hdx-events"
+    assert set(res["by_hazard"]) == {"flood", "storm", "drought"}
+    assert res["n"] > 30 and 0 <= res["coverage_90"] <= 1
+    assert res["by_hazard"]["flood"]["n"] > 30
+    # Abyei has events but no WDI population: listed, not silently dropped
+    assert "AB9" in res["unscored_countries"]
+    assert (tmp_path / "run" / "mobility" / "displacement_fit_until2017.nc").exists()
+
+
+def test_backtest_cli_rejects_bad_years(demo_dict, write_config, capsys) -> None:
+    cfg = write_config(demo_dict)
+    with pytest.raises(SystemExit) as exc:
+        main(["backtest", str(cfg), "--fit-until", "2019", "--evaluate", "2018-2022"])
+    assert exc.value.code == 2
+    assert "must be before" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["backtest", str(cfg), "--fit-until", "2017", "--evaluate", "2018to2022"])
+    assert exc.value.code == 2
