@@ -54,7 +54,9 @@ def fit_cmd(
               f"hazards {', '.join(cal.inputs.coords['hazard'])}; {len(cal.inputs.coords['obs'])} observations")
     if cal.inputs.meta.get("unknown_countries"):
         con.print("not modelled (no covariates): " + ", ".join(cal.inputs.meta["unknown_countries"]))
-    write_netcdf(cal.diagnostics, out / "displacement_diagnostics.nc")
+    diag = cal.diagnostics
+    write_netcdf(diag.assign(passed=diag["passed"].astype("int8").assign_attrs(
+        long_name="fit passed the convergence gate (1) or not (0)")), out / "displacement_diagnostics.nc")
     con.print(gate_summary(cal.diagnostics))
     if plots:
         for p in plot_predictive_checks(cal, out, seed=cfg.seed):
