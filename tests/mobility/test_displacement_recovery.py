@@ -6,6 +6,7 @@ from __future__ import annotations
 import arviz as az
 import numpy as np
 import pytest
+from scipy.stats import binom
 
 from climmig.config.schema import SamplerSpec
 from climmig.mobility.displacement import build_displacement_model
@@ -33,8 +34,9 @@ def test_recovery_truth_in_94_hdi() -> None:
         total += inside.size
         misses += [f"{name}{idx}" for idx in zip(*np.nonzero(~inside), strict=True)] if inside.ndim else \
             ([] if inside else [name])
-    # 94 % intervals: allow the expected share of misses (about 6 % of ~30 quantities) plus one
-    assert len(misses) <= int(0.06 * total) + 1, misses
+    # each 94 % interval misses with probability 0.06 even for a perfect fit; with ~24 quantities the number
+    # of misses is Binomial(24, 0.06), so fail only above its 99th percentile (a real bias misses many)
+    assert len(misses) <= binom.ppf(0.99, total, 0.06), misses
     # country effects (intercept included): most of the 80 truths inside their HDIs
     for name in ("country_effect", "occ_country_effect"):
         hdi = az.hdi(idata.posterior[name], hdi_prob=0.94)[name].values
