@@ -10,7 +10,7 @@ people when it is.
 
     \Pr(y_{cth} > 0) &= \mathrm{logit}^{-1}\big(\textstyle\sum_k \delta_{kh} x_{kct}
         + \kappa_h z_{ct} + v_{ch}\big) \\
-    \log y_{cth} \mid y_{cth} > 0 &\sim \mathcal N(m_{cth}, \tau_h), \quad
+    \log y_{cth} \mid y_{cth} > 0 &\sim \mathcal N(m_{cth}, \tau_h e^{\lambda_h z_{ct}}), \quad
     m_{cth} = \log P_{ct} + \textstyle\sum_k \beta_{kh} x_{kct} + u_{ch} + \varepsilon_{th}
         + \gamma_h \log E_{cth} \\
     u_{ch} &\sim \mathcal N(a_h + r_{g(c)h}, \sigma^{c}_h), \quad r_{gh} \sim \mathcal N(0, \sigma^{r}), \quad
@@ -18,7 +18,8 @@ people when it is.
     v_{ch} \sim \mathcal N(b_h + q_{g(c)h}, \omega^{c}_h), \quad q_{gh} \sim \mathcal N(0, \omega^{r})
 
 ``P`` is population (offset of the size part), ``z`` standardised log population (more people, more
-recorded events), ``x`` the standardised covariates (log GDP per capita, agricultural employment share,
+recorded events; and, through ``lambda``, a different year-to-year spread: a large country's yearly
+figure sums many events and varies less in relative terms), ``x`` the standardised covariates (log GDP per capita, agricultural employment share,
 rural share), ``u``/``v`` country effects per hazard partially pooled within World Bank regions ``g``,
 (their means ``a_h``/``b_h`` are the hazard intercepts, so the effects include them: the centred form
 of a hierarchy, which keeps intercepts and effects from trading off), ``epsilon`` year-by-hazard shocks
@@ -319,7 +320,7 @@ def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, Di
         Data containers ``log_population``, ``covariates``, ``log_exposure_ratio``, ``country_idx``,
         ``year_idx``, ``hazard_idx``, ``displacements``; size part ``intercept`` (hazard), ``beta``
         (covariate, hazard), ``sigma_region``, ``sigma_country`` (hazard), ``sigma_year`` (hazard),
-        ``sigma_obs`` (hazard), ``exposure_elasticity`` (hazard), deterministics ``region_effect``
+        ``sigma_obs`` and ``sigma_obs_population`` (hazard), ``exposure_elasticity`` (hazard), deterministics ``region_effect``
         (world_region, hazard), ``country_effect`` (country, hazard), ``year_shock`` (year, hazard);
         occurrence part ``occ_intercept``, ``occ_beta``, ``occ_population``, ``occ_sigma_region``,
         ``occ_sigma_country``, ``occ_region_effect``, ``occ_country_effect``; likelihoods ``occurred``
@@ -332,6 +333,7 @@ def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, Di
     ps = inputs.scaling["population"]
     with pm.Model(coords=coords) as model:
         log_pop = pm.Data("log_population", inputs.log_population, dims="obs")
+        zpop = (log_pop - ps["mean"]) / ps["sd"]
         X = pm.Data("covariates", inputs.covariates, dims=("obs", "covariate"))
         lex = pm.Data("log_exposure_ratio", inputs.log_exposure_ratio, dims="obs")
         ci = pm.Data("country_idx", inputs.country_idx, dims="obs")
@@ -346,6 +348,7 @@ def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, Di
         sigma_country = _rv("sigma_country", priors["sigma_country"], "hazard")
         sigma_year = _rv("sigma_year", priors["sigma_year"], "hazard")
         sigma_obs = _rv("sigma_obs", priors["sigma_obs"], "hazard")
+        obs_sd_pop = _rv("sigma_obs_population", priors["sigma_obs_population"], "hazard")
         gamma = _rv("exposure_elasticity", priors["exposure_elasticity"], "hazard")
         region_effect = _zerosum("region_effect", sigma_region, ("world_region", "hazard"))
         country_effect = _mixed("country_effect", intercept[None, :] + region_effect[inputs.country_region_idx, :],
@@ -364,14 +367,14 @@ def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, Di
         occ_country = _mixed("occ_country_effect",
                              occ_intercept[None, :] + occ_region[inputs.country_region_idx, :],
                              occ_sigma_country[None, :], inputs.centred_occurrence, ("country", "hazard"))
-        zpop = (log_pop - ps["mean"]) / ps["sd"]
         logit_p = ((X * occ_beta[:, hi].T).sum(axis=1) + occ_pop[hi] * zpop
                    + occ_country[ci, hi])
+        tau = sigma_obs[hi] * pt.exp(obs_sd_pop[hi] * zpop)
         if keep_rate:
-            pm.Deterministic("expected_displacement",
-                             pm.math.sigmoid(logit_p) * pt.exp(m + 0.5 * sigma_obs[hi] ** 2), dims="obs")
+            pm.Deterministic("expected_displacement", pm.math.sigmoid(logit_p) * pt.exp(m + 0.5 * tau**2),
+                             dims="obs")
         pm.Bernoulli("occurred", logit_p=logit_p, observed=is_pos.astype(np.int8), dims="obs")
-        pm.Normal("log_displacements", mu=m[pos_idx], sigma=sigma_obs[hi][pos_idx],
+        pm.Normal("log_displacements", mu=m[pos_idx], sigma=tau[pos_idx],
                   observed=np.log(y[pos_idx]), dims="positive")
     return model
 
@@ -472,7 +475,8 @@ def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed:
         exposure = exposure.reindex(hazard=hazards, fill_value=1.0)
     m = (np.log(drivers["population"]) + lin + ce + shock + post["exposure_elasticity"] * np.log(exposure))
     p_event = 1.0 / (1.0 + np.exp(-(occ + occ_ce)))
-    mu = p_event * np.exp(m + 0.5 * post["sigma_obs"] ** 2)
+    tau = post["sigma_obs"] * np.exp(post["sigma_obs_population"] * xs["population"])
+    mu = p_event * np.exp(m + 0.5 * tau**2)
     if rate_multiplier is not None:
         mu = mu * rate_multiplier
         m = m + np.log(rate_multiplier)
@@ -486,7 +490,7 @@ def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed:
 
     mu, m = full(mu), full(m)
     p_event = full(p_event.broadcast_like(mu))
-    tau = post["sigma_obs"].broadcast_like(mu).transpose(*dims).values
+    tau = full(tau.broadcast_like(mu)).values
     event = rng.random(mu.shape) < p_event.values
     size = np.rint(np.exp(m.values + tau * rng.standard_normal(mu.shape)))
     draws = np.where(event, size, 0.0)

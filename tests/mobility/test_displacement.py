@@ -22,7 +22,8 @@ from climmig.mobility.displacement import (
 from climmig.mobility.priors import DEFAULT_DISPLACEMENT_PRIORS, resolve_priors
 from climmig.mobility.simulate import simulate_displacement
 
-FREE = ["intercept", "beta", "sigma_region", "sigma_country", "sigma_year", "sigma_obs", "exposure_elasticity",
+FREE = ["intercept", "beta", "sigma_region", "sigma_country", "sigma_year", "sigma_obs", "sigma_obs_population",
+        "exposure_elasticity",
         "occ_intercept", "occ_beta", "occ_population", "occ_sigma_region", "occ_sigma_country"]
 
 
@@ -71,7 +72,7 @@ def test_zero_sum_effects_and_config_overrides(sim) -> None:
     inputs, _ = sim
     pri = resolve_priors({"sigma_obs": DistSpec(dist="HalfNormal", params={"sigma": 0.5})})
     assert pri["sigma_obs"].params["sigma"] == 0.5
-    assert DEFAULT_DISPLACEMENT_PRIORS["sigma_obs"].params["sigma"] == 2.0  # defaults untouched
+    assert DEFAULT_DISPLACEMENT_PRIORS["sigma_obs"].dist == "Gamma"  # defaults untouched
     with pytest.raises(ConfigError, match="did you mean 'sigma_obs'"):
         resolve_priors({"sigma_ob": DistSpec(dist="HalfNormal", params={"sigma": 0.5})})
     model = build_displacement_model(inputs, pri)
@@ -185,7 +186,8 @@ def _independent_expected(idata, drivers, s_idx, shocks, scaling):
                             lg = (float(p.occ_population.sel(hazard=h)) * zp
                                   + sum(z[c] * float(p.occ_beta.sel(covariate=c, hazard=h)) for c in z)
                                   + float(p.occ_country_effect.sel(country=r, hazard=h)))
-                            tau = float(p.sigma_obs.sel(hazard=h))
+                            tau = float(p.sigma_obs.sel(hazard=h)) * np.exp(
+                                float(p.sigma_obs_population.sel(hazard=h)) * zp)
                             out[(k, sc, cm, y, r, h)] = np.exp(m + tau**2 / 2) / (1 + np.exp(-lg))
     return out
 
