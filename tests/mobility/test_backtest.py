@@ -89,3 +89,36 @@ def test_backtest_cli_rejects_bad_years(demo_dict, write_config, capsys) -> None
     with pytest.raises(SystemExit) as exc:
         main(["backtest", str(cfg), "--fit-until", "2017", "--evaluate", "2018to2022"])
     assert exc.value.code == 2
+
+
+def test_backtest_scores_end_to_end_without_sampling(rng) -> None:
+    """The scoring path (model, both baselines, totals, unscored list) on a prior-drawn stand-in fit."""
+    from climmig.mobility.backtest import backtest_scores
+    from climmig.mobility.simulate import simulate_displacement
+    from tests.mobility.test_displacement import _fake_idata
+
+    inputs = simulate_displacement(rng, n_countries=8, n_years=10, hazards=("flood", "storm"))
+    idata, _ = _fake_idata(inputs, rng, chains=2, draws=50)
+    c, t, h = (np.asarray(inputs.coords[k])[getattr(inputs, f"{k}_idx")] for k in ("country", "year", "hazard"))
+    obs = pd.DataFrame({"iso3": c, "year": t, "hazard": h, "displacements": inputs.displacements.astype(float)})
+    obs["status"] = np.where(obs.displacements > 0, "reported", "no_event")
+    extra = obs[obs.iso3 == "C00"].assign(iso3="ZZZ")  # a country the fit does not know
+    obs = pd.concat([obs, extra], ignore_index=True)
+    obs.loc[(obs.iso3 == "C01") & (obs.year == 2008) & (obs.hazard == "storm"), ["status", "displacements"]] = \
+        ["not_reported", np.nan]
+    first = {(a, b): o for o, (a, b) in enumerate(zip(c, t, strict=True))}
+    rows = []
+    for (cc, tt), o in first.items():
+        x = inputs.covariates[o]
+        rows.append({"iso3": cc, "year": int(tt), "population": float(np.exp(inputs.log_population[o])),
+                     "gdp_per_capita": x[0], "agricultural_share": x[1], "rural_share": x[2]})
+    cov = pd.DataFrame(rows).set_index(["iso3", "year"])
+    res = backtest_scores(idata, obs, cov, fit_until=2006, evaluate=(2007, 2009), samples=100, seed=1)
+    assert list(res["unscored_countries"]) == ["ZZZ"]
+    assert res["by_hazard"]["flood"]["n"] == 8 * 3
+    assert res["by_hazard"]["storm"]["n"] == 8 * 3 - 1  # the not-reported cell is not scored
+    assert res["n"] == 8 * 3 - 1  # nor is that country-year's total
+    for key in ("coverage_50", "coverage_90", "crps", "crps_climatology", "crps_poisson_glm", "log_score",
+                "log_score_climatology", "log_score_poisson_glm"):
+        assert np.isfinite(res[key]), key
+    assert 0 <= res["coverage_50"] <= res["coverage_90"] <= 1
