@@ -33,8 +33,8 @@ logger = logging.getLogger(__name__)
 
 MODEL_NAME = "displacement_hurdle"
 #: parameters the convergence gate looks at (exposure_elasticity is prior-only without exposure data)
-CHECK_VARS = ["intercept", "beta", "sigma_region", "sigma_country", "sigma_year", "sigma_obs",
-              "sigma_obs_population", "region_effect",
+CHECK_VARS = ["intercept", "beta", "sigma_region", "sigma_country", "sigma_year", "sigma_obs_global",
+              "sigma_obs_hazard", "sigma_obs_country_spread", "sigma_obs", "sigma_obs_country", "region_effect",
               "country_effect", "year_shock", "occ_intercept", "occ_beta", "occ_population", "occ_sigma_region",
               "occ_sigma_country", "occ_region_effect", "occ_country_effect"]
 
@@ -190,7 +190,7 @@ def _predictive_draws(cal: Calibration, rng: np.random.Generator, n: int, prior:
     logit = (per_obs("occ_population", "hazard")[:, h] * zpop
              + np.einsum("ok,sko->so", inp.covariates, per_obs("occ_beta", "covariate", "hazard")[:, :, h])
              + per_obs("occ_country_effect", "country", "hazard")[:, c, h])
-    tau = per_obs("sigma_obs", "hazard")[:, h] * np.exp(per_obs("sigma_obs_population", "hazard")[:, h] * zpop)
+    tau = per_obs("sigma_obs_country", "country", "hazard")[:, c, h]
     event = rng.random(m.shape) < 1 / (1 + np.exp(-logit))
     return np.where(event, np.rint(np.exp(np.minimum(m + tau * rng.standard_normal(m.shape), 40.0))), 0.0)
 

@@ -10,7 +10,8 @@ people when it is.
 
     \Pr(y_{cth} > 0) &= \mathrm{logit}^{-1}\big(\textstyle\sum_k \delta_{kh} x_{kct}
         + \kappa_h z_{ct} + v_{ch}\big) \\
-    \log y_{cth} \mid y_{cth} > 0 &\sim \mathcal N(m_{cth}, \tau_h e^{\lambda_h z_{ct}}), \quad
+    \log y_{cth} \mid y_{cth} > 0 &\sim \mathcal N(m_{cth}, \tau_{ch}), \quad
+    \log \tau_{ch} = \log \tau_0 + d_h + s\, w_{ch}, \quad w_{ch} \sim \mathcal N(0, 1), \quad
     m_{cth} = \log P_{ct} + \textstyle\sum_k \beta_{kh} x_{kct} + u_{ch} + \varepsilon_{th}
         + \gamma_h \log E_{cth} \\
     u_{ch} &\sim \mathcal N(a_h + r_{g(c)h}, \sigma^{c}_h), \quad r_{gh} \sim \mathcal N(0, \sigma^{r}), \quad
@@ -18,8 +19,9 @@ people when it is.
     v_{ch} \sim \mathcal N(b_h + q_{g(c)h}, \omega^{c}_h), \quad q_{gh} \sim \mathcal N(0, \omega^{r})
 
 ``P`` is population (offset of the size part), ``z`` standardised log population (more people, more
-recorded events; and, through ``lambda``, a different year-to-year spread: a large country's yearly
-figure sums many events and varies less in relative terms), ``x`` the standardised covariates (log GDP per capita, agricultural employment share,
+recorded events), ``tau`` the residual sd of the log size per country and hazard (some countries' yearly
+figures are steady, others erratic; pooled towards a global scale so that sparse hazards such as drought
+borrow strength), ``x`` the standardised covariates (log GDP per capita, agricultural employment share,
 rural share), ``u``/``v`` country effects per hazard partially pooled within World Bank regions ``g``,
 (their means ``a_h``/``b_h`` are the hazard intercepts, so the effects include them: the centred form
 of a hierarchy, which keeps intercepts and effects from trading off), ``epsilon`` year-by-hazard shocks
@@ -320,7 +322,8 @@ def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, Di
         Data containers ``log_population``, ``covariates``, ``log_exposure_ratio``, ``country_idx``,
         ``year_idx``, ``hazard_idx``, ``displacements``; size part ``intercept`` (hazard), ``beta``
         (covariate, hazard), ``sigma_region``, ``sigma_country`` (hazard), ``sigma_year`` (hazard),
-        ``sigma_obs`` and ``sigma_obs_population`` (hazard), ``exposure_elasticity`` (hazard), deterministics ``region_effect``
+        ``sigma_obs_global``, ``sigma_obs_hazard`` (hazard), ``sigma_obs_country_spread``, deterministics
+        ``sigma_obs`` (hazard) and ``sigma_obs_country`` (country, hazard), ``exposure_elasticity`` (hazard), deterministics ``region_effect``
         (world_region, hazard), ``country_effect`` (country, hazard), ``year_shock`` (year, hazard);
         occurrence part ``occ_intercept``, ``occ_beta``, ``occ_population``, ``occ_sigma_region``,
         ``occ_sigma_country``, ``occ_region_effect``, ``occ_country_effect``; likelihoods ``occurred``
@@ -347,8 +350,14 @@ def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, Di
         sigma_region = _rv("sigma_region", priors["sigma_region"])
         sigma_country = _rv("sigma_country", priors["sigma_country"], "hazard")
         sigma_year = _rv("sigma_year", priors["sigma_year"], "hazard")
-        sigma_obs = _rv("sigma_obs", priors["sigma_obs"], "hazard")
-        obs_sd_pop = _rv("sigma_obs_population", priors["sigma_obs_population"], "hazard")
+        # residual sd of the log size: global scale x hazard factor x country factor (partially pooled)
+        sigma_obs_global = _rv("sigma_obs_global", priors["sigma_obs"])
+        obs_sd_hazard = _rv("sigma_obs_hazard", priors["sigma_obs_hazard"], "hazard")
+        obs_sd_spread = _rv("sigma_obs_country_spread", priors["sigma_obs_country_spread"])
+        w = pm.Normal("sigma_obs_country_raw", 0.0, 1.0, dims=("country", "hazard"))
+        sigma_obs = pm.Deterministic("sigma_obs", sigma_obs_global * pt.exp(obs_sd_hazard), dims="hazard")
+        sigma_obs_country = pm.Deterministic("sigma_obs_country", sigma_obs[None, :] * pt.exp(obs_sd_spread * w),
+                                             dims=("country", "hazard"))
         gamma = _rv("exposure_elasticity", priors["exposure_elasticity"], "hazard")
         region_effect = _zerosum("region_effect", sigma_region, ("world_region", "hazard"))
         country_effect = _mixed("country_effect", intercept[None, :] + region_effect[inputs.country_region_idx, :],
@@ -369,7 +378,7 @@ def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, Di
                              occ_sigma_country[None, :], inputs.centred_occurrence, ("country", "hazard"))
         logit_p = ((X * occ_beta[:, hi].T).sum(axis=1) + occ_pop[hi] * zpop
                    + occ_country[ci, hi])
-        tau = sigma_obs[hi] * pt.exp(obs_sd_pop[hi] * zpop)
+        tau = sigma_obs_country[ci, hi]
         if keep_rate:
             pm.Deterministic("expected_displacement", pm.math.sigmoid(logit_p) * pt.exp(m + 0.5 * tau**2),
                              dims="obs")
@@ -475,7 +484,11 @@ def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed:
         exposure = exposure.reindex(hazard=hazards, fill_value=1.0)
     m = (np.log(drivers["population"]) + lin + ce + shock + post["exposure_elasticity"] * np.log(exposure))
     p_event = 1.0 / (1.0 + np.exp(-(occ + occ_ce)))
-    tau = post["sigma_obs"] * np.exp(post["sigma_obs_population"] * xs["population"])
+    tau = post["sigma_obs_country"].reindex(country=regions).rename(country="region")
+    if unknown:
+        z_tau = xr.DataArray(rng.standard_normal((len(regions), samples, len(hazards))),
+                             dims=("region", "sample", "hazard"), coords={"region": regions})
+        tau = tau.fillna(post["sigma_obs"] * np.exp(post["sigma_obs_country_spread"] * z_tau))
     mu = p_event * np.exp(m + 0.5 * tau**2)
     if rate_multiplier is not None:
         mu = mu * rate_multiplier

@@ -39,10 +39,13 @@ DEFAULT_DISPLACEMENT_PRIORS: Mapping[str, DistSpec] = MappingProxyType({
     # year to year, and a HalfNormal let the sparse drought series fall into a funnel at tau -> 0
     # (R-hat 1.3 and hundreds of divergences in a 2008-2017 fit).
     "sigma_obs": DistSpec(dist="Gamma", params={"alpha": 4.0, "beta": 2.0}, source="IDMC GIDD 2008-2022 spread"),
-    # Change of log residual sd per SD of log population (large countries sum many events, so their yearly
-    # totals vary less in relative terms; expected negative). Normal(0, 0.5): a factor e^{+-1} over 2 SD.
-    "sigma_obs_population": DistSpec(dist="Normal", params={"mu": 0.0, "sigma": 0.5},
-                                     source="weakly informative"),
+    # Hazard factor on that global residual scale (log): drought has ~50 positive country-years, too few
+    # to estimate its own scale, so hazards differ by ~25 % unless the data insist.
+    "sigma_obs_hazard": DistSpec(dist="Normal", params={"mu": 0.0, "sigma": 0.25}, source="partial pooling"),
+    # Spread (log scale) of country residual sds around the hazard's: steady vs erratic countries differ
+    # by a factor ~2 (sd 0.5 on the log scale) in IDMC series.
+    "sigma_obs_country_spread": DistSpec(dist="HalfNormal", params={"sigma": 0.5},
+                                         source="IDMC GIDD 2008-2022 per-country spread"),
     # Occurrence (logit of "some displacement recorded") at average covariates and population: about a
     # quarter of country-year-hazard cells have a record (flood ~40 %, storm ~25 %, drought ~2 %);
     # Normal(-1, 2) spans 2 %-95 %.

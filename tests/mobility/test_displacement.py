@@ -22,7 +22,8 @@ from climmig.mobility.displacement import (
 from climmig.mobility.priors import DEFAULT_DISPLACEMENT_PRIORS, resolve_priors
 from climmig.mobility.simulate import simulate_displacement
 
-FREE = ["intercept", "beta", "sigma_region", "sigma_country", "sigma_year", "sigma_obs", "sigma_obs_population",
+FREE = ["intercept", "beta", "sigma_region", "sigma_country", "sigma_year", "sigma_obs_global", "sigma_obs_hazard",
+        "sigma_obs_country_spread",
         "exposure_elasticity",
         "occ_intercept", "occ_beta", "occ_population", "occ_sigma_region", "occ_sigma_country"]
 
@@ -70,10 +71,10 @@ def test_prior_predictive_is_plausible(sim) -> None:
 
 def test_zero_sum_effects_and_config_overrides(sim) -> None:
     inputs, _ = sim
-    pri = resolve_priors({"sigma_obs": DistSpec(dist="HalfNormal", params={"sigma": 0.5})})
-    assert pri["sigma_obs"].params["sigma"] == 0.5
+    pri = resolve_priors({"sigma_obs": DistSpec(dist="Gamma", params={"alpha": 8.0, "beta": 4.0})})
+    assert pri["sigma_obs"].params["alpha"] == 8.0
     assert DEFAULT_DISPLACEMENT_PRIORS["sigma_obs"].dist == "Gamma"  # defaults untouched
-    with pytest.raises(ConfigError, match="did you mean 'sigma_obs'"):
+    with pytest.raises(ConfigError, match="did you mean 'sigma_ob"):
         resolve_priors({"sigma_ob": DistSpec(dist="HalfNormal", params={"sigma": 0.5})})
     model = build_displacement_model(inputs, pri)
     with model:
@@ -186,8 +187,7 @@ def _independent_expected(idata, drivers, s_idx, shocks, scaling):
                             lg = (float(p.occ_population.sel(hazard=h)) * zp
                                   + sum(z[c] * float(p.occ_beta.sel(covariate=c, hazard=h)) for c in z)
                                   + float(p.occ_country_effect.sel(country=r, hazard=h)))
-                            tau = float(p.sigma_obs.sel(hazard=h)) * np.exp(
-                                float(p.sigma_obs_population.sel(hazard=h)) * zp)
+                            tau = float(p.sigma_obs_country.sel(country=r, hazard=h))
                             out[(k, sc, cm, y, r, h)] = np.exp(m + tau**2 / 2) / (1 + np.exp(-lg))
     return out
 

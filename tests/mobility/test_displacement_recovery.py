@@ -23,7 +23,7 @@ def test_recovery_truth_in_94_hdi() -> None:
     model = build_displacement_model(inputs, resolve_priors())
     idata = fit(model, SamplerSpec(backend="nutpie", draws=400, tune=400, chains=2), random_seed=3,
                 model_name="recovery")
-    scalar_like = ["beta", "occ_beta", "sigma_country", "sigma_year", "sigma_obs", "sigma_obs_population",
+    scalar_like = ["beta", "occ_beta", "sigma_country", "sigma_year", "sigma_obs", "sigma_obs_country_spread",
                    "occ_population",
                    "occ_sigma_country", "sigma_region", "occ_sigma_region"]
     misses = []
