@@ -134,7 +134,7 @@ def open_raster(path: str | Path, name: str, chunks: Mapping[str, int] | None = 
 def read_table(path: str | Path, skiprows: int = 0, header_rows: int = 1,
                columns: Mapping[str, str] | None = None, na_values: Sequence[str] = (),
                keep_default_na: bool = True) -> pd.DataFrame:
-    """Read a CSV table and rename its columns to climmig's standard names.
+    """Read a CSV (or xlsx) table and rename its columns to climmig's standard names.
 
     Parameters
     ----------
@@ -156,8 +156,12 @@ def read_table(path: str | Path, skiprows: int = 0, header_rows: int = 1,
     pandas.DataFrame
         Blank cells are NaN (meaning "not reported"), never zero.
     """
-    df = pd.read_csv(path, skiprows=skiprows, na_values=list(na_values), keep_default_na=keep_default_na,
-                     low_memory=False)
+    if Path(path).suffix.lower() in (".xlsx", ".xls"):  # e.g. IDMC's GIDD downloads (first sheet)
+        df = pd.read_excel(path, sheet_name=0, skiprows=skiprows, na_values=list(na_values),
+                           keep_default_na=keep_default_na)
+    else:
+        df = pd.read_csv(path, skiprows=skiprows, na_values=list(na_values), keep_default_na=keep_default_na,
+                         low_memory=False)
     if header_rows == 2 and len(df) and str(df.iloc[0, 0]).startswith("#"):
         df = df.iloc[1:].reset_index(drop=True)
         for col in df.columns:

@@ -1,0 +1,128 @@
+"""``climmig fit`` and ``climmig backtest``: calibrate and back-test the displacement model."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from climmig.cli import app
+from climmig.errors import ClimmigError
+
+
+class UsageError(ClimmigError):
+    """A command-line argument is malformed."""
+
+
+def _setup(config: Path, output: Path | None) -> tuple[object, object, Path]:
+    from climmig.catalog import load_catalog
+    from climmig.config import load_config
+    from climmig.config.load import catalog_path
+
+    cfg = load_config(config)
+    catalog = load_catalog(catalog_path(cfg, config))
+    if output is None:
+        run_dir = cfg.outputs.run_dir.replace("${run_id}", cfg.run_id)
+        out = Path(run_dir)
+        if not out.is_absolute():
+            out = Path(config).resolve().parent / out
+    else:
+        out = Path(output)
+    return cfg, catalog, out.resolve() / "mobility"
+
+
+@app.command("fit")
+def fit_cmd(
+    config: Path = typer.Argument(..., help="Run config (YAML)."),
+    output: Path | None = typer.Option(None, "--output", help="Run directory (default: outputs.run_dir)."),
+    refit: bool = typer.Option(False, "--refit", help="Refit even if a matching saved fit exists."),
+    plots: bool = typer.Option(True, "--plots/--no-plots", help="Write prior/posterior predictive PNGs."),
+) -> None:
+    """Fit the displacement model on all observed countries and save it (reused when provenance matches)."""
+    from climmig.io.writers import write_netcdf
+    from climmig.mobility.calibration import calibrate, plot_predictive_checks
+    from climmig.mobility.diagnostics import gate_summary
+
+    cfg, catalog, out = _setup(config, output)
+    cal = calibrate(cfg, catalog, out_dir=out, reuse=not refit)
+    con = Console(highlight=False)
+    con.print(f"displacement fit {'reused' if cal.reused else 'saved'}: {cal.path}")
+    con.print(f"{len(cal.inputs.coords['country'])} countries, {len(cal.inputs.coords['year'])} years, "
+              f"hazards {', '.join(cal.inputs.coords['hazard'])}; {len(cal.inputs.coords['obs'])} observations")
+    if cal.inputs.meta.get("unknown_countries"):
+        con.print("not modelled (no covariates): " + ", ".join(cal.inputs.meta["unknown_countries"]))
+    diag = cal.diagnostics
+    write_netcdf(diag.assign(passed=diag["passed"].astype("int8").assign_attrs(
+        long_name="fit passed the convergence gate (1) or not (0)")), out / "displacement_diagnostics.nc")
+    con.print(gate_summary(cal.diagnostics))
+    if plots:
+        for p in plot_predictive_checks(cal, out, seed=cfg.seed):
+            con.print(f"wrote {p}")
+
+
+def _years(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d{4})\s*(?:-\s*(\d{4}))?\s*", text)
+    if not m:
+        raise UsageError(f"--evaluate {text!r}: write YEAR-YEAR, e.g. 2018-2022")
+    a, b = int(m.group(1)), int(m.group(2) or m.group(1))
+    if a > b:
+        raise UsageError(f"--evaluate {text!r}: the first year is after the last")
+    return a, b
+
+
+@app.command("backtest")
+def backtest_cmd(
+    config: Path = typer.Argument(..., help="Run config (YAML)."),
+    fit_until: int = typer.Option(..., "--fit-until", help="Last calibration year."),
+    evaluate: str = typer.Option(..., "--evaluate", help="Evaluation years, YEAR-YEAR."),
+    observations: Path | None = typer.Option(None, "--observations", help="IDMC file instead of the catalog's."),
+    fmt: str | None = typer.Option(None, "--format",
+                                   help="gidd-country-year | gidd-events | hdx-events (default: detect)."),
+    json_path: Path | None = typer.Option(None, "--json", help="Write the scores as JSON here."),
+    output: Path | None = typer.Option(None, "--output", help="Run directory (default: outputs.run_dir)."),
+    samples: int = typer.Option(1000, "--samples", help="Predictive samples per cell."),
+) -> None:
+    """Fit up to --fit-until, predict the --evaluate years and score against per-country climatology and a
+    Poisson GLM (coverage, CRPS, log score)."""
+    from climmig.io.writers import write_json
+    from climmig.mobility.backtest import backtest_scores
+    from climmig.mobility.calibration import calibrate, load_observations
+    from climmig.mobility.diagnostics import gate_summary
+    from climmig.mobility.observations import FORMATS
+
+    ev = _years(evaluate)
+    if fit_until >= ev[0]:
+        raise UsageError(f"--fit-until {fit_until} must be before the first evaluation year {ev[0]}")
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    cfg, catalog, out = _setup(config, output)
+    obs, sha = load_observations(cfg, catalog, observations, fmt)
+    if fit_until < int(obs["year"].min()):
+        raise UsageError(f"--fit-until {fit_until} is before the first observed year {int(obs['year'].min())}")
+    cal = calibrate(cfg, catalog, out_dir=out, fit_until=fit_until, observations=obs, observations_sha256=sha)
+    n_draws = cal.idata.posterior.sizes["chain"] * cal.idata.posterior.sizes["draw"]
+    res = backtest_scores(cal.idata, obs, cal.covariates, fit_until=fit_until, evaluate=ev,
+                          samples=min(samples, n_draws), seed=cfg.seed)
+    res["format"] = obs.attrs.get("format")
+    res["convergence"] = gate_summary(cal.diagnostics)
+    res["converged"] = bool(cal.diagnostics["passed"])
+    res["config_sha256"] = cal.idata.posterior.attrs.get("config_sha256")
+    res["data_sha256"] = cal.data_sha256
+    con = Console(highlight=False)
+    con.print(res["convergence"])
+    con.print(f"country-year totals (n={res['n']}): coverage50 {res['coverage_50']:.2f}, coverage90 "
+              f"{res['coverage_90']:.2f}; CRPS model {res['crps']:.4g}, climatology "
+              f"{res['crps_climatology']:.4g}, Poisson GLM {res['crps_poisson_glm']:.4g}")
+    for hz, r in res["by_hazard"].items():
+        con.print(f"  {hz} (n={r['n']}): coverage90 {r['coverage_90']:.2f}; CRPS model {r['crps']:.4g}, "
+                  f"climatology {r['crps_climatology']:.4g}, Poisson GLM {r['crps_poisson_glm']:.4g}")
+    if res["unscored_countries"]:
+        con.print("not scored (unknown to the model): " + ", ".join(res["unscored_countries"]))
+    if json_path is not None:
+        write_json(res, json_path)
+        con.print(f"wrote {json_path}")
+    else:
+        typer.echo(json.dumps({k: v for k, v in res.items() if k != "by_hazard"}, default=str))

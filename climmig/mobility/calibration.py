@@ -1,0 +1,264 @@
+"""Calibrate the displacement model for a run config: observations -> covariates -> fit (or reuse) -> checks.
+
+This is the glue behind ``climmig fit`` and ``climmig backtest``; the science lives in
+:mod:`~climmig.mobility.displacement`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import arviz as az
+import numpy as np
+import pandas as pd
+
+from climmig.config.schema import RunConfig, science_hash
+from climmig.errors import ProvenanceMismatchError
+from climmig.mobility.covariates import load_covariates
+from climmig.mobility.diagnostics import check_convergence
+from climmig.mobility.displacement import DisplacementInputs, build_displacement_model, prepare_inputs
+from climmig.mobility.fit import fit, load_fit, save_fit
+from climmig.mobility.observations import read_idmc
+from climmig.mobility.priors import resolve_priors
+from climmig.provenance import canonical_json
+
+__all__ = ["CHECK_VARS", "Calibration", "calibrate", "load_observations", "plot_predictive_checks"]
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAME = "displacement_hurdle"
+#: parameters the convergence gate looks at (exposure_elasticity is prior-only without exposure data)
+CHECK_VARS = ["intercept", "beta", "sigma_region", "sigma_country", "sigma_year", "sigma_obs_global",
+              "sigma_obs_hazard", "sigma_obs_country_spread", "sigma_obs", "sigma_obs_country", "region_effect",
+              "country_effect", "year_shock", "occ_intercept", "occ_beta", "occ_population", "occ_sigma_region",
+              "occ_sigma_country", "occ_region_effect", "occ_country_effect"]
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A fitted (or reloaded) displacement model with what it was fitted on."""
+
+    idata: az.InferenceData
+    inputs: DisplacementInputs
+    observations: pd.DataFrame
+    covariates: pd.DataFrame
+    diagnostics: Any
+    path: Path | None
+    reused: bool
+    data_sha256: str
+
+
+def load_observations(cfg: RunConfig, catalog: Any, path: str | Path | None = None,
+                      fmt: str | None = None) -> tuple[pd.DataFrame, str]:
+    """The tidy IDMC observations of a run (catalog entry, or a file given on the command line).
+
+    Parameters
+    ----------
+    cfg : RunConfig
+        Run config (``mobility.displacement``).
+    catalog : ResolvedCatalog
+        The run's catalog.
+    path : str or Path, optional
+        Observations file overriding the catalog entry.
+    fmt : str, optional
+        Format overriding the config's ``observation_format``.
+
+    Returns
+    -------
+    (pandas.DataFrame, str)
+        Tidy table and the sha256 of the source file(s).
+    """
+    spec = cfg.mobility.displacement
+    fmt = fmt or spec.observation_format
+    if path is not None:
+        from climmig.io.readers import sha256_file
+
+        sha = sha256_file(path) if Path(path).is_file() else ""
+        return read_idmc(path, fmt, hazards=spec.hazards), sha
+    df = catalog.open(spec.observations)
+    return read_idmc(df, fmt, hazards=spec.hazards), str(df.attrs.get("climmig_sha256", ""))
+
+
+def calibrate(cfg: RunConfig, catalog: Any, *, out_dir: Path | None, fit_until: int | None = None,
+              observations: pd.DataFrame | None = None, observations_sha256: str | None = None,
+              reuse: bool = True, progress: bool = False) -> Calibration:
+    """Fit the displacement model on every observed country (global pooling), or reuse a matching fit.
+
+    Parameters
+    ----------
+    cfg : RunConfig
+        Run config (priors, parameterisation, sampler, gate, seed, historical period).
+    catalog : ResolvedCatalog
+        The run's catalog.
+    out_dir : Path, optional
+        Where the fit is saved (``displacement_fit[_until<YEAR>].nc``); None = do not save.
+    fit_until : int, optional
+        Last calibration year (back-testing); default ``period.historical.end``.
+    observations : pandas.DataFrame, optional
+        Tidy observations (default: the config's catalog entry).
+    observations_sha256 : str, optional
+        Checksum of the observations' source.
+    reuse : bool
+        Reload a saved fit whose provenance matches instead of refitting.
+    progress : bool
+        Sampler progress bar.
+
+    Returns
+    -------
+    Calibration
+    """
+    if observations is None:
+        observations, observations_sha256 = load_observations(cfg, catalog)
+    hist = cfg.period.historical
+    last = min(hist.end, fit_until) if fit_until is not None else hist.end
+    years = list(range(hist.start, last + 1))
+    countries = sorted(observations["iso3"].unique())
+    all_years = sorted(set(years) | set(int(y) for y in observations["year"].unique()))
+    covariates = load_covariates(catalog, countries, all_years)
+    spec = cfg.mobility.displacement
+    hazards = [h for h in spec.hazards if h in set(observations["hazard"])] or sorted(observations["hazard"].unique())
+    inputs = prepare_inputs(observations, covariates, hazards=hazards, years=years,
+                            parameterization=spec.parameterization)
+    priors = resolve_priors(spec.priors)
+    data_sha = hashlib.sha256(canonical_json({
+        "observations": observations_sha256 or "", "covariates": covariates.attrs.get("sha256", {}),
+        "fit_until": last, "hazards": hazards}).encode()).hexdigest()
+    attrs = {
+        "config_sha256": science_hash(cfg),
+        "data_sha256": data_sha,
+        "priors": json.dumps({k: v.model_dump(mode="json") for k, v in priors.items()}, sort_keys=True),
+        "climmig_fit_until": str(last),
+        **inputs.attrs(),
+    }
+    path = None if out_dir is None else Path(out_dir) / (
+        "displacement_fit.nc" if fit_until is None else f"displacement_fit_until{last}.nc")
+    idata = None
+    reused = False
+    if path is not None and reuse and path.exists():
+        try:
+            idata = load_fit(path, {"config_sha256": attrs["config_sha256"], "data_sha256": data_sha,
+                                    "model_name": MODEL_NAME})
+            reused = True
+            logger.info("reusing the saved fit %s", path)
+        except ProvenanceMismatchError as exc:
+            logger.info("%s", exc)
+    if idata is None:
+        model = build_displacement_model(inputs, priors)
+        idata = fit(model, cfg.mobility.sampler, random_seed=cfg.seed, model_name=MODEL_NAME, attrs=attrs,
+                    progress=progress)
+        if path is not None:
+            save_fit(idata, path)
+    diag = check_convergence(idata, cfg.mobility.gate, var_names=[v for v in CHECK_VARS if v in idata.posterior])
+    return Calibration(idata=idata, inputs=inputs, observations=observations, covariates=covariates,
+                       diagnostics=diag, path=path, reused=reused, data_sha256=data_sha)
+
+
+def _predictive_draws(cal: Calibration, rng: np.random.Generator, n: int, prior: bool) -> np.ndarray:
+    """(n, obs) draws of the counts under the prior or the posterior, vectorised over draws."""
+    inp = cal.inputs
+    if prior:
+        import pymc as pm
+
+        from climmig.config.schema import DistSpec
+
+        priors = {k: DistSpec(**v) for k, v in json.loads(cal.idata.posterior.attrs["priors"]).items()}
+        model = build_displacement_model(inp, priors)
+        names = [v for v in CHECK_VARS if v in model.named_vars]
+        with model:
+            group = pm.sample_prior_predictive(draws=n, random_seed=rng, var_names=names).prior
+    else:
+        group = cal.idata.posterior
+    post = group.stack(sample=("chain", "draw"))
+    pick = rng.choice(post.sizes["sample"], size=n, replace=False)
+    p = post.isel(sample=pick)
+    h, c, t = inp.hazard_idx, inp.country_idx, inp.year_idx
+
+    def per_obs(name: str, *dims: str) -> np.ndarray:
+        return p[name].transpose("sample", *dims).values
+
+    m = (inp.log_population
+         + np.einsum("ok,sko->so", inp.covariates, per_obs("beta", "covariate", "hazard")[:, :, h])
+         + per_obs("country_effect", "country", "hazard")[:, c, h]
+         + per_obs("year_shock", "year", "hazard")[:, t, h])
+    ps = inp.scaling["population"]
+    zpop = (inp.log_population - ps["mean"]) / ps["sd"]
+    logit = (per_obs("occ_population", "hazard")[:, h] * zpop
+             + np.einsum("ok,sko->so", inp.covariates, per_obs("occ_beta", "covariate", "hazard")[:, :, h])
+             + per_obs("occ_country_effect", "country", "hazard")[:, c, h])
+    tau = per_obs("sigma_obs_country", "country", "hazard")[:, c, h]
+    event = rng.random(m.shape) < 1 / (1 + np.exp(-logit))
+    return np.where(event, np.rint(np.exp(np.minimum(m + tau * rng.standard_normal(m.shape), 40.0))), 0.0)
+
+
+def plot_predictive_checks(cal: Calibration, out_dir: Path, seed: int, n: int = 200) -> list[Path]:
+    """Prior and posterior predictive check plots (PNG) of yearly displacement per hazard.
+
+    Each figure has one panel per hazard: the distribution of ``log10(1 + displacements)`` over
+    country-years, observed (black) against simulated replicates (thin coloured lines), and the share of
+    zero years in the title.
+
+    Parameters
+    ----------
+    cal : Calibration
+        A calibration.
+    out_dir : Path
+        Directory for ``displacement_prior_predictive.png`` and ``displacement_posterior_predictive.png``.
+    seed : int
+        Seed of the replicate draws.
+    n : int
+        Replicates (only 40 are drawn as lines).
+
+    Returns
+    -------
+    list of Path
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from climmig.io.writers import atomic_path
+
+    rng = np.random.default_rng(seed)
+    inp = cal.inputs
+    y = inp.displacements.astype(float)
+    hazards = inp.coords["hazard"]
+    bins = np.linspace(0, 8, 33)
+    paths = []
+    for kind in ("prior", "posterior"):
+        draws = _predictive_draws(cal, rng, n, prior=kind == "prior")
+        fig, axes = plt.subplots(1, len(hazards), figsize=(4.2 * len(hazards), 3.6), squeeze=False)
+        for j, hz in enumerate(hazards):
+            ax = axes[0, j]
+            sel = inp.hazard_idx == j
+            centres = 0.5 * (bins[1:] + bins[:-1])
+            for d in draws[:40, sel]:
+                hist, _ = np.histogram(np.log10(1 + np.minimum(d, 1e8)), bins=bins)
+                ax.plot(centres, hist, color="tab:blue" if kind == "posterior" else "tab:orange", alpha=0.15,
+                        lw=0.8)
+            hist, _ = np.histogram(np.log10(1 + y[sel]), bins=bins)
+            ax.plot(centres, hist, color="black", lw=2, label="observed (IDMC)")
+            zero_obs = float((y[sel] == 0).mean())
+            zero_sim = float((draws[:, sel] == 0).mean())
+            ax.set_title(f"{hz}: zero years observed {zero_obs:.0%}, simulated {zero_sim:.0%}", fontsize=9)
+            ax.set_xlabel("log10(1 + displaced people per country-year)")
+            ax.set_ylabel("country-years")
+            ax.set_yscale("symlog", linthresh=10)
+            if j == 0:
+                ax.plot([], [], color="tab:blue" if kind == "posterior" else "tab:orange",
+                        label=f"{kind} predictive replicates")
+                ax.legend(fontsize=8)
+        fig.suptitle(f"Displacement model: {kind} predictive check ({len(inp.coords['country'])} countries, "
+                     f"{inp.coords['year'][0]}-{inp.coords['year'][-1]})", fontsize=10)
+        fig.tight_layout()
+        target = Path(out_dir) / f"displacement_{kind}_predictive.png"
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+        plt.close(fig)
+        paths.append(target)
+    return paths

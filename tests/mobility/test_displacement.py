@@ -1,0 +1,262 @@
+"""Displacement model: structure, prior predictive, parameterisation rule, covariates, vectorised prediction."""
+
+from __future__ import annotations
+
+import json
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytest
+import xarray as xr
+
+from climmig.config.schema import DistSpec
+from climmig.errors import ConfigError
+from climmig.mobility.covariates import build_covariates, wdi_long, world_regions
+from climmig.mobility.displacement import (
+    build_displacement_model,
+    parameterization_masks,
+    predict_displacement,
+)
+from climmig.mobility.priors import DEFAULT_DISPLACEMENT_PRIORS, resolve_priors
+from climmig.mobility.simulate import simulate_displacement
+
+FREE = ["intercept", "beta", "sigma_region", "sigma_country", "sigma_year", "sigma_obs_global", "sigma_obs_hazard",
+        "sigma_obs_country_spread",
+        "exposure_elasticity",
+        "occ_intercept", "occ_beta", "occ_population", "occ_sigma_region", "occ_sigma_country"]
+
+
+@pytest.fixture
+def sim(rng):
+    return simulate_displacement(rng, n_countries=12, n_years=6, hazards=("flood", "storm"), n_regions=3,
+                                 return_truth=True)
+
+
+def test_structure_names_dims_coords(sim) -> None:
+    inputs, _ = sim
+    model = build_displacement_model(inputs, resolve_priors())
+    for name in FREE:
+        assert name in model.named_vars, name
+    dims = model.named_vars_to_dims
+    assert dims["beta"] == ("covariate", "hazard")
+    assert dims["country_effect"] == ("country", "hazard")
+    assert dims["region_effect"] == ("world_region", "hazard")
+    assert dims["year_shock"] == ("year", "hazard")
+    assert dims["occurred"] == ("obs",)
+    assert dims["log_displacements"] == ("positive",)
+    for data in ("log_population", "covariates", "log_exposure_ratio", "country_idx", "year_idx", "hazard_idx"):
+        assert data in model.named_vars
+    assert list(model.coords["hazard"]) == ["flood", "storm"]
+    assert len(model.coords["positive"]) == int((inputs.displacements > 0).sum())
+    assert len(model.coords["country"]) == 12
+
+
+def test_prior_predictive_is_plausible(sim) -> None:
+    inputs, _ = sim
+    model = build_displacement_model(inputs, resolve_priors())
+    with model:
+        pp = pm.sample_prior_predictive(draws=200, random_seed=1)
+    occ = pp.prior_predictive["occurred"].values
+    assert set(np.unique(occ)) <= {0, 1}
+    share = occ.mean()
+    assert 0.05 < share < 0.95  # neither all zero nor all events
+    logy = pp.prior_predictive["log_displacements"].values
+    assert np.isfinite(logy).all()
+    # per-person displacement in an event year: median between 1e-7 and 1e-1 of the population
+    per_person = np.median(logy - inputs.log_population[inputs.displacements > 0])
+    assert np.log(1e-7) < per_person < np.log(1e-1)
+
+
+def test_zero_sum_effects_and_config_overrides(sim) -> None:
+    inputs, _ = sim
+    pri = resolve_priors({"sigma_obs": DistSpec(dist="Gamma", params={"alpha": 8.0, "beta": 4.0})})
+    assert pri["sigma_obs"].params["alpha"] == 8.0
+    assert DEFAULT_DISPLACEMENT_PRIORS["sigma_obs"].dist == "Gamma"  # defaults untouched
+    with pytest.raises(ConfigError, match="did you mean 'sigma_ob"):
+        resolve_priors({"sigma_ob": DistSpec(dist="HalfNormal", params={"sigma": 0.5})})
+    model = build_displacement_model(inputs, pri)
+    with model:
+        pp = pm.sample_prior_predictive(draws=20, random_seed=2, var_names=["region_effect", "year_shock"])
+    np.testing.assert_allclose(pp.prior["region_effect"].sum("world_region"), 0, atol=1e-8)
+    np.testing.assert_allclose(pp.prior["year_shock"].sum("year"), 0, atol=1e-8)
+
+
+def test_parameterization_rule() -> None:
+    cells = pd.DataFrame({
+        "iso3": ["A"] * 6 + ["B"] * 6 + ["C"] * 6,
+        "year": list(range(6)) * 3,
+        "hazard": ["flood"] * 18,
+        # A: 6 positive years (all), B: 3 positive and 3 zero, C: all zero
+        "positive": [True] * 6 + [True, True, True, False, False, False] + [False] * 6,
+    })
+    size, occ = parameterization_masks(cells, ["A", "B", "C"], list(range(6)), ["flood"], ["R"], ["R"] * 3)
+    assert size[:, 0].tolist() == [True, True, False]
+    assert occ[:, 0].tolist() == [False, True, False]
+    forced = parameterization_masks(cells, ["A", "B", "C"], list(range(6)), ["flood"], ["R"], ["R"] * 3,
+                                    mode="noncentered")
+    assert not any(m.any() for m in forced)
+
+
+def test_covariates_wide_wdi_aggregates_regions_and_gaps() -> None:
+    wide = pd.DataFrame({"iso3": ["AAA", "WLD", "BBB"], "country_name": ["a", "World", "b"],
+                         "2010": [10.0, 50.0, None], "2011": [None, 51.0, None], "2012": [30.0, 52.0, 40.0]})
+    s = wdi_long(wide, "gdp_per_capita")
+    assert "WLD" not in s.index.get_level_values("iso3")  # aggregate dropped
+    pop = pd.DataFrame({"iso3": ["AAA"] * 3 + ["BBB"] * 3 + ["CCC"] * 3, "year": [2010, 2011, 2012] * 3,
+                        "population": [1e6, 1.1e6, 1.2e6, 2e6, 2e6, 2e6, np.nan, np.nan, np.nan]})
+    share = pd.DataFrame({"iso3": ["AAA", "BBB"], "2010": [50.0, 20.0], "2011": [50.0, 20.0]})
+    regions = world_regions(["AAA", "BBB", "CCC", "XKX"], [pd.DataFrame({
+        "ISO_A3_EH": ["AAA", "BBB", "-99"], "ADM0_A3": ["AAA", "BBB", "KOS"],
+        "REGION_WB": ["R1", "R1", "Europe & Central Asia"]})])
+    assert regions["XKX"] == "Europe & Central Asia" and regions["CCC"] == "Unknown"
+    cov = build_covariates({"population": pop, "gdp_per_capita": wide, "agricultural_share": share,
+                            "rural_share": share}, ["AAA", "BBB", "CCC"], [2010, 2011, 2012], regions)
+    assert cov.attrs["dropped"] == ["CCC"]  # no population: cannot carry the offset
+    assert cov.loc[("AAA", 2011), "gdp_per_capita"] == pytest.approx(20.0)  # interpolated
+    assert cov.loc[("BBB", 2010), "gdp_per_capita"] == pytest.approx(40.0)  # carried backward
+    assert cov.loc[("AAA", 2012), "agricultural_share"] == pytest.approx(0.5)  # percent -> fraction, ffill
+
+
+# ------------------------------------------------------------------------------------------ prediction
+def _fake_idata(inputs, rng, chains=2, draws=30):
+    """A posterior-shaped InferenceData drawn from the prior (stands in for a fit)."""
+    model = build_displacement_model(inputs, resolve_priors())
+    with model:
+        prior = pm.sample_prior_predictive(draws=chains * draws, random_seed=rng).prior
+    post = prior.isel(chain=0).drop_vars("chain")
+    post = post.assign_coords(draw=np.arange(chains * draws))
+    stacked = {}
+    for v in post.data_vars:
+        arr = post[v].values.reshape((chains, draws) + post[v].shape[1:])
+        stacked[v] = xr.DataArray(arr, dims=("chain", "draw") + post[v].dims[1:],
+                                  coords={d: post[v][d] for d in post[v].dims[1:]})
+    ds = xr.Dataset(stacked)
+    ds.attrs.update(inputs.attrs())
+    ds.attrs["climmig_country_region"] = json.dumps(
+        {c: inputs.coords["world_region"][int(i)] for c, i in zip(inputs.coords["country"],
+                                                                    inputs.country_region_idx, strict=True)})
+    return az.InferenceData(posterior=ds), model
+
+
+def _drivers(inputs, regions, years):
+    rng = np.random.default_rng(5)
+    nr, ny = len(regions), len(years)
+    pop = xr.DataArray(rng.uniform(1e6, 1e8, (2, ny, nr)), dims=("scenario", "year", "region"),
+                       coords={"scenario": ["ssp126", "ssp585"], "year": years, "region": regions})
+    gdp = xr.DataArray(np.exp(rng.normal(0, 1, (2, ny, nr))), dims=("scenario", "year", "region"),
+                       coords=pop.coords)
+    ag = xr.DataArray(rng.normal(0, 1, nr), dims="region", coords={"region": regions})
+    ru = xr.DataArray(rng.normal(0, 1, nr), dims="region", coords={"region": regions})
+    er = xr.DataArray(rng.uniform(0.5, 2.0, (1, 2, 3, ny, nr)),
+                      dims=("hazard", "scenario", "climate_model", "year", "region"),
+                      coords={"hazard": ["flood"], "scenario": ["ssp126", "ssp585"],
+                              "climate_model": ["m1", "m2", "m3"], "year": years, "region": regions})
+    return xr.Dataset({"population": pop, "gdp_per_capita": gdp, "agricultural_share": ag, "rural_share": ru,
+                       "exposure_ratio": er})
+
+
+def _independent_expected(idata, drivers, s_idx, shocks, scaling):
+    """Per-draw, per-cell loop written independently of predict_displacement (pure numpy)."""
+    post = idata.posterior.stack(sample=("chain", "draw"))
+    hazards = list(post.hazard.values)
+    out = {}
+    for k, s in enumerate(s_idx):
+        p = post.isel(sample=s)
+        for sc in drivers.scenario.values:
+            for cm in drivers.climate_model.values:
+                for y in drivers.year.values:
+                    for r in drivers.region.values:
+                        for j, h in enumerate(hazards):
+                            pop = float(drivers.population.sel(scenario=sc, year=y, region=r))
+                            gdp = float(drivers.gdp_per_capita.sel(scenario=sc, year=y, region=r))
+                            log_gdp = scaling["gdp_per_capita"]["transform"] == "log"
+                            x = {"gdp_per_capita": np.log(gdp) if log_gdp else gdp,
+                                 "agricultural_share": float(drivers.agricultural_share.sel(region=r)),
+                                 "rural_share": float(drivers.rural_share.sel(region=r))}
+                            z = {c: (x[c] - scaling[c]["mean"]) / scaling[c]["sd"] for c in x}
+                            er = float(drivers.exposure_ratio.sel(hazard=h, scenario=sc, climate_model=cm, year=y,
+                                                                  region=r)) if h == "flood" else 1.0
+                            m = (np.log(pop)
+                                 + sum(z[c] * float(p.beta.sel(covariate=c, hazard=h)) for c in z)
+                                 + float(p.country_effect.sel(country=r, hazard=h)) + shocks[k, list(
+                                     drivers.year.values).index(y), j]
+                                 + float(p.exposure_elasticity.sel(hazard=h)) * np.log(er))
+                            zp = (np.log(pop) - scaling["population"]["mean"]) / scaling["population"]["sd"]
+                            lg = (float(p.occ_population.sel(hazard=h)) * zp
+                                  + sum(z[c] * float(p.occ_beta.sel(covariate=c, hazard=h)) for c in z)
+                                  + float(p.occ_country_effect.sel(country=r, hazard=h)))
+                            tau = float(p.sigma_obs_country.sel(country=r, hazard=h))
+                            out[(k, sc, cm, y, r, h)] = np.exp(m + tau**2 / 2) / (1 + np.exp(-lg))
+    return out
+
+
+def test_predict_matches_independent_per_draw_computation(sim, rng) -> None:
+    inputs, _ = sim
+    idata, _ = _fake_idata(inputs, rng)
+    regions = inputs.coords["country"][:3]
+    drivers = _drivers(inputs, regions, [2030, 2031])
+    out = predict_displacement(idata, drivers, samples=5, seed=3)
+    assert out["expected_displacement"].dims == ("sample", "scenario", "climate_model", "year", "region", "hazard")
+    assert out["displaced_persons"].dims == out["expected_displacement"].dims
+    assert out["displaced_persons"].attrs["units"] == "1"
+    assert (out["displaced_persons"] >= 0).all()
+    # recover which posterior draws were used (same seeded choice), then recompute cell by cell
+    n = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"]
+    s_idx = np.sort(np.random.default_rng(3).choice(n, size=5, replace=False))
+    ref = _independent_expected(idata, drivers, s_idx, out["year_shock"].values, inputs.scaling)
+    got = out["expected_displacement"]
+    for (k, sc, cm, y, r, h), v in ref.items():
+        np.testing.assert_allclose(float(got.sel(sample=k, scenario=sc, climate_model=cm, year=y, region=r,
+                                                 hazard=h)), v, rtol=1e-9)
+    # future years get fresh shocks, one per sample, year and hazard
+    assert not np.allclose(out["year_shock"].isel(year=0), out["year_shock"].isel(year=1))
+
+
+def test_predict_agrees_with_the_pymc_graph_in_sample(sim, rng) -> None:
+    inputs, _ = sim
+    idata, _ = _fake_idata(inputs, rng)
+    model = build_displacement_model(inputs, resolve_priors(), keep_rate=True)
+    with model:
+        graph = pm.sample_posterior_predictive(idata, var_names=["expected_displacement"], random_seed=1,
+                                               progressbar=False).posterior_predictive["expected_displacement"]
+    # drivers reproducing the first country's in-sample covariates (identity scaling in the simulation)
+    years = inputs.coords["year"]
+    c = 0
+    sel = inputs.country_idx == c
+    regions = [inputs.coords["country"][c]]
+    first = {}
+    for o in np.flatnonzero(sel):
+        first[(inputs.year_idx[o], inputs.hazard_idx[o])] = o
+    pop = np.array([np.exp(inputs.log_population[first[(t, 0)]]) for t in range(len(years))])
+    X = np.array([inputs.covariates[first[(t, 0)]] for t in range(len(years))])
+    drivers = xr.Dataset({
+        "population": (("year", "region"), pop[:, None]),
+        "gdp_per_capita": (("year", "region"), X[:, 0][:, None]),  # identity scaling in the simulation
+        "agricultural_share": (("year", "region"), X[:, 1][:, None]),
+        "rural_share": (("year", "region"), X[:, 2][:, None]),
+    }, coords={"year": years, "region": regions})
+    n = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"]
+    out = predict_displacement(idata, drivers, samples=n, seed=0)
+    ours = out["expected_displacement"].isel(scenario=0, climate_model=0, region=0)
+    s_idx = np.sort(np.random.default_rng(0).choice(n, size=n, replace=False))
+    g = graph.stack(sample=("chain", "draw")).transpose("obs", "sample").values[:, s_idx]
+    for (t, h), o in first.items():
+        np.testing.assert_allclose(ours.isel(year=t, hazard=h).values, g[o], rtol=1e-8)
+
+
+def test_rate_multiplier_and_new_countries(sim, rng) -> None:
+    inputs, _ = sim
+    idata, _ = _fake_idata(inputs, rng)
+    drivers = _drivers(inputs, ["C00", "NEW"], [2040])
+    base = predict_displacement(idata, drivers, samples=10, seed=1)
+    half = predict_displacement(idata, drivers, samples=10, seed=1, rate_multiplier=0.5)
+    np.testing.assert_allclose(half["expected_displacement"], 0.5 * base["expected_displacement"])
+    mult = xr.DataArray(np.zeros(10), dims="sample")
+    zero = predict_displacement(idata, drivers, samples=10, seed=1, rate_multiplier=mult)
+    assert float(zero["displaced_persons"].sum()) == 0
+    assert json.loads(base.attrs["climmig_unknown_regions"]) == ["NEW"]
+    assert np.isfinite(base["expected_displacement"].sel(region="NEW")).all()
+    with pytest.raises(Exception, match="only"):
+        predict_displacement(idata, drivers, samples=10_000, seed=1)
