@@ -616,7 +616,10 @@ def _gamma_median_ratio(alpha: xr.DataArray) -> xr.DataArray:
 def _negbin(rng: np.random.Generator, mu: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Negative-binomial draws (gamma-Poisson mixture) with mean ``mu`` and shape ``alpha``."""
     lam = rng.gamma(alpha, mu / alpha)
-    return rng.poisson(lam).astype(float)
+    # With the small fitted shapes (alpha ~ 0.2) and extrapolated means for countries outside the fitted
+    # flows, single gamma draws can exceed what numpy's Poisson accepts (~1e19). No flow can exceed the
+    # world's population, so draws are capped there (8e9); the cap only touches the extreme tail.
+    return rng.poisson(np.minimum(lam, 8e9)).astype(float)
 
 
 def predict_flows(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *, samples: int, seed: int,

@@ -7,15 +7,22 @@ needs to run.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
-from climmig.config import referenced_catalog_ids
-from climmig.io.writers import write_json
-from climmig.pipeline.context import RunContext
-from climmig.pipeline.runner import Stage
+import numpy as np
+import pandas as pd
+import xarray as xr
 
-__all__ = ["build_stages", "stage_inputs"]
+from climmig.config import referenced_catalog_ids
+from climmig.io.writers import atomic_path, write_json, write_netcdf
+from climmig.pipeline.context import RunContext
+from climmig.pipeline.runner import Stage, stage_seed
+from climmig.provenance import stamp
+
+__all__ = ["build_stages", "stage_exposure", "stage_fit_displacement", "stage_fit_migration", "stage_inputs",
+           "stage_interventions", "stage_projection", "stage_report"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +48,300 @@ def stage_inputs(ctx: RunContext) -> dict[str, Any]:
     return {"outputs": ["inputs.json"], "verified_entries": len(seen)}
 
 
+def _compute(ctx: RunContext, obj: Any) -> Any:
+    """Compute a lazy object with the run's dask backend (threads unless the config says otherwise)."""
+    import dask
+
+    from climmig.compute import get_client
+
+    workers = ctx.cfg.compute.n_workers * ctx.cfg.compute.threads_per_worker
+    with get_client(ctx.cfg.compute) as client:
+        if client is None:
+            with dask.config.set(scheduler="threads", num_workers=workers):
+                if ctx.progress:
+                    from dask.diagnostics import ProgressBar
+
+                    with ProgressBar(minimum=1.0):
+                        return obj.compute()
+                return obj.compute()
+        return obj.compute()
+
+
+def stage_exposure(ctx: RunContext) -> dict[str, Any]:
+    """Hazard and livelihood layers on one grid, aggregated to exposure per region (``exposure/``)."""
+    from climmig.exposure import build_exposure
+    from climmig.exposure.output import finalise_exposure, write_exposure
+
+    ds = finalise_exposure(build_exposure(ctx.cfg, ctx.catalog), ctx.cfg, ctx.catalog)
+    ds = _compute(ctx, ds)
+    paths = write_exposure(ds, ctx.path("exposure"))
+    return {"outputs": [str(p.relative_to(ctx.run_dir)) for p in paths],
+            "emulated": ds.attrs.get("climmig_emulated", "false")}
+
+
+def _diag_file(diag: xr.Dataset, path) -> None:
+    write_netcdf(diag.assign(passed=diag["passed"].astype("int8").assign_attrs(
+        long_name="fit passed the convergence gate (1) or not (0)")), path)
+
+
+def stage_fit_displacement(ctx: RunContext) -> dict[str, Any]:
+    """Calibrate the displacement model on all observed countries (``fits/displacement_fit.nc``)."""
+    from climmig.mobility.calibration import calibrate, plot_predictive_checks
+    from climmig.mobility.diagnostics import gate_summary
+
+    out = ctx.path("fits")
+    cal = calibrate(ctx.cfg, ctx.catalog, out_dir=out, reuse=True, progress=ctx.progress)
+    _diag_file(cal.diagnostics, out / "displacement_diagnostics.nc")
+    pngs = plot_predictive_checks(cal, ctx.path("figures"), seed=ctx.cfg.seed)
+    return {"outputs": [str(cal.path.relative_to(ctx.run_dir)), "fits/displacement_diagnostics.nc",
+                        *[str(p.relative_to(ctx.run_dir)) for p in pngs]],
+            "fit": str(cal.path.relative_to(ctx.run_dir)), "passed": bool(cal.diagnostics["passed"]),
+            "gate": gate_summary(cal.diagnostics), "reused": cal.reused,
+            "headline": [f"displacement model: {gate_summary(cal.diagnostics)}"]}
+
+
+def _migration_data(ctx: RunContext):
+    from climmig.mobility.migration import load_flow_data
+
+    mig = ctx.cfg.mobility.migration
+    return load_flow_data(ctx.catalog, flows_id=mig.flows, regimes_id=mig.regimes,
+                          boundaries_id=ctx.cfg.study_area.boundaries,
+                          extra_countries=ctx.cfg.study_area.countries or ())
+
+
+def stage_fit_migration(ctx: RunContext) -> dict[str, Any]:
+    """Fit the cross-border gravity model on the bundled flows (``fits/migration.nc``)."""
+    from climmig.mobility.diagnostics import check_convergence, gate_summary
+    from climmig.mobility.fit import fit, save_fit
+    from climmig.mobility.migration import (
+        MODEL_NAME,
+        build_migration_model,
+        fit_attrs,
+        regime_frictions,
+        resolve_priors,
+    )
+
+    inputs, _cov, _geo, _table = _migration_data(ctx)
+    priors = resolve_priors(ctx.cfg.mobility.migration.priors)
+    attrs = {**fit_attrs(inputs, priors), "config_sha256": ctx.cfg_hash}
+    idata = fit(build_migration_model(inputs, priors), ctx.cfg.mobility.sampler,
+                random_seed=stage_seed(ctx.cfg.seed, "fit_migration"), model_name=MODEL_NAME, attrs=attrs,
+                progress=ctx.progress)
+    diag = check_convergence(idata, ctx.cfg.mobility.gate)
+    save_fit(idata, ctx.path("fits", "migration.nc"))
+    _diag_file(diag, ctx.path("fits", "migration_diagnostics.nc"))
+    fr = regime_frictions(idata)
+    with atomic_path(ctx.path("fits", "regime_frictions.csv")) as tmp:
+        fr.to_csv(tmp)
+    return {"outputs": ["fits/migration.nc", "fits/migration_diagnostics.nc", "fits/regime_frictions.csv"],
+            "passed": bool(diag["passed"]), "gate": gate_summary(diag),
+            "headline": [f"migration model: {gate_summary(diag)}"]}
+
+
+def _gate(ctx: RunContext) -> dict[str, bool]:
+    """Refuse to project from a fit that failed the gate, unless the config allows it."""
+    from climmig.errors import ConvergenceError
+
+    passed = {}
+    for name in ("fit_displacement", "fit_migration"):
+        rec = json.loads(ctx.path("stages", f"{name}.json").read_text())["summary"]
+        passed[name] = bool(rec["passed"])
+        if not rec["passed"] and not ctx.cfg.mobility.gate.allow_unconverged:
+            raise ConvergenceError(
+                f"the {name.removeprefix('fit_')} fit did not converge ({rec['gate']}); refusing to project. "
+                "Increase mobility.sampler.tune/draws, or set mobility.gate.allow_unconverged: true to project "
+                "anyway (outputs are then flagged)")
+    return passed
+
+
+class _Models:
+    """The fitted models and fixed inputs that the projection and the comparison share."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        import arviz as az
+
+        from climmig.mobility.migration import flow_drivers
+        from climmig.mobility.regimes import pair_regimes
+        from climmig.projection.drivers import displacement_drivers
+
+        disp_rec = json.loads(ctx.path("stages", "fit_displacement.json").read_text())["summary"]
+        self.disp = az.from_netcdf(str(ctx.path(disp_rec["fit"])))
+        self.mig = az.from_netcdf(str(ctx.path("fits", "migration.nc")))
+        self.disp.posterior.load()
+        self.mig.posterior.load()
+        self.exposure = xr.open_dataset(ctx.path("exposure", "exposure.nc")).load()
+        hazards = [str(h) for h in self.disp.posterior["hazard"].values]
+        self.drivers = displacement_drivers(self.exposure, hazards, ctx.cfg.mobility.displacement.hazard_layer_map)
+        _inputs, cov, geo, table = _migration_data(ctx)
+        regions = [str(r) for r in self.exposure["region"].values]
+        self.flow_drivers = flow_drivers(self.exposure, cov.sel(region=regions),
+                                         geo.sel(origin=regions, destination=regions))
+        years = [int(y) for y in self.exposure["year"].values]
+        self.regimes = pair_regimes(table, regions, years)
+        self.samples = ctx.cfg.projection.samples
+        self.seed = stage_seed(ctx.cfg.seed, "projection")
+
+    def outcome(self, state: Any) -> xr.Dataset:
+        """Displacement and migration for a (possibly intervened) projection state; same seed every call."""
+        from climmig.mobility.displacement import predict_displacement
+        from climmig.mobility.migration import predict_flows
+
+        disp = predict_displacement(self.disp, state.drivers, samples=self.samples, seed=self.seed,
+                                    rate_multiplier=state.rate_multiplier)
+        fd = self.flow_drivers.sel(year=state.drivers["year"], scenario=state.drivers["scenario"])
+        gdp = state.drivers["gdp_per_capita"]
+        if "sample" in gdp.dims:  # development effect drawn per sample: migration sees its mean
+            gdp = gdp.mean("sample")
+        fd = fd.assign(gdp_per_capita=gdp.transpose(*fd["gdp_per_capita"].dims))
+        regimes = state.regimes if state.regimes is not None else self.regimes
+        flows = predict_flows(self.mig, fd, regimes, samples=self.samples, seed=self.seed)
+        return xr.Dataset({
+            "expected_displacement": disp["expected_displacement"],
+            "displaced_persons": disp["displaced_persons"],
+            "cross_border_migration": flows["cross_border_migration"],
+            "internal_migration": flows["internal_migration"],
+        })
+
+
+def stage_projection(ctx: RunContext) -> dict[str, Any]:
+    """Posterior predictive displacement and migration over sample x scenario x climate_model x year."""
+    from climmig.interventions import ProjectionState
+    from climmig.projection.uncertainty import projection_summary
+
+    passed = _gate(ctx)
+    m = _Models(ctx)
+    state = ProjectionState.baseline(m.drivers, m.samples, regimes=m.regimes)
+    out = m.outcome(state)
+    for v, ln in [("expected_displacement", "expected new displacements per year (posterior mean rate)"),
+                  ("displaced_persons", "projected new displacements per year (posterior predictive)"),
+                  ("cross_border_migration", "projected cross-border emigration per year"),
+                  ("internal_migration", "projected internal migration per year")]:
+        out[v].attrs.update({"units": "1", "long_name": ln, "cell_methods": "time: sum (annual total)"})
+    out["region_name"] = m.exposure["region_name"] if "region_name" in m.exposure else out["region"]
+    out.attrs["climmig_sampling_design"] = (
+        f"{m.samples} posterior draws (chosen with a seeded permutation) crossed with every scenario and climate "
+        "model; the same draws are used for every scenario and climate model (full cross product)")
+    flags = {"climmig_unconverged_fit": str(not all(passed.values())).lower()}
+    out.attrs.update(flags)
+    out = stamp(out, "projection: posterior predictive displacement and migration", ctx.cfg_hash,
+                ctx.cfg.seed)
+    write_netcdf(out.astype({v: "float32" for v in out.data_vars if out[v].dtype.kind == "f"}),
+                 ctx.path("projection", "projection.nc"))
+    summ = projection_summary(out["expected_displacement"], out["displaced_persons"], ctx.cfg.horizons,
+                              ctx.cfg.projection.quantiles, pairing=ctx.cfg.projection.pairing)
+    summ.attrs.update(flags)
+    summ = stamp(summ, "projection summary: horizon quantiles and variance partition", ctx.cfg_hash,
+                 ctx.cfg.seed)
+    write_netcdf(summ, ctx.path("projection", "summary.nc"))
+    # tidy CSV: region x scenario x horizon quantiles of the annual mean
+    hm = summ["horizon_mean"].to_dataframe().reset_index()
+    table = hm.pivot_table(index=["region", "scenario", "horizon"], columns="quantile",
+                           values="horizon_mean").reset_index()
+    table.columns = [c if isinstance(c, str) else f"q{c:g}" for c in table.columns]
+    with atomic_path(ctx.path("projection", "displacement_by_region_scenario_horizon.csv")) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.0f")
+    total = out["displaced_persons"].sum(["region", "hazard"])
+    last = ctx.cfg.horizons[-1]
+    lines = []
+    for sc in ctx.cfg.scenarios:
+        v = total.sel(scenario=sc, year=slice(last.start, last.end)).mean("year")
+        q = np.quantile(v.values, [0.05, 0.5, 0.95])
+        lines.append(f"displacement per year {last.name} ({last.start}-{last.end}), {sc}: median {q[1]:,.0f} "
+                     f"(90 % interval {q[0]:,.0f}-{q[2]:,.0f})")
+    if not all(passed.values()):
+        lines.append("WARNING: projected from a fit that failed the convergence gate (allow_unconverged)")
+    return {"outputs": ["projection/projection.nc", "projection/summary.nc",
+                        "projection/displacement_by_region_scenario_horizon.csv"],
+            "headline": lines, "unconverged_fit": not all(passed.values())}
+
+
+def stage_interventions(ctx: RunContext) -> dict[str, Any]:
+    """Compare interventions and portfolios under uncertainty (``interventions/``)."""
+    from climmig.interventions import ProjectionState
+    from climmig.interventions.compare import compare_interventions
+    from climmig.report.tables import comparison_table
+
+    _gate(ctx)
+    if not ctx.cfg.interventions and not ctx.cfg.border_regimes:
+        return {"outputs": [], "headline": ["no interventions configured"]}
+    m = _Models(ctx)
+    state = ProjectionState.baseline(m.drivers, m.samples, regimes=m.regimes)
+    cmp = compare_interventions(state, [*ctx.cfg.interventions, *ctx.cfg.border_regimes], ctx.cfg.portfolios,
+                                m.outcome, ctx.cfg.horizons, ctx.cfg.comparison,
+                                np.random.default_rng(stage_seed(ctx.cfg.seed, "interventions")))
+    cmp = stamp(cmp, "intervention comparison", ctx.cfg_hash, ctx.cfg.seed)
+    write_netcdf(cmp, ctx.path("interventions", "comparison.nc"))
+    tab = comparison_table(cmp)
+    with atomic_path(ctx.path("interventions", "comparison.csv")) as tmp:
+        tab.to_csv(tmp, index=False)
+    return {"outputs": ["interventions/comparison.nc", "interventions/comparison.csv"],
+            "headline": [f"{cmp.sizes['intervention']} options compared; table in interventions/comparison.csv"]}
+
+
+def _observed_present_day(ctx: RunContext, regions: list[str]) -> pd.DataFrame:
+    from climmig.mobility.calibration import load_observations
+
+    obs, _ = load_observations(ctx.cfg, ctx.catalog)
+    obs = obs[obs["iso3"].isin(regions)]
+    col = "displacements"
+    yearly = obs.groupby(["iso3", "year"])[col].sum(min_count=1).reset_index()
+    g = yearly.groupby("iso3")[col]
+    return pd.DataFrame({"region": g.mean().index, "observed": g.mean().values,
+                         "observed_min": g.min().values, "observed_max": g.max().values})
+
+
+def stage_report(ctx: RunContext) -> dict[str, Any]:
+    """Figures, CSV summaries and the HTML report for non-programmers."""
+    from climmig.interventions import ProjectionState
+    from climmig.report.html import write_html_report
+    from climmig.report.sections import (
+        comparison_section,
+        flows_section,
+        plausibility_section,
+        projection_section,
+    )
+
+    proj = xr.open_dataset(ctx.path("projection", "projection.nc")).load()
+    summ = xr.open_dataset(ctx.path("projection", "summary.nc")).load()
+    boundaries = ctx.catalog.open(ctx.cfg.study_area.boundaries)
+    sections = [projection_section(proj["displaced_persons"].sum("hazard"), summ["variance"], ctx.cfg.horizons,
+                                   boundaries=boundaries)]
+    last = ctx.cfg.horizons[-1]
+    mid_sc = ctx.cfg.scenarios[len(ctx.cfg.scenarios) // 2]
+    sel = {"scenario": mid_sc, "year": slice(last.start, last.end)}
+    sections.append(flows_section(proj["internal_migration"].sel(sel).mean("year"),
+                                  proj["cross_border_migration"].sel(sel).mean("year"),
+                                  period=f"{last.start}-{last.end}, {mid_sc}"))
+    cmp_file = ctx.path("interventions", "comparison.nc")
+    if cmp_file.exists():
+        sections.append(comparison_section(xr.open_dataset(cmp_file).load(), scenario=mid_sc))
+    # present-day plausibility: today's exposure (ratio 1) and the first projection year's population
+    m = _Models(ctx)
+    first = int(m.drivers["year"].values[0])
+    today = m.drivers.sel(year=[first], scenario=[mid_sc])
+    today = today.assign(exposure_ratio=xr.ones_like(today["exposure_ratio"]))
+    sim = m.outcome(ProjectionState.baseline(today, m.samples, regimes=m.regimes.sel(year=[first])))
+    tot = sim["displaced_persons"].sum("hazard").stack(s=("sample", "climate_model", "year", "scenario"))
+    regions = [str(r) for r in tot["region"].values]
+    simdf = pd.DataFrame({"region": regions, "median": tot.median("s").values,
+                          "lower": tot.quantile(0.05, "s").values, "upper": tot.quantile(0.95, "s").values})
+    obsdf = _observed_present_day(ctx, regions)
+    sections.append(plausibility_section(simdf, obsdf))
+    with atomic_path(ctx.path("report_plausibility.csv")) as tmp:
+        simdf.merge(obsdf, on="region", how="left").to_csv(tmp, index=False, float_format="%.0f")
+    manifest_bits = {"config sha256": ctx.cfg_hash, "seed": ctx.cfg.seed, "run id": ctx.cfg.run_id,
+                     "unconverged fit": proj.attrs.get("climmig_unconverged_fit", "false")}
+    intro = (f"Projections of people displaced by floods, storms and droughts, and of people migrating, in "
+             f"{', '.join(ctx.cfg.study_area.countries or [])} under {', '.join(ctx.cfg.scenarios)} and "
+             f"{len(ctx.cfg.climate_models)} climate models. Every number comes with its uncertainty.")
+    path = write_html_report(ctx.run_dir, sections, title=f"climmig: {ctx.cfg.run_id}", intro=intro,
+                             metadata=manifest_bits)
+    figs = sorted(str(p.relative_to(ctx.run_dir)) for p in ctx.path("figures").glob("*.png")) \
+        if ctx.path("figures").exists() else []
+    return {"outputs": [str(path.relative_to(ctx.run_dir)), "report_plausibility.csv", *figs],
+            "headline": [f"report: {path}"]}
+
+
 def build_stages() -> list[Stage]:
     """The stages of a run in dependency order.
 
@@ -50,4 +351,11 @@ def build_stages() -> list[Stage]:
     """
     return [
         Stage("inputs", stage_inputs, (), "verify input data"),
+        Stage("exposure", stage_exposure, ("inputs",), "hazard and livelihood layers, exposure per region"),
+        Stage("fit_displacement", stage_fit_displacement, ("inputs",), "calibrate the displacement model"),
+        Stage("fit_migration", stage_fit_migration, ("inputs",), "calibrate the migration model"),
+        Stage("projection", stage_projection, ("exposure", "fit_displacement", "fit_migration"),
+              "posterior predictive projections"),
+        Stage("interventions", stage_interventions, ("projection",), "compare interventions"),
+        Stage("report", stage_report, ("projection", "interventions"), "figures and HTML report"),
     ]
