@@ -290,6 +290,30 @@ def _observed_present_day(ctx: RunContext, regions: list[str]) -> pd.DataFrame:
                          "observed_min": g.min().values, "observed_max": g.max().values})
 
 
+def _save_section_figures(ctx: RunContext, sections: list) -> list:
+    """Write every in-memory figure of the report to ``figures/`` as PNG and link it from the report."""
+    import dataclasses
+    import re
+
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from climmig.report.plots import save_figure
+
+    out = []
+    for s in sections:
+        figs = []
+        slug = re.sub(r"[^a-z0-9]+", "_", s.title.lower()).strip("_")
+        for i, f in enumerate(s.figures):
+            if isinstance(f.image, Figure):
+                target = save_figure(f.image, ctx.path("figures", f"{slug}_{i + 1}.png"))
+                plt.close(f.image)
+                f = dataclasses.replace(f, image=target)
+            figs.append(f)
+        out.append(dataclasses.replace(s, figures=tuple(figs)))
+    return out
+
+
 def stage_report(ctx: RunContext) -> dict[str, Any]:
     """Figures, CSV summaries and the HTML report for non-programmers."""
     from climmig.interventions import ProjectionState
@@ -334,6 +358,7 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     intro = (f"Projections of people displaced by floods, storms and droughts, and of people migrating, in "
              f"{', '.join(ctx.cfg.study_area.countries or [])} under {', '.join(ctx.cfg.scenarios)} and "
              f"{len(ctx.cfg.climate_models)} climate models. Every number comes with its uncertainty.")
+    sections = _save_section_figures(ctx, sections)
     path = write_html_report(ctx.run_dir, sections, title=f"climmig: {ctx.cfg.run_id}", intro=intro,
                              metadata=manifest_bits)
     figs = sorted(str(p.relative_to(ctx.run_dir)) for p in ctx.path("figures").glob("*.png")) \

@@ -1,0 +1,57 @@
+"""`climmig run` end to end on a reduced demo (short chains, flagged as unconverged), then resumed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import xarray as xr
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_demo_run_end_to_end_and_resume(tmp_path: Path) -> None:
+    cfg = yaml.safe_load((REPO / "configs" / "demo.yaml").read_text())
+    cfg["catalog"] = str(REPO / "data_catalog" / "catalog.yaml")
+    cfg["scenarios"] = ["ssp126", "ssp585"]
+    cfg["climate_models"] = ["GFDL-ESM4", "UKESM1-0-LL"]
+    cfg["mobility"]["sampler"] = {"backend": "nutpie", "draws": 150, "tune": 150, "chains": 2}
+    cfg["mobility"]["gate"]["allow_unconverged"] = True
+    cfg["projection"]["samples"] = 60
+    cfg["outputs"]["run_dir"] = str(tmp_path / "run")
+    p = tmp_path / "small.yaml"
+    p.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    r = subprocess.run([sys.executable, "-m", "climmig", "run", str(p), "--no-progress"], cwd=REPO,
+                       capture_output=True, text=True, timeout=1500)
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = tmp_path / "run"
+    for f in ["exposure/exposure.nc", "projection/projection.nc", "projection/summary.nc",
+              "projection/displacement_by_region_scenario_horizon.csv", "interventions/comparison.nc",
+              "interventions/comparison.csv", "report.html", "manifest.json", "config.yaml"]:
+        assert (run / f).exists(), f
+    proj = xr.open_dataset(run / "projection" / "projection.nc")
+    assert set(proj["displaced_persons"].dims) == {"sample", "scenario", "climate_model", "year", "region",
+                                                   "hazard"}
+    assert proj["displaced_persons"].attrs["units"] == "1" and "long_name" in proj["displaced_persons"].attrs
+    assert proj.attrs["Conventions"].startswith("CF-") and proj.attrs["climmig_config_sha256"]
+    assert proj.attrs["climmig_unconverged_fit"] in ("true", "false")
+    assert "climmig_sampling_design" in proj.attrs
+    summ = xr.open_dataset(run / "projection" / "summary.nc")
+    parts = summ["variance"]
+    total = parts.sel(uncertainty="total")
+    comps = parts.sel(uncertainty=["scenario", "climate_model", "parameter", "residual"]).sum("uncertainty")
+    assert float(abs(comps - total).max()) <= 1e-6 * float(total.max())
+    html = (run / "report.html").read_text()
+    assert html.count("<img") >= 5
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["flags"].get("unconverged_fit") in (True, None)
+    # second run: every stage is reused
+    r2 = subprocess.run([sys.executable, "-m", "climmig", "run", str(p), "--no-progress"], cwd=REPO,
+                        capture_output=True, text=True, timeout=600)
+    assert r2.returncode == 0, r2.stderr[-3000:]
+    assert r2.stdout.count("skipped") == 7, r2.stdout
