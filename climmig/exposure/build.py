@@ -16,6 +16,7 @@ country, it factors out of the cell sum, and the expensive part is one sparse re
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,8 @@ from climmig.hazards import INDICATOR_UNITS, exceedance_threshold, hazard_indica
 from climmig.hazards.emulator import stable_key
 from climmig.livelihoods import population_weights, rural_share, scale_to_projection, ssp_series, wdi_share
 
-__all__ = ["BASELINE_WINDOW", "build_exposure", "build_grid_and_masks"]
+__all__ = ["BASELINE_WINDOW", "ExposureLayers", "build_exposure", "build_grid_and_masks", "exposure_layers",
+           "hazard_exposure", "hazard_fields"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +110,160 @@ def _country_scaling(weights: xr.DataArray, projected: xr.DataArray) -> xr.DataA
     return scale_to_projection(base_c.assign_coords(region=weights["region"].values), proj)
 
 
+@dataclass(frozen=True)
+class ExposureLayers:
+    """The threshold-independent inputs of a run's exposure: grid, people per region and cell, SSP scaling.
+
+    Built once by :func:`exposure_layers`; :func:`hazard_fields` and :func:`hazard_exposure` then give the
+    exposure to one hazard, so a threshold can be changed without rebuilding anything else (sensitivity).
+
+    Attributes
+    ----------
+    grid : xr.Dataset
+        Analysis grid.
+    study : list of str
+        Study regions.
+    weights : xr.DataArray, [1], dims (region, lat, lon)
+        Baseline people of each study region in each cell (coords ``country``, ``region_name``).
+    source : xr.DataArray
+        Index of the population input used per region (all regions touching the grid).
+    base_r : xr.DataArray, [1], dims (region)
+        Baseline people per region (``weights`` summed over cells).
+    factor : xr.DataArray, [1], dims (scenario, year, region)
+        SSP population of the region's country relative to its baseline people (projection and baseline years).
+    factor0 : xr.DataArray, [1], dims (region)
+        ``factor`` in the baseline year, averaged over scenarios.
+    projected : xr.DataArray, [1], dims (scenario, year, region)
+        SSP population per country (``region`` holds country codes).
+    countries : list of str
+        Countries of the study regions.
+    years : list of int
+        Projection years.
+    baseline_year : int
+        ``period.baseline_year``.
+    window : list of int
+        Years of the present-climate baseline (``BASELINE_WINDOW`` around ``period.baseline_year``).
+    dT : xr.DataArray, [K], dims (scenario, climate_model, year)
+        Warming since the baseline year.
+    chunks : dict
+        Spatial chunks from ``compute.chunks``.
+    """
+
+    grid: xr.Dataset
+    study: list[str]
+    weights: xr.DataArray
+    source: xr.DataArray
+    base_r: xr.DataArray
+    factor: xr.DataArray
+    factor0: xr.DataArray
+    projected: xr.DataArray
+    countries: list[str]
+    years: list[int]
+    baseline_year: int
+    window: list[int]
+    dT: xr.DataArray
+    chunks: dict[str, int]
+
+
+def exposure_layers(cfg: Any, catalog: Any) -> ExposureLayers:
+    """The threshold-independent layers of a run's exposure (lazy where large).
+
+    Parameters
+    ----------
+    cfg : climmig.config.schema.RunConfig
+        Validated run config.
+    catalog : climmig.catalog.ResolvedCatalog
+        Catalog with the boundaries, population grids and SSP tables the config names.
+
+    Returns
+    -------
+    ExposureLayers
+    """
+    grid, fractions, study = build_grid_and_masks(cfg, catalog)
+    chunks = {k: v for k, v in cfg.compute.chunks.items() if k in ("lat", "lon")}
+    pop_spec = _livelihood(cfg, "population")
+    weights_all, source = population_weights(_population_inputs(cfg, catalog, pop_spec, grid), fractions, grid,
+                                             pop_spec.min_coverage)
+    weights = weights_all.sel(region=study).chunk({"region": -1, **chunks})
+    weights = weights.assign_coords(country=("region", fractions["country"].sel(region=study).values),
+                                    region_name=("region", fractions["region_name"].sel(region=study).values))
+    countries = sorted(set(str(c) for c in weights["country"].values))
+    years = cfg.years()
+    y0 = cfg.period.baseline_year
+    ssp_years = sorted(set(years) | {y0})
+    pop_table = catalog.open(pop_spec.projection or "ssp_population")
+    projected = ssp_series(pop_table, pop_spec.ssp_model, list(cfg.scenarios), countries, ssp_years, scale=1e6)
+    factor = _country_scaling(weights, projected)  # (scenario, year, region)
+    dT = warming_since_baseline(list(cfg.scenarios), list(cfg.climate_models), years, y0)
+    window = list(range(y0 + BASELINE_WINDOW[0], y0 + BASELINE_WINDOW[1] + 1))
+    return ExposureLayers(grid=grid, study=study, weights=weights, source=source,
+                          base_r=weights.sum(("lat", "lon")), factor=factor,
+                          factor0=factor.sel(year=y0).mean("scenario"), projected=projected, countries=countries,
+                          years=years, baseline_year=y0, window=window, dT=dT, chunks=chunks)
+
+
+def hazard_fields(spec: Any, layers: ExposureLayers, catalog: Any, seed: int) -> tuple[xr.DataArray, xr.DataArray]:
+    """The indicator of one hazard on the grid, projected and in the present-climate baseline window (lazy).
+
+    Parameters
+    ----------
+    spec : climmig.config.schema.HazardSpec
+        The hazard (its ``threshold`` is not used here).
+    layers : ExposureLayers
+        From :func:`exposure_layers`.
+    catalog : climmig.catalog.ResolvedCatalog
+        Catalog with the hazard's input.
+    seed : int
+        Run seed.
+
+    Returns
+    -------
+    tuple of xr.DataArray, [indicator units]
+        ``(field, field0)``, dims (scenario, climate_model, year, lat, lon); ``field0`` covers the baseline
+        window (scenario ``present`` for emulated hazards).
+    """
+    field = hazard_indicator(spec, catalog, layers.grid, layers.dT, seed, layers.chunks)
+    dT = layers.dT
+    if spec.source == "emulator":
+        dT0 = xr.zeros_like(dT.isel(scenario=[0], year=[0]).reindex(year=layers.window, fill_value=0.0))
+        dT0 = dT0.assign_coords(scenario=["present"])
+        field0 = hazard_indicator(spec, catalog, layers.grid, dT0, seed ^ stable_key("baseline"), layers.chunks)
+    else:
+        dTw = warming_since_baseline([str(s) for s in dT["scenario"].values],
+                                     [str(m) for m in dT["climate_model"].values], layers.window,
+                                     layers.baseline_year)
+        field0 = hazard_indicator(spec, catalog, layers.grid, dTw, seed, layers.chunks)
+    return field, field0
+
+
+def hazard_exposure(field: xr.DataArray, field0: xr.DataArray, layers: ExposureLayers, threshold: float
+                    ) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    """Exposure to one hazard at a threshold (lazy when the inputs are).
+
+    Parameters
+    ----------
+    field, field0 : xr.DataArray
+        From :func:`hazard_fields` (or the same fields loaded into memory).
+    layers : ExposureLayers
+        From :func:`exposure_layers`.
+    threshold : float
+        Exceedance level in the indicator's units (:func:`~climmig.hazards.exceedance_threshold`).
+
+    Returns
+    -------
+    tuple of xr.DataArray
+        ``exposed`` [1] (scenario, climate_model, year, region): people where the indicator exceeds the
+        threshold; ``intensity`` (same dims): population-weighted mean indicator; ``baseline`` [1]
+        (climate_model, region): people exposed in the present climate (baseline-window mean).
+    """
+    sums = region_exceedance_sums(field, layers.weights, threshold)
+    exposed = sums["exceedance"] * layers.factor.sel(year=layers.years)
+    intensity = sums["total"] / layers.base_r.where(layers.base_r > 0)
+    sums0 = region_exceedance_sums(field0, layers.weights, threshold)
+    baseline = sums0["exceedance"].mean(("scenario", "year")) * layers.factor0
+    return exposed, intensity, baseline
+
+
 def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
     """The exposure dataset of a run: people exposed per hazard, region, scenario, climate model and year.
 
@@ -133,44 +289,20 @@ def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
     DataError
         Missing livelihood, country not in the boundaries/SSP/WDI tables, inputs not covering the area.
     """
-    grid, fractions, study = build_grid_and_masks(cfg, catalog)
-    chunks = {k: v for k, v in cfg.compute.chunks.items() if k in ("lat", "lon")}
+    layers = exposure_layers(cfg, catalog)
+    weights, factor, base_r, projected = layers.weights, layers.factor, layers.base_r, layers.projected
+    countries, years, y0, window = layers.countries, layers.years, cfg.period.baseline_year, layers.window
     pop_spec = _livelihood(cfg, "population")
-    weights_all, source = population_weights(_population_inputs(cfg, catalog, pop_spec, grid), fractions, grid,
-                                             pop_spec.min_coverage)
-    weights = weights_all.sel(region=study).chunk({"region": -1, **chunks})
-    weights = weights.assign_coords(country=("region", fractions["country"].sel(region=study).values),
-                                    region_name=("region", fractions["region_name"].sel(region=study).values))
-    countries = sorted(set(str(c) for c in weights["country"].values))
-    years = cfg.years()
-    y0 = cfg.period.baseline_year
-    ssp_years = sorted(set(years) | {y0})
-    pop_table = catalog.open(pop_spec.projection or "ssp_population")
-    projected = ssp_series(pop_table, pop_spec.ssp_model, list(cfg.scenarios), countries, ssp_years, scale=1e6)
-    factor = _country_scaling(weights, projected)  # (scenario, year, region)
-    base_r = weights.sum(("lat", "lon"))
     population = (factor.sel(year=years) * base_r).transpose("scenario", "year", "region")
-    factor0 = factor.sel(year=y0).mean("scenario")
-
-    dT = warming_since_baseline(list(cfg.scenarios), list(cfg.climate_models), years, y0)
-    window = list(range(y0 + BASELINE_WINDOW[0], y0 + BASELINE_WINDOW[1] + 1))
     exposed, intensity, baseline, meta = [], [], [], []
     inputs: dict[str, str] = {}
     for spec in cfg.hazards:
-        field = hazard_indicator(spec, catalog, grid, dT, cfg.seed, chunks)
+        field, field0 = hazard_fields(spec, layers, catalog, cfg.seed)
         thr = exceedance_threshold(spec)
-        sums = region_exceedance_sums(field, weights, thr)
-        exposed.append(sums["exceedance"] * factor.sel(year=years))
-        intensity.append(sums["total"] / base_r.where(base_r > 0))
-        if spec.source == "emulator":
-            dT0 = xr.zeros_like(dT.isel(scenario=[0], year=[0]).reindex(year=window, fill_value=0.0))
-            dT0 = dT0.assign_coords(scenario=["present"])
-            field0 = hazard_indicator(spec, catalog, grid, dT0, cfg.seed ^ stable_key("baseline"), chunks)
-        else:
-            dTw = warming_since_baseline(list(cfg.scenarios), list(cfg.climate_models), window, y0)
-            field0 = hazard_indicator(spec, catalog, grid, dTw, cfg.seed, chunks)
-        sums0 = region_exceedance_sums(field0, weights, thr)
-        baseline.append(sums0["exceedance"].mean(("scenario", "year")) * factor0)
+        hz_exposed, hz_intensity, hz_baseline = hazard_exposure(field, field0, layers, thr)
+        exposed.append(hz_exposed)
+        intensity.append(hz_intensity)
+        baseline.append(hz_baseline)
         meta.append((spec.name, spec.indicator, spec.threshold, INDICATOR_UNITS[spec.indicator],
                      field.attrs.get("climmig_emulated", "false")))
         inputs[spec.input] = field.attrs.get("climmig_catalog_id", spec.input)
@@ -227,7 +359,7 @@ def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
         coords={"region_name": weights["region_name"], "country": weights["country"]},
     )
     ds["year"].attrs.update(long_name="year", units="1")
-    ds["population_source"] = source.sel(region=study).assign_attrs(
+    ds["population_source"] = layers.source.sel(region=layers.study).assign_attrs(
         long_name="index into climmig_population_inputs of the grid used per region", units="1")
     emulated = any(m[4] == "true" for m in meta)
     ds.attrs.update(
