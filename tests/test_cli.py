@@ -63,3 +63,13 @@ def test_import_has_no_side_effects(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert r.stdout.strip() == "ok", r.stderr
+
+
+def test_compare_rejects_unknown_scenario_and_horizon(tmp_path: Path) -> None:
+    # checked before anything runs: no run directory is created
+    r = run("compare", "configs/demo.yaml", "--scenario", "ssp999", "--output", str(tmp_path / "run"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "'ssp999' is not one of the config's scenarios" in r.stderr and "--scenario" in r.stderr
+    r = run("compare", "configs/demo.yaml", "--horizon", "never", "--output", str(tmp_path / "run"))
+    assert r.returncode == 2 and "'never' is not one of the config's horizons" in r.stderr
+    assert not (tmp_path / "run").exists()

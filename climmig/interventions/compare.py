@@ -206,7 +206,7 @@ def compare_interventions(
 
 def _attrs(ds: xr.Dataset, currency: str, price_year: int | None, cmp: ComparisonSpec, outcome_var: str) -> None:
     people = {"units": "1"}
-    ds["averted_displacement"].attrs = {**people, "long_name": "people displaced averted in the horizon"}
+    ds["averted_displacement"].attrs = {**people, "long_name": "displacement averted in the horizon (people)"}
     if "averted_cross_border" in ds:
         ds["averted_cross_border"].attrs = {**people, "long_name": "cross-border migrants averted in the horizon"}
     if "averted_internal" in ds:

@@ -334,8 +334,12 @@ def projection_summary(
         ``horizon_mean`` (quantiles of the annual mean per horizon, pooled over samples and climate
         models: dims quantile x scenario x horizon x region) and ``horizon_mean_mean`` (its mean),
         ``annual`` and ``annual_mean`` (the same by year),
-        ``variance`` (the partition of :func:`partition_variance` of the all-region total, by year) and
-        ``variance_fraction`` (each component over ``total``).
+        ``variance`` (the partition of :func:`partition_variance` of the all-region total, by year),
+        ``variance_fraction`` (each component over ``total``), and ``variance_horizon`` /
+        ``variance_horizon_fraction``: the same partition of the all-region total's horizon mean (dims
+        uncertainty x horizon). Year-to-year chance dominates single years; over a horizon's mean it
+        largely averages out, so the horizon partition is the one that says which uncertainty a planner
+        could reduce (better models, narrower parameters) and which is a choice (the scenario).
     """
     if "hazard" in sampled.dims:
         expected, sampled = expected.sum("hazard", keep_attrs=True), sampled.sum("hazard", keep_attrs=True)
@@ -346,12 +350,21 @@ def projection_summary(
     regional = "region" in sampled.dims
     part = partition_variance(expected.sum("region") if regional else expected,
                               sampled.sum("region") if regional else sampled)
-    frac = part / part.sel(uncertainty="total").where(part.sel(uncertainty="total") > 0)
-    frac.attrs = {"long_name": "share of the variance by source", "units": "1"}
+    tot_e = expected.sum("region") if regional else expected
+    tot_x = sampled.sum("region") if regional else sampled
+    part_h = partition_variance(horizon_mean(tot_e, horizons), horizon_mean(tot_x, horizons))
+    part_h.attrs["long_name"] = part.attrs["long_name"] + " (horizon mean of the annual values)"
+
+    def _fraction(v: xr.DataArray) -> xr.DataArray:
+        f = v / v.sel(uncertainty="total").where(v.sel(uncertainty="total") > 0)
+        f.attrs = {"long_name": "share of the variance by source", "units": "1"}
+        return f
+
     out = xr.Dataset({
         "horizon_mean": s_h["quantiles"], "horizon_mean_mean": s_h["mean"],
         "annual": s_y["quantiles"], "annual_mean": s_y["mean"],
-        "variance": part, "variance_fraction": frac,
+        "variance": part, "variance_fraction": _fraction(part),
+        "variance_horizon": part_h, "variance_horizon_fraction": _fraction(part_h),
     })
     out.attrs["climmig_sampling_design"] = (
         f"posterior draws x climate models paired by '{pairing}'; quantiles pool draws and climate models")

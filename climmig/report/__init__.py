@@ -11,6 +11,7 @@ from climmig.report.plots import (
     observed_vs_simulated,
     ranked_bars,
     save_figure,
+    uncertainty_by_horizon,
     uncertainty_partition,
 )
 from climmig.report.sections import (
@@ -19,7 +20,7 @@ from climmig.report.sections import (
     plausibility_section,
     projection_section,
 )
-from climmig.report.tables import comparison_table, interval_table
+from climmig.report.tables import comparison_table, headline_table, interval_table
 
 __all__ = [
     "ReportFigure",
@@ -32,6 +33,7 @@ __all__ = [
     "fan_chart",
     "flows_bars",
     "flows_section",
+    "headline_table",
     "interval_table",
     "observed_vs_simulated",
     "plausibility_section",
@@ -39,6 +41,7 @@ __all__ = [
     "ranked_bars",
     "render_html",
     "save_figure",
+    "uncertainty_by_horizon",
     "uncertainty_partition",
     "write_html_report",
 ]

@@ -27,6 +27,7 @@ __all__ = [
     "observed_vs_simulated",
     "ranked_bars",
     "save_figure",
+    "uncertainty_by_horizon",
     "uncertainty_partition",
 ]
 
@@ -42,6 +43,8 @@ _COMPONENT_LABELS = {"scenario": "emission scenario", "climate_model": "climate 
 
 def _people(x: float) -> str:
     ax = abs(x)
+    if ax >= 1e7:
+        return f"{x / 1e6:.0f} M"
     if ax >= 1e6:
         return f"{x / 1e6:.1f} M"
     if ax >= 1e3:
@@ -49,11 +52,13 @@ def _people(x: float) -> str:
     return f"{x:.0f}"
 
 
-def _people_axis(ax: Any, axis: str = "y") -> None:
-    from matplotlib.ticker import FuncFormatter
+def _people_axis(ax: Any, axis: str = "y", nbins: int | None = None) -> None:
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    fmt = FuncFormatter(lambda v, _pos: _people(v))
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(FuncFormatter(lambda v, _pos: _people(v)))
+    if nbins is not None:  # narrow panels: few ticks so that labels like "250 M" never overlap
+        target.set_major_locator(MaxNLocator(nbins=nbins))
 
 
 def _sample_dims(da: xr.DataArray) -> list[str]:
@@ -181,6 +186,53 @@ def uncertainty_partition(part: xr.DataArray, *, title: str | None = None) -> Fi
     return fig
 
 
+def uncertainty_by_horizon(part: xr.DataArray, *, title: str | None = None) -> Figure:
+    """Stacked bars: the share of the variance of each horizon's mean from each source.
+
+    Parameters
+    ----------
+    part : xr.DataArray
+        :func:`climmig.projection.partition_variance` of horizon means (``uncertainty`` x ``horizon``, with
+        optional ``horizon_start``/``horizon_end`` coords); other dims are summed.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    Figure
+    """
+    extra = [d for d in part.dims if d not in ("uncertainty", "horizon")]
+    if extra:
+        part = part.sum(extra)
+    comps = [c for c in _COMPONENT_COLOURS if c in part["uncertainty"].values]
+    vals = part.sel(uncertainty=comps).clip(min=0).compute()
+    share = (vals / vals.sum("uncertainty").where(vals.sum("uncertainty") > 0)).fillna(0) * 100
+    horizons = [str(h) for h in part["horizon"].values]
+    labels = horizons
+    if "horizon_start" in part.coords and "horizon_end" in part.coords:
+        labels = [f"{h}\n{int(a)}-{int(b)}" for h, a, b in
+                  zip(horizons, part["horizon_start"].values, part["horizon_end"].values, strict=True)]
+    fig = Figure(figsize=(7.0, 3.8))
+    ax = fig.subplots()
+    left = np.zeros(len(horizons))
+    y = np.arange(len(horizons))
+    for c in comps:
+        w = share.sel(uncertainty=c).values
+        ax.barh(y, w, left=left, color=_COMPONENT_COLOURS[c], label=_COMPONENT_LABELS[c], alpha=0.85)
+        for yi, (l0, wi) in enumerate(zip(left, w, strict=True)):
+            if wi >= 8:  # label segments wide enough to hold the number
+                ax.text(l0 + wi / 2, yi, f"{wi:.0f} %", ha="center", va="center", fontsize=8, color="white")
+        left = left + w
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("share of uncertainty in the horizon's average (%)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9, title="source")
+    ax.set_title(title or "Where the uncertainty of each period's average comes from", fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
 def _totals(comparison: xr.Dataset, var: str, scenario: str | None) -> xr.DataArray:
     da = comparison[var]
     if "region" in da.dims:
@@ -238,7 +290,7 @@ def ranked_bars(
         start, end = int(qh["horizon_start"]), int(qh["horizon_end"])
         ax.set_title(f"{h} ({start}-{end})", fontsize=11)
         ax.set_xlabel(comparison[variable].attrs.get("long_name", variable), fontsize=9)
-        _people_axis(ax, "x")
+        _people_axis(ax, "x", nbins=4)
         ax.grid(axis="x", alpha=0.3)
     axes[0].legend(fontsize=8, loc="lower right")
     fig.suptitle(title or f"Displacement averted by each option ({scenario})", fontsize=12)
@@ -271,14 +323,18 @@ def averted_vs_cost(
     probs = [(1 - level) / 2, 0.5, (1 + level) / 2]
     qa, qc = av.quantile(probs, dim="sample").compute(), cost.quantile(probs, dim="sample").compute()
     currency = comparison["discounted_cost"].attrs.get("currency", "")
-    fig = Figure(figsize=(6.8, 4.8))
+    fig = Figure(figsize=(9.0, 4.8))
     ax = fig.subplots()
+    markers = "osD^vP*Xh<>"
     for i, name in enumerate(av["intervention"].values):
         a, c = qa.isel(intervention=i).values, qc.isel(intervention=i).values
+        # options often share a cost or a benefit: a legend (colour + marker) stays readable where text
+        # labels next to the points would overlap
         ax.errorbar(a[1], c[1] / 1e6, xerr=[[a[1] - a[0]], [a[2] - a[1]]],
-                    yerr=[[(c[1] - c[0]) / 1e6], [(c[2] - c[1]) / 1e6]], fmt="o", capsize=3, ms=5)
-        ax.annotate(str(name), (a[1], c[1] / 1e6), textcoords="offset points", xytext=(5, 5), fontsize=8)
-    ax.set_xlabel(f"people displaced averted (median and {int(level * 100)} % interval)")
+                    yerr=[[(c[1] - c[0]) / 1e6], [(c[2] - c[1]) / 1e6]], fmt=markers[i % len(markers)],
+                    capsize=3, ms=6, alpha=0.85, label=str(name))
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5), title="option", title_fontsize=9)
+    ax.set_xlabel(f"displacement averted, people (median and {int(level * 100)} % interval)")
     ax.set_ylabel(f"discounted cost (million {currency})")
     _people_axis(ax, "x")
     ax.grid(alpha=0.3)

@@ -17,6 +17,7 @@ from climmig.report.plots import (
     flows_bars,
     observed_vs_simulated,
     ranked_bars,
+    uncertainty_by_horizon,
     uncertainty_partition,
 )
 from climmig.report.tables import comparison_table
@@ -59,6 +60,7 @@ def projection_section(
     horizons: Sequence[Any],
     *,
     boundaries: Any | None = None,
+    horizon_partition: xr.DataArray | None = None,
     what: str = "people displaced by weather-related disasters",
 ) -> Section:
     """Fan charts, a map of projected change and the uncertainty partition, with captions.
@@ -73,6 +75,8 @@ def projection_section(
         Evaluation horizons; the map compares the last with the first.
     boundaries : geopandas.GeoDataFrame, optional
         Country boundaries for the map (from the catalog); no map without them.
+    horizon_partition : xr.DataArray, optional
+        The same partition of each horizon's mean (uncertainty x horizon), shown as bars when given.
     what : str
         Plain-language name of the quantity.
 
@@ -116,6 +120,12 @@ def projection_section(
         "Where the uncertainty comes from, year by year: the emission scenario (what the world does), the "
         "climate model (how the climate responds), the model parameters (what the data can tell us) and "
         "year-to-year chance (which years bring disasters). " + _dominant(partition)))
+    if horizon_partition is not None:
+        figs.append(ReportFigure(
+            uncertainty_by_horizon(horizon_partition),
+            "The same split for the average over each period. Chance from year to year largely averages out "
+            "over a period, so this shows which uncertainty matters for planning: the scenario is a choice "
+            "the world makes, while climate-model and parameter uncertainty could be narrowed by research."))
     return Section(f"Projected {what}", text, figures=figs)
 
 
@@ -217,6 +227,6 @@ def plausibility_section(simulated: pd.DataFrame, observed: pd.DataFrame) -> Sec
             f"{len(df)} countries.")
     return Section("Does the model match the record?", text, figures=[ReportFigure(
         observed_vs_simulated(simulated, observed),
-        "Blue: simulated yearly displacement today (median and interval). Green: IDMC's recorded yearly "
-        "average (whiskers: lowest and highest recorded year, where available).")],
+        "Blue: simulated yearly displacement today (median and 90 % interval). Green: IDMC's recorded "
+        "displacement in the median year (whiskers: lowest and highest recorded year, where available).")],
         tables=[ReportTable(df, "Simulated and observed displacement per year.")])

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["comparison_table", "interval_table"]
+__all__ = ["comparison_table", "headline_table", "interval_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,3 +93,60 @@ def comparison_table(comparison: xr.Dataset, level: float = 0.9) -> pd.DataFrame
                     "prob_best": float(comparison["prob_best"].sel(intervention=iv, scenario=sc, horizon=h)),
                 })
     return pd.DataFrame(rows)
+
+
+def _fmt_people(x: float) -> str:
+    if not np.isfinite(x):
+        return "-"
+    ax = abs(x)
+    if ax >= 1e6:
+        return f"{x / 1e6:.1f} M"
+    if ax >= 1e4:
+        return f"{x / 1e3:.0f} k"
+    return f"{x:,.0f}"
+
+
+def _fmt_money(x: float) -> str:
+    if not np.isfinite(x):
+        return "never"
+    return f"{x:,.0f}" if abs(x) < 1e4 else f"{x / 1e3:,.0f} k"
+
+
+def headline_table(table: pd.DataFrame, *, scenario: str, horizon: str, currency: str = "USD") -> pd.DataFrame:
+    """Readable ranking of the options for one scenario and horizon, from :func:`comparison_table`.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`comparison_table` (or the ``interventions/comparison.csv`` of a run).
+    scenario, horizon : str
+        Which scenario and evaluation horizon.
+    currency : str
+        Currency label of the cost column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per option, ranked by median displacement averted (largest first), with formatted strings:
+        ``option``, ``timescale``, ``averted`` (median and 90 % interval), ``cost per person averted``
+        (median; "never" where the median sample averts nothing), ``P(any benefit)``, ``P(best)``.
+
+    Raises
+    ------
+    KeyError
+        If the scenario or horizon is not in the table.
+    """
+    sub = table[(table["scenario"] == scenario) & (table["horizon"] == horizon)]
+    if sub.empty:
+        raise KeyError(f"no rows for scenario {scenario!r} and horizon {horizon!r}; the table has scenarios "
+                       f"{sorted(table['scenario'].unique())} and horizons {sorted(table['horizon'].unique())}")
+    sub = sub.sort_values("averted_median", ascending=False)
+    return pd.DataFrame({
+        "option": sub["intervention"].to_numpy(),
+        "timescale": sub["timescale"].to_numpy(),
+        "averted": [f"{_fmt_people(m)} ({_fmt_people(lo)} to {_fmt_people(hi)})" for m, lo, hi in
+                    zip(sub["averted_median"], sub["averted_lower"], sub["averted_upper"], strict=True)],
+        f"cost per person averted ({currency})": [_fmt_money(float(x)) for x in sub["cost_per_person_median"]],
+        "P(any benefit)": [f"{x:.2f}" for x in sub["prob_benefit"]],
+        "P(best)": [f"{x:.2f}" for x in sub["prob_best"]],
+    })

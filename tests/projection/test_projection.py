@@ -194,3 +194,22 @@ def test_projection_summary(rng):
                                np.quantile(hm.values.ravel(), 0.5))
     np.testing.assert_allclose(s["variance_fraction"].sel(uncertainty="total").values, 1.0)
     assert "cross" in s.attrs["climmig_sampling_design"]
+
+
+def test_horizon_partition_sums_and_averages_chance_out(rng):
+    a, b, er, pop = _case(rng, n=200)
+    mu = expected_negbin(a, b, er, pop).transpose("sample", ...)
+    x = sample_negbin(mu, 2.0, seed=3)
+    hz = [("near", 2025, 2027), ("late", 2028, 2030)]
+    s = projection_summary(mu, x, hz, [0.5])
+    v = s["variance_horizon"]
+    assert set(v.dims) == {"uncertainty", "horizon"}
+    comp = v.sel(uncertainty=["scenario", "climate_model", "parameter", "residual"]).sum("uncertainty")
+    np.testing.assert_allclose(comp.values, v.sel(uncertainty="total").values, rtol=1e-10)
+    # the horizon total is the variance of the all-region horizon mean, pooled over draws and cells
+    hm = x.sum("region").sel(year=slice(2028, 2030)).mean("year")
+    np.testing.assert_allclose(float(v.sel(uncertainty="total", horizon="late")),
+                               float(hm.stack(all=["sample", "scenario", "climate_model"]).var("all")))
+    # independent yearly noise over 3 years: the residual share of the horizon mean is below the yearly one
+    yearly = s["variance_fraction"].sel(uncertainty="residual", year=slice(2028, 2030)).mean("year")
+    assert float(s["variance_horizon_fraction"].sel(uncertainty="residual", horizon="late")) < float(yearly)

@@ -23,10 +23,12 @@ from climmig.report import (
     comparison_table,
     fan_chart,
     flows_bars,
+    headline_table,
     interval_table,
     observed_vs_simulated,
     ranked_bars,
     save_figure,
+    uncertainty_by_horizon,
     uncertainty_partition,
     write_html_report,
 )
@@ -69,6 +71,16 @@ def test_fan_chart_and_partition(demo, tmp_path):
     part = partition_variance(disp, disp)
     fig = uncertainty_partition(part)
     assert len(fig.axes[0].collections) == 4
+    from climmig.projection import horizon_mean
+
+    hz = [("near", 2025, 2029), ("mid", 2030, 2035)]
+    part_h = partition_variance(horizon_mean(disp, hz), horizon_mean(disp, hz))
+    fig = uncertainty_by_horizon(part_h)
+    ax = fig.axes[0]
+    assert [t.get_text().split("\n")[0] for t in ax.get_yticklabels()] == ["near", "mid"]
+    # 4 sources x 2 horizons of stacked bars, each horizon's bars add up to 100 %
+    widths = np.array([r.get_width() for r in ax.patches]).reshape(4, 2)
+    np.testing.assert_allclose(widths.sum(0), 100.0)
 
 
 def test_comparison_figures_and_table(demo):
@@ -78,7 +90,8 @@ def test_comparison_figures_and_table(demo):
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert set(ticks) == {"cash", "warning", "paris", "cash_and_warning"}
     fig = averted_vs_cost(cmp, scenario="ssp585", horizon="mid")
-    assert len(fig.axes[0].texts) == 4
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert sorted(legend) == sorted(["cash", "warning", "paris", "cash_and_warning"])
     table = comparison_table(cmp)
     assert len(table) == 4 * 2 * 2
     row = table.query("intervention == 'cash' and scenario == 'ssp585' and horizon == 'mid'").iloc[0]
@@ -174,3 +187,17 @@ def test_ready_made_sections_build_a_report(demo, tmp_path):
     text = write_html_report(tmp_path, sections, title="Demo").read_text()
     assert text.count("data:image/png;base64,") == 3 + 2 + 1 + 1
     assert "chance of being best" in text
+
+
+def test_headline_table_ranks_and_formats(demo):
+    _, _, cmp = demo
+    table = comparison_table(cmp)
+    head = headline_table(table, scenario="ssp585", horizon="mid")
+    sub = table.query("scenario == 'ssp585' and horizon == 'mid'").sort_values("averted_median", ascending=False)
+    assert list(head["option"]) == list(sub["intervention"])
+    assert len(head) == 4 and head.columns[0] == "option"
+    # every averted cell reads "median (lower to upper)"
+    assert all(re.fullmatch(r"\S+( [kM])? \(\S+( [kM])? to \S+( [kM])?\)", a) for a in head["averted"])
+    assert set(head["P(best)"].astype(float)) <= {float(x) for x in np.round(sub["prob_best"], 2)}
+    with pytest.raises(KeyError, match="no rows for scenario"):
+        headline_table(table, scenario="ssp999", horizon="mid")
