@@ -193,6 +193,13 @@ class _Models:
         if "sample" in gdp.dims:  # development effect drawn per sample: migration sees its mean
             gdp = gdp.mean("sample")
         fd = fd.assign(gdp_per_capita=gdp.transpose(*fd["gdp_per_capita"].dims))
+        # interventions that change exposure (protection, relocation, mitigation, ...) change the climate
+        # stress that drives migration by the same relative amount: the migration drivers' exposure ratio
+        # (mean over the hazard layers) is scaled by the state's mean exposure ratio over the baseline's
+        base = self.drivers["exposure_ratio"].sel(year=state.drivers["year"], scenario=state.drivers["scenario"])
+        base = base.mean("hazard")
+        rel = (state.drivers["exposure_ratio"].mean("hazard") / base.where(base > 0)).fillna(1.0)
+        fd = fd.assign(exposure_ratio=fd["exposure_ratio"] * rel)
         regimes = state.regimes if state.regimes is not None else self.regimes
         flows = predict_flows(self.mig, fd, regimes, samples=self.samples, seed=self.seed)
         return xr.Dataset({

@@ -48,6 +48,12 @@ def test_demo_run_end_to_end_and_resume(tmp_path: Path) -> None:
     assert float(abs(comps - total).max()) <= 1e-6 * float(total.max())
     html = (run / "report.html").read_text()
     assert html.count("<img") >= 5
+    cmp = xr.open_dataset(run / "interventions" / "comparison.nc")
+    # exposure-reducing options reach slow-onset migration too (through the climate stress of the origin);
+    # options acting only on event displacement (cash, early warning) leave migration unchanged
+    moved = abs(cmp["averted_internal"]).sum(["sample", "region"])
+    assert float(moved.sel(intervention="paris_pathway").max()) > 0
+    assert float(moved.sel(intervention="early_warning").max()) == 0
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["flags"].get("unconverged_fit") in (True, None)
     # second run: every stage is reused
