@@ -60,11 +60,13 @@ def comparison_table(comparison: xr.Dataset, level: float = 0.9) -> pd.DataFrame
     pandas.DataFrame
         One row per intervention x scenario x horizon: displacement averted and discounted cost in the
         horizon, cost per person averted (cumulative to the horizon's end; ``inf`` in samples where
-        nothing is averted), each as median and interval bounds; probability of benefit and of being
+        nothing is averted), slow-onset (internal) and cross-border migration averted in the horizon when
+        the comparison holds them, each as median and interval bounds; probability of benefit and of being
         best; the intervention's kind and timescale.
     """
-    tot = comparison[["averted_displacement", "discounted_cost", "cumulative_cost", "cumulative_averted"]].sum(
-        "region")
+    migration = [v for v in ("averted_internal", "averted_cross_border") if v in comparison]
+    tot = comparison[["averted_displacement", "discounted_cost", "cumulative_cost", "cumulative_averted",
+                      *migration]].sum("region")
     lo, hi = (1 - level) / 2, (1 + level) / 2
     cpp = tot["cumulative_cost"] / tot["cumulative_averted"].where(tot["cumulative_averted"] > 0)
     # NaN (nothing averted) counts as an infinite cost per person when taking quantiles
@@ -72,6 +74,7 @@ def comparison_table(comparison: xr.Dataset, level: float = 0.9) -> pd.DataFrame
     av_q = tot["averted_displacement"].quantile([lo, 0.5, hi], dim="sample")
     cost_q = tot["discounted_cost"].quantile([lo, 0.5, hi], dim="sample")
     cpp_q = cpp.quantile([lo, 0.5, hi], dim="sample", method="lower")
+    mig_q = {v: tot[v].quantile([lo, 0.5, hi], dim="sample") for v in migration}
     rows = []
     pb_all = (tot["averted_displacement"] > 0).mean("sample")
     for iv in comparison["intervention"].values:
@@ -89,6 +92,8 @@ def comparison_table(comparison: xr.Dataset, level: float = 0.9) -> pd.DataFrame
                     "averted_median": a[1], "averted_lower": a[0], "averted_upper": a[2],
                     "cost_median": c[1], "cost_lower": c[0], "cost_upper": c[2],
                     "cost_per_person_median": p[1], "cost_per_person_lower": p[0], "cost_per_person_upper": p[2],
+                    **{f"{v}_{k}": float(mig_q[v].sel(intervention=iv, scenario=sc, horizon=h)[j])
+                       for v in migration for j, k in enumerate(("lower", "median", "upper"))},
                     "prob_benefit": float(pb_all.sel(intervention=iv, scenario=sc, horizon=h)),
                     "prob_best": float(comparison["prob_best"].sel(intervention=iv, scenario=sc, horizon=h)),
                 })
@@ -129,7 +134,8 @@ def headline_table(table: pd.DataFrame, *, scenario: str, horizon: str, currency
     pandas.DataFrame
         One row per option, ranked by median displacement averted (largest first), with formatted strings:
         ``option``, ``timescale``, ``averted`` (median and 90 % interval), ``cost per person averted``
-        (median; "never" where the median sample averts nothing), ``P(any benefit)``, ``P(best)``.
+        (median; "never" where the median sample averts nothing), ``cross-border migration averted`` (when
+        the table has it), ``P(any benefit)``, ``P(best)``.
 
     Raises
     ------
@@ -147,6 +153,10 @@ def headline_table(table: pd.DataFrame, *, scenario: str, horizon: str, currency
         "averted": [f"{_fmt_people(m)} ({_fmt_people(lo)} to {_fmt_people(hi)})" for m, lo, hi in
                     zip(sub["averted_median"], sub["averted_lower"], sub["averted_upper"], strict=True)],
         f"cost per person averted ({currency})": [_fmt_money(float(x)) for x in sub["cost_per_person_median"]],
+        **({"cross-border migration averted": [
+            f"{_fmt_people(m)} ({_fmt_people(lo)} to {_fmt_people(hi)})" for m, lo, hi in
+            zip(sub["averted_cross_border_median"], sub["averted_cross_border_lower"],
+                sub["averted_cross_border_upper"], strict=True)]} if "averted_cross_border_median" in sub else {}),
         "P(any benefit)": [f"{x:.2f}" for x in sub["prob_benefit"]],
         "P(best)": [f"{x:.2f}" for x in sub["prob_best"]],
     })

@@ -99,6 +99,9 @@ def test_comparison_figures_and_table(demo):
     assert row["averted_median"] == pytest.approx(float(tot.median("sample")))
     assert row["averted_lower"] <= row["averted_median"] <= row["averted_upper"]
     assert row["timescale"] == "short"
+    cross = cmp["averted_cross_border"].sel(intervention="cash", scenario="ssp585", horizon="mid").sum("region")
+    assert row["averted_cross_border_median"] == pytest.approx(float(cross.median("sample")))
+    assert row["averted_internal_lower"] <= row["averted_internal_median"] <= row["averted_internal_upper"]
     # mitigation costs nothing configured: infinite cost per person never appears for a benefit of zero cost
     assert np.isfinite(table.query("intervention == 'cash'")["cost_per_person_median"]).all()
 
@@ -195,7 +198,7 @@ def test_headline_table_ranks_and_formats(demo):
     head = headline_table(table, scenario="ssp585", horizon="mid")
     sub = table.query("scenario == 'ssp585' and horizon == 'mid'").sort_values("averted_median", ascending=False)
     assert list(head["option"]) == list(sub["intervention"])
-    assert len(head) == 4 and head.columns[0] == "option"
+    assert len(head) == 4 and head.columns[0] == "option" and "cross-border migration averted" in head
     # every averted cell reads "median (lower to upper)"
     assert all(re.fullmatch(r"\S+( [kM])? \(\S+( [kM])? to \S+( [kM])?\)", a) for a in head["averted"])
     assert set(head["P(best)"].astype(float)) <= {float(x) for x in np.round(sub["prob_best"], 2)}
