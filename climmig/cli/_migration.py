@@ -99,6 +99,7 @@ def fit_migration_cmd(
         MODEL_NAME,
         build_migration_model,
         fit_attrs,
+        max_emigration_rate,
         regime_frictions,
         regime_scenario_summary,
         resolve_priors,
@@ -131,6 +132,9 @@ def fit_migration_cmd(
     out_console.print(t)
     out_console.print(_coefficient_table(idata))
     out_console.print(gate_summary(diag))
+    rate, origin = max_emigration_rate(idata)
+    out_console.print(f"emigration bound used in projections: {rate:.2%} of the population per year (the "
+                      f"highest rate in the fitted flows, {origin})")
     out_console.print(f"fit: {target}")
     if cfg.border_regimes:
         countries = cfg.study_area.countries or list(inputs.countries)
@@ -154,7 +158,9 @@ def _coefficient_table(idata) -> Table:
     import arviz as az
 
     names = ["mig_intercept", "mig_pop_origin", "mig_pop_destination", "mig_distance_decay", "mig_income",
-             "mig_climate_stress", "mig_contiguity", "mig_sigma_origin", "mig_sigma_destination", "mig_alpha"]
+             "mig_origin_income", "mig_climate_stress", "mig_contiguity", "mig_sigma_origin",
+             "mig_sigma_destination", "mig_alpha"]
+    names = [n for n in names if n in idata.posterior]
     s = az.summary(idata, var_names=names, hdi_prob=0.9, kind="stats")
     t = Table(title="gravity coefficients (posterior mean, 90 % HDI)")
     for c in ("parameter", "mean", "90 % HDI"):

@@ -29,8 +29,8 @@ __all__ = ["backtest_flows", "holdout_mask", "plot_observed_vs_predicted", "pois
 
 logger = logging.getLogger(__name__)
 
-_COVARIATES = ("log_pop_origin", "log_pop_destination", "log_distance", "income_diff", "climate_stress",
-               "contiguous")
+_COVARIATES = ("log_pop_origin", "log_pop_destination", "log_distance", "income_diff", "log_gdp_origin",
+               "climate_stress", "contiguous")
 
 
 def holdout_mask(n: int, fraction: float, seed: int) -> np.ndarray:
@@ -129,6 +129,7 @@ def predictive_draws(idata: Any, inputs: MigrationInputs, test: pd.DataFrame, sa
               + v["mig_pop_destination"][:, None] * test["log_pop_destination"].to_numpy()
               - v["mig_distance_decay"][:, None] * test["log_distance"].to_numpy()
               + v["mig_income"][:, None] * test["income_diff"].to_numpy()
+              + v["mig_origin_income"][:, None] * test["log_gdp_origin"].to_numpy()
               + v["mig_climate_stress"][:, None] * test["climate_stress"].to_numpy()
               + v["mig_contiguity"][:, None] * test["contiguous"].to_numpy()
               + v["mig_regime_effect"][:, reg])

@@ -26,7 +26,7 @@ from climmig.mobility.regimes import REGIMES, apply_regime_changes, pair_regimes
 
 TRUTH = {
     "mig_intercept": 5.0, "mig_pop_origin": 0.6, "mig_pop_destination": 0.8, "mig_distance_decay": 1.2,
-    "mig_income": 0.5, "mig_climate_stress": 0.3, "mig_contiguity": 1.0, "mig_regime_bilateral": 0.4,
+    "mig_income": 0.5, "mig_origin_income": 0.9, "mig_climate_stress": 0.3, "mig_contiguity": 1.0, "mig_regime_bilateral": 0.4,
     "mig_regime_regional": 0.9, "mig_regime_multilateral": -0.5, "mig_sigma_origin": 0.6,
     "mig_sigma_destination": 0.4, "mig_alpha": 3.0,
 }
@@ -71,7 +71,7 @@ def simulate_world(rng: np.random.Generator, n: int = 20, truth: dict | None = N
         x = np.column_stack([np.ones(n), *cols])
         return e - x @ np.linalg.lstsq(x, e, rcond=None)[0]
 
-    u, v = resid(u, lp, ls), resid(v, lp, lg)
+    u, v = resid(u, lp, ls, lg), resid(v, lp, lg)
     rows = [(iso[i], iso[j]) for i in range(n) for j in range(n) if i != j]
     f = pd.DataFrame(rows, columns=["origin", "destination"])
     f["flow"] = 0.0
@@ -83,6 +83,7 @@ def simulate_world(rng: np.random.Generator, n: int = 20, truth: dict | None = N
     log_mu = (truth["mig_intercept"] + u[p["origin"].map(idx)] + v[p["destination"].map(idx)]
               + truth["mig_pop_origin"] * p["log_pop_origin"] + truth["mig_pop_destination"] * p["log_pop_destination"]
               - truth["mig_distance_decay"] * p["log_distance"] + truth["mig_income"] * p["income_diff"]
+              + truth["mig_origin_income"] * p["log_gdp_origin"]
               + truth["mig_climate_stress"] * p["climate_stress"] + truth["mig_contiguity"] * p["contiguous"]
               + p["regime"].map(eff))
     mu = np.exp(log_mu.to_numpy())
@@ -95,7 +96,8 @@ def prior_idata(model: pm.Model, inputs, draws: int = 50, seed: int = 1) -> az.I
     """Prior draws dressed as a fit (the ``mock_sample`` idea): for structure and projection tests."""
     with model:
         pri = pm.sample_prior_predictive(draws=draws, random_seed=seed)
-    idata = az.InferenceData(posterior=pri.prior)
+    idata = az.InferenceData(posterior=pri.prior, constant_data=pri.constant_data,
+                             observed_data=pri.observed_data)
     idata.posterior.attrs.update(fit_attrs(inputs, DEFAULT_MIGRATION_PRIORS))
     return idata
 
@@ -110,6 +112,7 @@ def _drivers(cov: xr.Dataset, geo: xr.Dataset, regions: list[str], years=(2030, 
     ratio.loc[{"scenario": "ssp585"}] = 2.0
     return xr.Dataset({"population": pop, "gdp_per_capita": gdp, "exposure_ratio": ratio,
                        "climate_stress": cov["climate_stress"].sel(region=regions),
+                       "gdp_per_capita_baseline": cov["gdp_per_capita"].sel(region=regions),
                        "distance_km": geo["distance_km"].sel(origin=regions, destination=regions),
                        "contiguous": geo["contiguous"].sel(origin=regions, destination=regions)})
 
@@ -132,7 +135,7 @@ def test_builder_structure(world) -> None:
     for name in ("origin_idx", "destination_idx", "log_pop_origin", "regime_idx", "climate_stress"):
         assert name in m.named_vars
     assert m.named_vars_to_dims["mig_origin_basis"] == ("origin_basis",)
-    assert len(m.coords["origin_basis"]) == 12 - 3 and len(m.coords["destination_basis"]) == 12 - 3
+    assert len(m.coords["origin_basis"]) == 12 - 4 and len(m.coords["destination_basis"]) == 12 - 3
     nc = build_migration_model(inp, parameterization="noncentered")
     assert "mig_origin_z" in nc.named_vars
     assert "mig_origin_effect" in build_migration_model(inp, parameterization="centered").named_vars
@@ -176,7 +179,9 @@ def test_predict_flows_contract_and_consistency(world) -> None:
     regions = list(inp.countries)
     drivers = _drivers(cov, geo, regions, years=(2015,))
     regimes = reg.expand_dims(year=[2015])
-    out = predict_flows(idata, drivers, regimes, samples=40, seed=5)
+    # no emigration bound here: the prior draws' flows are checked against the PyMC graph
+    out = predict_flows(idata, drivers, regimes, samples=40, seed=5, max_rate=np.inf)
+    assert out.attrs["climmig_capped_draws"] == "0"
     assert out["migration_flow"].dims == ("sample", "scenario", "climate_model", "year", "origin", "destination")
     assert out["internal_migration"].dims == ("sample", "scenario", "climate_model", "year", "region")
     assert out["cross_border_migration"].dims == out["internal_migration"].dims
@@ -201,6 +206,38 @@ def test_predict_flows_contract_and_consistency(world) -> None:
     sign = np.sign(hi - lo).isel(climate_model=0, origin=0).values
     beta = posterior_draws(idata, 40, 5)["mig_climate_stress"].values
     np.testing.assert_array_equal(sign, np.sign(beta))
+
+
+def test_emigration_bound_from_fitted_flows(world) -> None:
+    from climmig.mobility.migration import max_emigration_rate
+
+    f, cov, geo, reg, _ = world
+    inp = migration_inputs(f, cov, geo, reg)
+    idata = prior_idata(build_migration_model(inp), inp, draws=40)
+    # the bound is the highest annual emigration rate of the (here simulated) observed flows, by hand
+    by_origin = inp.pairs.groupby("origin")["flow"].sum()
+    by_hand = by_origin / cov["population"].to_pandas().loc[by_origin.index] / 5.0
+    rate, origin = max_emigration_rate(idata)
+    assert origin == by_hand.idxmax()
+    np.testing.assert_allclose(rate, by_hand.max(), rtol=1e-9)
+    regions = list(inp.countries)
+    drivers = _drivers(cov, geo, regions, years=(2015,))
+    regimes = reg.expand_dims(year=[2015])
+    free = predict_flows(idata, drivers, regimes, samples=40, seed=5, max_rate=np.inf)
+    out = predict_flows(idata, drivers, regimes, samples=40, seed=5)
+    pop = drivers["population"]
+    for var in ("migration_flow", "expected_migration_flow", "typical_migration_flow"):
+        total = out[var].where(~out["internal"]).sum("destination").rename(origin="region")
+        assert bool((total <= rate * pop * (1 + 1e-9)).all()), var
+        # internal movement and uncapped origins are untouched
+        xr.testing.assert_allclose(out[var].where(out["internal"], 0), free[var].where(free["internal"], 0))
+    total_free = free["migration_flow"].where(~free["internal"]).sum("destination").rename(origin="region")
+    n_capped = int((total_free > rate * pop).sum())
+    assert n_capped > 0  # prior draws are wild: the bound binds in some draws
+    assert out.attrs["climmig_capped_draws"] == str(n_capped)
+    assert out["cross_border_migration"].attrs["climmig_capped_draws"] == str(n_capped)
+    assert out.attrs["climmig_capped_cells"] == str(40 * 2 * 2 * 1 * len(regions))
+    assert float(out.attrs["climmig_emigration_cap_rate"]) == pytest.approx(rate, rel=1e-5)
 
 
 def test_unseen_country_gets_hierarchical_effect(world) -> None:
@@ -231,7 +268,7 @@ def test_regime_change_effect_sign(world) -> None:
     assert str(base.sel(year=2030, origin=code(0), destination=code(11)).item()) == "unilateral"
     change = BorderRegimeChange(id="fm", regime="regional", from_year=2035, countries=[code(0), code(11), "XXX"])
     changed = apply_regime_changes(base, [change])
-    eff = regime_change_effect(idata, drivers, base, changed, samples=30, seed=4)
+    eff = regime_change_effect(idata, drivers, base, changed, samples=30, seed=4, max_rate=np.inf)
     diff = eff["cross_border_change"]
     assert diff.dims == ("sample", "scenario", "climate_model", "year", "region")
     np.testing.assert_allclose(diff.sel(year=2030).values, 0.0, atol=1e-9)  # before the change

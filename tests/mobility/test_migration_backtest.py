@@ -25,11 +25,12 @@ def test_holdout_mask_seeded_and_sized() -> None:
 def test_poisson_glm_recovers_coefficients(rng) -> None:
     n = 3000
     df = pd.DataFrame({c: rng.normal(0, 0.5, n) for c in ("log_pop_origin", "log_pop_destination",
-                                                           "log_distance", "income_diff", "climate_stress")})
+                                                           "log_distance", "income_diff", "log_gdp_origin",
+                                                           "climate_stress")})
     df["contiguous"] = (rng.uniform(size=n) < 0.1).astype(float)
     df["regime"] = np.where(rng.uniform(size=n) < 0.2, "regional", "unilateral")
     eta = (3.0 + 0.8 * df["log_pop_origin"] + 0.5 * df["log_pop_destination"] - 1.0 * df["log_distance"]
-           + 0.3 * df["income_diff"] + 0.2 * df["climate_stress"] + 0.7 * df["contiguous"]
+           + 0.3 * df["income_diff"] - 0.4 * df["log_gdp_origin"] + 0.2 * df["climate_stress"] + 0.7 * df["contiguous"]
            + 0.4 * (df["regime"] == "regional"))
     df["flow"] = rng.poisson(np.exp(eta))
     pred = poisson_glm(df.iloc[:2500], df.iloc[2500:])
