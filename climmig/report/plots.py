@@ -414,7 +414,10 @@ def change_map(
 def flows_bars(
     internal: xr.DataArray, cross_border: xr.DataArray, *, level: float = 0.9, title: str | None = None
 ) -> Figure:
-    """Internal against cross-border movement per region, medians with central intervals.
+    """Internal against cross-border movement per region, medians with central intervals, on a log axis.
+
+    Flows of different countries and kinds span orders of magnitude (and over-dispersed flows have long
+    right tails), so the axis is logarithmic and each median is written above its bar.
 
     Parameters
     ----------
@@ -429,28 +432,40 @@ def flows_bars(
     -------
     Figure
     """
+    from matplotlib.ticker import LogLocator, NullFormatter
+
     probs = [(1 - level) / 2, 0.5, (1 + level) / 2]
     qi, qc = _q(internal, probs).compute(), _q(cross_border, probs).compute()
     regions = [str(r) for r in internal["region"].values]
     x = np.arange(len(regions))
     w = 0.38
-    fig = Figure(figsize=(1.3 * len(regions) + 3, 4.0))
+    floor = 1.0  # log axis: values below one person are drawn at the floor
+    fig = Figure(figsize=(1.5 * len(regions) + 3, 4.4))
     ax = fig.subplots()
+    tops = [floor]
     for off, q, lab, col in ((-w / 2, qi, "internal", "#4c72b0"), (w / 2, qc, "cross-border", "#dd8452")):
-        med = q.sel(quantile=0.5).sel(region=regions).values
-        lo = med - q.sel(quantile=probs[0]).sel(region=regions).values
-        hi = q.sel(quantile=probs[2]).sel(region=regions).values - med
-        ax.bar(x + off, med, w, yerr=[lo, hi], capsize=3, color=col, label=lab)
+        med = np.maximum(q.sel(quantile=0.5).sel(region=regions).values, floor)
+        low = np.maximum(q.sel(quantile=probs[0]).sel(region=regions).values, floor)
+        high = np.maximum(q.sel(quantile=probs[2]).sel(region=regions).values, floor)
+        ax.bar(x + off, med - floor, w, bottom=floor, yerr=[med - low, high - med], capsize=3, color=col,
+               label=lab)
+        for xi, m, h in zip(x + off, med, high, strict=True):
+            ax.annotate(_people(m), (xi, h), textcoords="offset points", xytext=(0, 3), ha="center",
+                        va="bottom", fontsize=8)
+        tops.append(float(np.nanmax(high)))
+    ax.set_yscale("log")
+    ax.set_ylim(floor, max(tops) * 8)
+    ax.yaxis.set_major_locator(LogLocator(base=10))
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xticks(x, regions)
-    ax.set_ylabel("people per year")
+    ax.set_ylabel("people per year (log scale)")
     _people_axis(ax)
-    ax.legend()
+    ax.legend(loc="upper left", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(title or f"Internal and cross-border movement (median, {int(level * 100)} % interval)",
                  fontsize=11)
     fig.tight_layout()
     return fig
-
 
 def observed_vs_simulated(simulated: pd.DataFrame, observed: pd.DataFrame, *, title: str | None = None) -> Figure:
     """Present-day simulated displacement next to IDMC's observed figures, per country.

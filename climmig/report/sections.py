@@ -181,15 +181,20 @@ def comparison_section(comparison: xr.Dataset, *, scenario: str | None = None, l
                f"{currency}).")])
 
 
-def flows_section(internal: xr.DataArray, cross_border: xr.DataArray, *, period: str = "") -> Section:
-    """Internal against cross-border movement per country.
+def flows_section(internal: xr.DataArray, cross_border: xr.DataArray, *, period: str = "",
+                  level: float = 0.9) -> Section:
+    """Internal against cross-border movement per country: figure (log axis) and a table of medians.
 
     Parameters
     ----------
     internal, cross_border : xr.DataArray
-        Draws (sample[, climate_model], region) for one scenario and period.
+        Draws (sample[, climate_model], region) for one scenario and period. If ``cross_border`` carries
+        the emigration-bound attrs of :func:`climmig.mobility.migration.predict_flows`, the text says how
+        often the bound was reached.
     period : str
         Plain-language period and scenario, e.g. ``"2081-2100, SSP2-4.5"``.
+    level : float
+        Interval probability.
 
     Returns
     -------
@@ -198,12 +203,33 @@ def flows_section(internal: xr.DataArray, cross_border: xr.DataArray, *, period:
     share = float(cross_border.sum("region").median() / (internal.sum("region").median()
                                                          + cross_border.sum("region").median()))
     text = (f"Most climate-related movement stays inside countries. In the projections{' for ' + period if period else ''}, "
-            f"about {share * 100:.0f} % of the movement crosses a border.")
+            f"about {share * 100:.0f} % of the movement crosses a border (to the other countries of the study "
+            "area). Cross-border flows are very uncertain for countries outside the bundled flow data; read the "
+            "medians and the intervals, not single numbers.")
+    attrs = cross_border.attrs
+    if "climmig_emigration_cap_rate" in attrs:
+        rate, n, cells = (float(attrs["climmig_emigration_cap_rate"]), int(attrs.get("climmig_capped_draws", 0)),
+                          int(attrs.get("climmig_capped_cells", 0)))
+        text += (f"\n\nA country's yearly emigration is bounded by {rate * 100:.1f} % of its population, the highest "
+                 f"rate in the migration data the model was fitted on; {n:,} of {cells:,} projected country-years "
+                 "reached the bound.")
+    probs = [(1 - level) / 2, 0.5, (1 + level) / 2]
+    rows = {}
+    for name, da in (("internal", internal), ("cross-border", cross_border)):
+        dims = [d for d in ("sample", "climate_model") if d in da.dims]
+        q = da.quantile(probs, dim=dims).transpose("region", "quantile").compute()
+        rows[f"{name} (median)"] = [_n(v) for v in q.isel(quantile=1).values]
+        rows[f"{name} ({int(level * 100)} % interval)"] = [f"{_n(a)} - {_n(b)}" for a, b in
+                                                          zip(q.isel(quantile=0).values, q.isel(quantile=2).values,
+                                                              strict=True)]
+    table = pd.DataFrame({"country": [str(r) for r in internal["region"].values], **rows})
     return Section("Internal and cross-border movement", text, figures=[ReportFigure(
-        flows_bars(internal, cross_border),
-        "People moving within their country (blue) and to another country (orange) per year, by country of "
-        "origin; bars are medians and whiskers 90 % intervals.")])
-
+        flows_bars(internal, cross_border, level=level),
+        "People moving within their country (blue) and to another country of the study area (orange) per year, "
+        f"by country of origin; bars are medians (written above) and whiskers {int(level * 100)} % intervals. "
+        "The axis is logarithmic: each step is ten times the one below.")],
+        tables=[ReportTable(table, f"People moving per year{' (' + period + ')' if period else ''}: medians and "
+                                   f"{int(level * 100)} % intervals.")])
 
 def plausibility_section(simulated: pd.DataFrame, observed: pd.DataFrame) -> Section:
     """Present-day simulated displacement next to IDMC's observed figures.
