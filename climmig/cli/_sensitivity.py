@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 from pathlib import Path
 from typing import Any
@@ -13,33 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 from climmig.cli import app
-from climmig.errors import ClimmigError
 
 logger = logging.getLogger(__name__)
 
 _ANALYTIC = ("ishigami",)
-
-
-def _run_dir(cfg: Any, config_file: Path) -> Path:
-    """``outputs.run_dir`` with ``${run_id}`` filled in, relative to the config file."""
-    text = cfg.outputs.run_dir.replace("${run_id}", cfg.run_id)
-    p = Path(text)
-    return (p if p.is_absolute() else config_file.resolve().parent / p).resolve()
-
-
-def _pipeline_evaluator(cfg: Any, config_file: Path, run_dir: Path) -> Any:
-    """The evaluator of real runs, from ``climmig.pipeline.sensitivity_evaluator`` when the pipeline has one."""
-    if importlib.util.find_spec("climmig.pipeline") is None:
-        factory = None
-    else:
-        factory = getattr(importlib.import_module("climmig.pipeline"), "sensitivity_evaluator", None)
-    if factory is None:
-        raise ClimmigError(
-            "the pipeline evaluator is not available: climmig.pipeline.sensitivity_evaluator(cfg, config_path, "
-            "run_dir) is missing in this version, so config parameters cannot be evaluated yet. The problem is "
-            "valid for this config; try `climmig sensitivity --analytic ishigami` to check the machinery"
-        )
-    return factory(cfg, config_file, run_dir)
 
 
 def _save_figure(ds: Any, target: Path) -> Path:
@@ -101,6 +76,9 @@ def sensitivity(
     method: str | None = typer.Option(None, "--method", help="With --analytic: sobol (default) or morris."),
     n: int | None = typer.Option(None, "--n", help="Override the number of base samples / trajectories."),
     workers: int | None = typer.Option(None, "--workers", help="Threads for evaluations (default: from config)."),
+    run_dir: Path | None = typer.Option(
+        None, "--run-dir", help="Finished run of CONFIG whose exposure and fits are reused "
+        "(default: the config's outputs.run_dir; give it when the run was made with --output)."),
     list_parameters: bool = typer.Option(False, "--list-parameters",
                                          help="List the config paths that can be varied, and exit."),
 ) -> None:
@@ -158,9 +136,10 @@ def sensitivity(
         if n is not None:
             prob = parse_problem({**prob.model_dump(mode="json"), "n": n}, f"{problem} with --n {n}")
         validate_problem(prob, cfg)
-        run_dir = _run_dir(cfg, config)
-        evaluate = _pipeline_evaluator(cfg, config, run_dir)
-        target = output or run_dir / "sensitivity"
+        from climmig.sensitivity import run_evaluator
+
+        evaluate = run_evaluator(cfg, config, prob, run_dir=run_dir)
+        target = output or evaluate.run_dir / "sensitivity"
         cfg_hash = science_hash(cfg)
         workers = workers or cfg.compute.n_workers * cfg.compute.threads_per_worker
     ds = run_sensitivity(prob, evaluate, num_workers=workers, cfg_hash=cfg_hash)

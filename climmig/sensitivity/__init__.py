@@ -2,7 +2,8 @@
 
 :mod:`~climmig.sensitivity.problem` describes what varies, :mod:`~climmig.sensitivity.paths` sets config
 values by dotted path, :mod:`~climmig.sensitivity.run` samples, evaluates in parallel and analyses,
-:mod:`~climmig.sensitivity.figure` draws the indices and :mod:`~climmig.sensitivity.analytic` holds the
+:mod:`~climmig.sensitivity.run_evaluator` evaluates samples on a finished run (reusing its
+exposure layers and fitted posteriors), :mod:`~climmig.sensitivity.figure` draws the indices and :mod:`~climmig.sensitivity.analytic` holds the
 Ishigami benchmark.
 """
 
@@ -27,10 +28,12 @@ from climmig.sensitivity.problem import (
     to_salib,
 )
 from climmig.sensitivity.run import analyse, evaluate_samples, run_sensitivity, sample
+from climmig.sensitivity.run_evaluator import RunEvaluator, run_evaluator, run_outputs
 
 __all__ = [
     "ParameterDist",
     "ParameterSpec",
+    "RunEvaluator",
     "SensitivityError",
     "SensitivityProblem",
     "analyse",
@@ -48,6 +51,8 @@ __all__ = [
     "parse_problem",
     "plot_sensitivity",
     "problem_hash",
+    "run_evaluator",
+    "run_outputs",
     "run_sensitivity",
     "sample",
     "to_salib",

@@ -9,7 +9,8 @@ A problem is a small YAML file or dict, validated into a frozen :class:`Sensitiv
       - {path: hazards.flood.threshold, bounds: [0.3, 1.0], units: m}
       - {path: interventions.early_warning.effect.params.alpha,
          dist: {dist: TruncatedNormal, params: {mu: 3, sigma: 1, lower: 1, upper: 6}}}
-    outputs: [displacement, averted_displacement]
+    outputs: [displaced_persons, averted_displacement.early_warning]
+    samples: 100           # optional: posterior samples per evaluation of a run (default projection.samples)
 
 Distributions use the same ``{dist, params}`` shape as priors and intervention effects in run configs and are
 translated to SALib's ``dists``/``bounds`` problem description by :func:`to_salib`.
@@ -155,6 +156,9 @@ class SensitivityProblem(_Frozen):
     num_levels: int = Field(default=4, ge=2, le=100, description="Morris grid levels")
     num_resamples: int = Field(default=100, ge=10, le=10_000, description="bootstrap resamples")
     conf_level: float = Field(default=0.95, gt=0.5, lt=1.0)
+    samples: int | None = Field(default=None, ge=2, le=100_000,
+                                description="posterior samples per evaluation of a run config (default: the "
+                                            "config's projection.samples); fewer is faster, outputs noisier")
 
     @model_validator(mode="after")
     def _check(self) -> SensitivityProblem:

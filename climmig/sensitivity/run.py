@@ -45,6 +45,22 @@ _MORRIS_VARS = {
 }
 
 
+_SAMPLER = {
+    "sobol": "SALib.sample.sobol.sample (scrambled Sobol' sequence, calc_second_order=False); "
+             "SALib.analyze.sobol.analyze",
+    "morris": "SALib.sample.morris.sample; SALib.analyze.morris.analyze",
+}
+
+
+def _salib_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("SALib")
+    except metadata.PackageNotFoundError:  # pragma: no cover - SALib is a dependency
+        return "unknown"
+
+
 def sample(problem: SensitivityProblem) -> np.ndarray:
     """Draw the parameter samples of a problem with SALib's current samplers.
 
@@ -346,7 +362,8 @@ def run_sensitivity(problem: SensitivityProblem, evaluate: Evaluator, *, client:
     evaluate : callable
         ``evaluate(values) -> xr.Dataset | Mapping[str, float | xr.DataArray]`` where ``values`` maps each
         parameter path to a float. Outputs are scalars or small arrays with labelled dims (e.g.
-        ``horizon``); every output must have the same dims.
+        ``horizon``); every output must have the same dims. If it has a ``provenance()`` method (like
+        :class:`~climmig.sensitivity.run_evaluator.RunEvaluator`), the attrs it returns are recorded too.
     client : distributed.Client, optional
         Run evaluations on this dask client (the evaluator must pickle); default: dask threads.
     num_workers : int, optional
@@ -394,7 +411,12 @@ def run_sensitivity(problem: SensitivityProblem, evaluate: Evaluator, *, client:
         climmig_sensitivity_evaluations=str(len(X)),
         climmig_sensitivity_problem=json.dumps(problem.model_dump(mode="json"), sort_keys=True),
         climmig_sensitivity_problem_sha256=problem_hash(problem),
+        climmig_sensitivity_sampler=_SAMPLER[problem.method],
+        climmig_salib_version=_salib_version(),
         history=update_history(f"sensitivity analysis ({problem.method}, {len(X)} evaluations) with SALib"),
     )
+    described = getattr(evaluate, "provenance", None)
+    if callable(described):  # e.g. the run evaluator: which run's layers and fits were reused
+        attrs.update({str(k): str(v) for k, v in described().items()})
     out.attrs = attrs
     return out

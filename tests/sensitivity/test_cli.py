@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.machinery
-import sys
-import types
+import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,7 @@ import xarray as xr
 import yaml
 
 from climmig.cli import main
-from climmig.config import science_hash
+from climmig.config import load_config, science_hash
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "configs" / "demo.yaml"
@@ -46,64 +44,41 @@ def test_analytic_morris(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
         assert "mu_star" in ds and ds.attrs["climmig_sensitivity_method"] == "morris"
 
 
-def _fake_pipeline(monkeypatch: pytest.MonkeyPatch, factory=None) -> types.ModuleType:
-    mod = types.ModuleType("climmig.pipeline")
-    mod.__spec__ = importlib.machinery.ModuleSpec("climmig.pipeline", None)
-    if factory is not None:
-        mod.sensitivity_evaluator = factory
-    monkeypatch.setitem(sys.modules, "climmig.pipeline", mod)
-    return mod
-
-
-def test_config_mode_without_pipeline_evaluator_says_so(monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
-    _fake_pipeline(monkeypatch)
-    code, _, err = _run(capsys, "sensitivity", str(DEMO), "--problem", str(PROBLEM), "-o", str(tmp_path))
-    assert code == 2
-    assert "pipeline evaluator is not available" in err and "Traceback" not in err
+def test_config_mode_without_a_finished_run_says_so(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    code, _, err = _run(capsys, "sensitivity", str(DEMO), "--problem", str(PROBLEM), "--run-dir",
+                        str(tmp_path / "none"), "-o", str(tmp_path))
+    assert code == 2 and "Traceback" not in err
+    assert "reuses the run's exposure and fitted posteriors" in err and "climmig run" in err
     assert not (tmp_path / "sensitivity.nc").exists()
 
 
-def test_config_mode_through_the_pipeline_seam(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
-                                               tmp_path: Path) -> None:
-    from climmig.sensitivity import apply_parameters, get_value
-
-    calls: dict = {}
-
-    def sensitivity_evaluator(cfg, config_path, run_dir):
-        calls.update(cfg=cfg, config_path=Path(config_path), run_dir=Path(run_dir))
-        horizons = xr.DataArray([h.name for h in cfg.horizons], dims="horizon")
-
-        def evaluate(values: dict[str, float]) -> xr.Dataset:
-            new = apply_parameters(cfg, values)
-            thr = get_value(new, "hazards.flood.threshold")
-            cov = get_value(new, "interventions.humanitarian_cash.coverage")
-            rate = get_value(new, "comparison.discount_rate")
-            w = xr.DataArray([1.0, 2.0, 3.0], dims="horizon", coords={"horizon": horizons})
-            disp = (w * 1e5 / (1 + thr)).assign_attrs(units="1", long_name="people displaced")
-            averted = (disp * 0.2 * cov).assign_attrs(units="1")
-            cost = (0 * w + 60 * cov / (averted.mean() * (1 + rate))).assign_attrs(units="USD")
-            return xr.Dataset({"displaced_persons": disp, "averted_displacement": averted,
-                               "cost_per_person_averted": cost})
-
-        return evaluate
-
-    _fake_pipeline(monkeypatch, sensitivity_evaluator)
-    code, out, err = _run(capsys, "sensitivity", str(DEMO), "--problem", str(PROBLEM), "--n", "8",
-                          "-o", str(tmp_path), "--workers", "2")
+@pytest.mark.slow
+def test_config_mode_on_a_finished_run(small_demo_run: Path, capsys: pytest.CaptureFixture, tmp_path: Path
+                                       ) -> None:
+    data = yaml.safe_load(PROBLEM.read_text())
+    data.update(method="morris", n=2, samples=10)
+    p = tmp_path / "p.yaml"
+    p.write_text(yaml.safe_dump(data))
+    run_dir = small_demo_run.parent / "run"
+    fits = {f.name: f.stat().st_mtime_ns for f in (run_dir / "fits").iterdir()}
+    code, out, err = _run(capsys, "sensitivity", str(small_demo_run), "--problem", str(p), "-o", str(tmp_path),
+                          "--workers", "2")
     assert code == 0, err
-    assert calls["config_path"] == DEMO
-    assert calls["run_dir"] == (REPO / "runs" / "demo-horn-of-africa").resolve()
     with xr.open_dataset(tmp_path / "sensitivity.nc") as ds:
-        assert ds["S1"].dims == ("parameter", "output", "horizon")
-        assert ds.sizes == {"parameter": 6, "output": 3, "horizon": 3, "evaluation": 8 * 8}
-        assert ds.attrs["climmig_config_sha256"] == science_hash(calls["cfg"])
-        # displacement depends on the flood threshold only
-        s1 = ds["ST"].sel(output="displaced_persons", horizon="late")
-        assert float(s1.sel(parameter="hazards.flood.threshold")) > 0.8
-        assert float(s1.sel(parameter="comparison.discount_rate")) == pytest.approx(0, abs=1e-9)
+        assert ds["mu_star"].dims == ("parameter", "output", "horizon")
+        assert ds.sizes == {"parameter": 6, "output": 4, "horizon": 3, "evaluation": 2 * 7}
+        assert ds.attrs["climmig_config_sha256"] == science_hash(load_config(small_demo_run))
+        assert json.loads(ds.attrs["climmig_sensitivity_problem"])["samples"] == 10
+        assert ds.attrs["climmig_sensitivity_sampler"].startswith("SALib.sample.morris.sample")
+        assert Path(ds.attrs["climmig_sensitivity_run_dir"]) == run_dir.resolve()
+        reused = json.loads(ds.attrs["climmig_sensitivity_reused"])
+        assert "fits/displacement_fit.nc" in reused["fit_displacement"] and reused["exposure"]
+        # the discount rate changes costs only, never displacement
+        mu = ds["mu_star"].sel(parameter="comparison.discount_rate")
+        assert float(mu.sel(output="displaced_persons").max()) == 0.0
     assert (tmp_path / "sensitivity.png").stat().st_size > 10_000
-    assert "Sobol sensitivity (64 evaluations)" in out and "wrote" in out
+    assert {f.name: f.stat().st_mtime_ns for f in (run_dir / "fits").iterdir()} == fits
+    assert "Morris sensitivity (14 evaluations)" in out
 
 
 def test_bad_problem_path_is_named(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

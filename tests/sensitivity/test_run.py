@@ -162,6 +162,37 @@ def test_provenance_and_netcdf_round_trip(tmp_path: Path) -> None:
         assert back.attrs["climmig_sensitivity_problem_sha256"] == problem_hash(problem)
 
 
+def test_samples_come_from_salibs_current_sobol_sampler() -> None:
+    import warnings
+
+    from SALib.sample import sobol
+
+    from climmig.sensitivity import to_salib
+
+    p = ishigami_problem(n=64, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # the deprecated saltelli sampler warns
+        X = sample(p)
+    expect = sobol.sample(to_salib(p), 64, calc_second_order=False, scramble=True, seed=3)
+    np.testing.assert_array_equal(X, expect)
+    assert X.shape == (64 * (3 + 2), 3)
+    ds = run_sensitivity(p, ishigami_evaluator())
+    assert ds.attrs["climmig_sensitivity_sampler"].startswith("SALib.sample.sobol.sample")
+    assert ds.attrs["climmig_salib_version"][0].isdigit()
+
+
+def test_an_evaluators_provenance_is_recorded() -> None:
+    class Described:
+        def __call__(self, values: dict[str, float]) -> dict[str, float]:
+            return {"y": ishigami(values["x1"], values["x2"], values["x3"])}
+
+        def provenance(self) -> dict[str, str]:
+            return {"climmig_sensitivity_run_dir": "/some/run"}
+
+    ds = run_sensitivity(ishigami_problem(n=8, seed=1), Described())
+    assert ds.attrs["climmig_sensitivity_run_dir"] == "/some/run"
+
+
 def test_same_seed_same_samples_and_indices() -> None:
     p = ishigami_problem(n=64, seed=9)
     np.testing.assert_array_equal(sample(p), sample(p))
@@ -237,8 +268,19 @@ def test_figure_has_one_panel_per_output_and_horizon(method: str, tmp_path: Path
     fig = plot_sensitivity(ds)
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 2 * 3
-    assert visible[0].get_title() == "displaced_persons | horizon=near"
+    assert visible[0].get_title() == "displaced_persons\nhorizon near"
     labels = [t.get_text() for t in visible[0].get_yticklabels()]
     assert sorted(labels) == ["comparison.discount_rate", "flood.threshold"]
     fig.savefig(tmp_path / "f.png")
     assert (tmp_path / "f.png").stat().st_size > 10_000
+
+
+def test_figure_says_when_an_output_does_not_vary(tmp_path: Path) -> None:
+    problem = parse_problem({"n": 16, "seed": 1, "outputs": ["y", "flat"], "parameters": [
+        {"path": "a", "bounds": [0, 1]}, {"path": "b", "bounds": [0, 1]}]})
+    ds = run_sensitivity(problem, lambda v: {"y": v["a"] + 5 * v["b"] ** 2, "flat": 1.0})
+    fig = plot_sensitivity(ds)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any("does not vary" in t for t in texts)
+    ax = fig.axes[0]
+    assert ax.get_xlim() == pytest.approx((-0.2, 1.1))
