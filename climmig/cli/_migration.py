@@ -53,18 +53,21 @@ def backtest_flows_cmd(
     plot: Path | None = typer.Option(None, "--plot", help="Observed-vs-predicted PNG (default: next to "
                                      "--json, else not drawn)."),
     samples: int = typer.Option(1000, "--samples", min=50, help="Posterior draws used to predict."),
+    countries: int = typer.Option(0, "--holdout-countries", min=0, help="Hold out every pair of this many "
+                                  "seeded-random countries instead of a share of pairs (tests prediction "
+                                  "for countries outside the fit)."),
 ) -> None:
     """Hold out pairs of the flow table, fit the migration model on the rest and score its predictions."""
     from climmig.mobility.flows_backtest import backtest_flows, plot_observed_vs_predicted
 
     cfg, _cat, inputs, *_ = _inputs(config, flows)
     scores, pred, _ = backtest_flows(inputs, cfg.mobility.migration.priors, cfg.mobility.sampler,
-                                     holdout=holdout, seed=seed, samples=samples)
+                                     holdout=holdout, seed=seed, samples=samples, countries=countries)
     scores["config_sha256"] = science_hash(cfg)
-    t = Table(title=f"migration back-test: {holdout:.0%} of {len(inputs.pairs)} pairs held out (seed {seed})",
-              show_header=False)
+    what = (f"the pairs of {countries} countries" if countries else f"{holdout:.0%}") + f" of {len(inputs.pairs)}"
+    t = Table(title=f"migration back-test: {what} pairs held out (seed {seed})", show_header=False)
     for k, v in scores.items():
-        t.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
+        t.add_row(k, f"{v:.4f}" if isinstance(v, float) else (", ".join(v) if isinstance(v, list) else str(v)))
     Console(highlight=False).print(t)
     if json_out is not None:
         from climmig.io.writers import write_json, write_text

@@ -9,6 +9,7 @@ the central 90 % predictive interval.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,8 @@ from climmig.mobility.migration import (
 )
 from climmig.mobility.regimes import REGIMES
 
-__all__ = ["backtest_flows", "holdout_mask", "plot_observed_vs_predicted", "poisson_glm", "predictive_draws", "score_holdout"]
+__all__ = ["backtest_flows", "holdout_countries", "holdout_mask", "plot_observed_vs_predicted", "poisson_glm",
+           "predictive_draws", "score_holdout"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,29 @@ def holdout_mask(n: int, fraction: float, seed: int) -> np.ndarray:
     mask = np.zeros(n, dtype=bool)
     mask[rng.choice(n, size=max(1, round(fraction * n)), replace=False)] = True
     return mask
+
+
+def holdout_countries(countries: Sequence[str], n: int, seed: int) -> list[str]:
+    """Seeded random choice of ``n`` countries whose pairs (as origin or destination) are all held out.
+
+    Parameters
+    ----------
+    countries : sequence of str
+        Countries of the flow table.
+    n : int
+        Number held out (0 < n < number of countries - 2).
+    seed : int
+        Seed.
+
+    Returns
+    -------
+    list of str
+        Sorted.
+    """
+    if not 0 < n < len(countries) - 2:
+        raise ValueError(f"--holdout-countries must lie between 1 and {len(countries) - 3}, got {n}")
+    rng = np.random.default_rng(seed)
+    return sorted(str(c) for c in rng.choice(list(countries), size=n, replace=False))
 
 
 def _design(pairs: pd.DataFrame, regimes: list[str]) -> np.ndarray:
@@ -100,6 +125,9 @@ def predictive_draws(idata: Any, inputs: MigrationInputs, test: pd.DataFrame, sa
                      seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Expected flows and posterior-predictive counts of ``test`` pairs (vectorised over draws and pairs).
 
+    Countries outside the fit get origin/destination effects drawn from :math:`N(0, \\sigma)` per draw
+    (one draw per country, shared by all its pairs), as in projections.
+
     Parameters
     ----------
     idata : az.InferenceData
@@ -119,12 +147,20 @@ def predictive_draws(idata: Any, inputs: MigrationInputs, test: pd.DataFrame, sa
         ``mu`` (samples, pairs) expected counts over the period; ``alpha`` (samples,) NB shape.
     """
     d = posterior_draws(idata, samples, seed)
-    idx = {c: i for i, c in enumerate(inputs.countries)}
-    o = test["origin"].map(idx).to_numpy()
-    t = test["destination"].map(idx).to_numpy()
+    rng = np.random.default_rng(seed)
     reg = test["regime"].map({r: k for k, r in enumerate(REGIMES)}).to_numpy()
     v = {k: d[k].values for k in d.data_vars}
-    log_mu = (v["mig_intercept"][:, None] + v["mig_origin_effect"][:, o] + v["mig_destination_effect"][:, t]
+
+    def effects(var: str, sigma: str, codes: pd.Series) -> np.ndarray:
+        known = {c: i for i, c in enumerate(inputs.countries)}
+        new = sorted(set(codes) - set(known))
+        eff = np.concatenate([v[var], rng.standard_normal((samples, len(new))) * v[sigma][:, None]], axis=1)
+        idx = {**known, **{c: len(known) + k for k, c in enumerate(new)}}
+        return eff[:, codes.map(idx).to_numpy()]
+
+    eff_o = effects("mig_origin_effect", "mig_sigma_origin", test["origin"])
+    eff_d = effects("mig_destination_effect", "mig_sigma_destination", test["destination"])
+    log_mu = (v["mig_intercept"][:, None] + eff_o + eff_d
               + v["mig_pop_origin"][:, None] * test["log_pop_origin"].to_numpy()
               + v["mig_pop_destination"][:, None] * test["log_pop_destination"].to_numpy()
               - v["mig_distance_decay"][:, None] * test["log_distance"].to_numpy()
@@ -227,8 +263,8 @@ def plot_observed_vs_predicted(y: np.ndarray, counts_q: np.ndarray, glm_mu: np.n
 
 
 def backtest_flows(inputs: MigrationInputs, priors: Any, sampler: Any, *, holdout: float, seed: int,
-                   samples: int = 1000) -> tuple[dict[str, Any], pd.DataFrame, Any]:
-    """Hold out a share of pairs, fit on the rest, predict the held-out pairs and score both models.
+                   samples: int = 1000, countries: int = 0) -> tuple[dict[str, Any], pd.DataFrame, Any]:
+    """Hold out a share of pairs (or whole countries), fit on the rest, predict them and score both models.
 
     Parameters
     ----------
@@ -244,11 +280,15 @@ def backtest_flows(inputs: MigrationInputs, priors: Any, sampler: Any, *, holdou
         Seed of the split, the sampler and the predictive draws.
     samples : int
         Posterior draws used for prediction.
+    countries : int
+        If > 0, hold out every pair of ``countries`` seeded-random countries instead of a share of pairs
+        (``holdout`` is then ignored): the fit never sees them, as for the demo countries in projections.
 
     Returns
     -------
     scores : dict
-        See :func:`score_holdout`, plus ``holdout``, ``seed``, ``n_train``, ``beats_poisson_glm``.
+        See :func:`score_holdout`, plus ``holdout``, ``seed``, ``n_train``, ``beats_poisson_glm`` and, for a
+        country hold-out, ``holdout_countries``.
     predictions : pandas.DataFrame
         Held-out pairs with ``observed``, ``q05``, ``q50``, ``q95`` and ``poisson_glm``.
     idata : az.InferenceData
@@ -256,8 +296,16 @@ def backtest_flows(inputs: MigrationInputs, priors: Any, sampler: Any, *, holdou
     """
     from climmig.mobility.fit import fit
 
-    mask = holdout_mask(len(inputs.pairs), holdout, seed)
-    train, test = inputs.subset(~mask), inputs.pairs.loc[mask].reset_index(drop=True)
+    extra: dict[str, Any] = {"holdout": holdout}
+    if countries > 0:
+        gone = holdout_countries(inputs.countries, countries, seed)
+        mask = (inputs.pairs["origin"].isin(gone) | inputs.pairs["destination"].isin(gone)).to_numpy()
+        train = inputs.without_countries(gone)
+        extra = {"holdout": float(mask.mean()), "holdout_countries": gone}
+    else:
+        mask = holdout_mask(len(inputs.pairs), holdout, seed)
+        train = inputs.subset(~mask)
+    test = inputs.pairs.loc[mask].reset_index(drop=True)
     resolved = resolve_priors(priors)
     model = build_migration_model(train, resolved)
     idata = fit(model, sampler, random_seed=seed, model_name=MODEL_NAME, attrs=fit_attrs(train, resolved))
@@ -265,7 +313,7 @@ def backtest_flows(inputs: MigrationInputs, priors: Any, sampler: Any, *, holdou
     glm_mu = poisson_glm(train.pairs, test)
     y = test["flow"].to_numpy(float)
     scores = score_holdout(y, mu, alpha, glm_mu, seed)
-    scores.update({"holdout": holdout, "seed": seed, "n_train": int((~mask).sum()),
+    scores.update({**extra, "seed": seed, "n_train": len(train.pairs),
                    "beats_poisson_glm": bool(scores["log_score"] > scores["log_score_poisson_glm"])})
     rng = np.random.default_rng(seed + 1)
     counts = rng.poisson(rng.gamma(alpha[:, None], mu / alpha[:, None]))

@@ -211,6 +211,25 @@ class MigrationInputs:
         return MigrationInputs(self.pairs.loc[np.asarray(mask)].reset_index(drop=True), self.countries,
                                self.centering, self.period_years, self.country_table)
 
+    def without_countries(self, drop: Sequence[str]) -> MigrationInputs:
+        """The inputs without some countries: their pairs and their effects are removed (centering unchanged).
+
+        Parameters
+        ----------
+        drop : sequence of str
+            Countries to remove.
+
+        Returns
+        -------
+        MigrationInputs
+        """
+        gone = set(drop)
+        keep = [c for c in self.countries if c not in gone]
+        mask = ~(self.pairs["origin"].isin(gone) | self.pairs["destination"].isin(gone))
+        table = None if self.country_table is None else self.country_table.loc[keep]
+        return MigrationInputs(self.pairs.loc[mask.to_numpy()].reset_index(drop=True), tuple(keep),
+                               self.centering, self.period_years, table)
+
 
 def _wide_mean(df: pd.DataFrame, countries: Sequence[str], years: Sequence[int],
                lookback: int = 10) -> pd.Series:

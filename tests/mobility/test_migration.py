@@ -305,3 +305,29 @@ def test_flow_drivers_from_exposure_stage(world) -> None:
     np.testing.assert_allclose(r.sel(hazard="heat").values, [1.0, 1.0, 1.0])
     assert d["distance_km"].dims == ("origin", "destination") and d.sizes["origin"] == 3
     assert d["exposure_ratio"].attrs["units"] == "1"
+
+
+def test_origin_income_acts_through_the_fit_period_income(world) -> None:
+    f, cov, geo, reg, _ = world
+    inp = migration_inputs(f, cov, geo, reg)
+    idata = prior_idata(build_migration_model(inp), inp, draws=20)
+    regions = list(inp.countries)
+    drivers = _drivers(cov, geo, regions, years=(2015,))
+    regimes = reg.expand_dims(year=[2015])
+    kw = {"samples": 20, "seed": 3, "max_rate": np.inf}
+    base = predict_flows(idata, drivers, regimes, **kw)["expected_migration_flow"]
+    # projected income growth common to all countries leaves cross-border flows unchanged (the
+    # differential is unchanged and the origin-income part of the origin effect is the fit period's)
+    richer = predict_flows(idata, drivers.assign(gdp_per_capita=drivers["gdp_per_capita"] * 10), regimes,
+                           **kw)["expected_migration_flow"]
+    xr.testing.assert_allclose(richer, base)
+    # a higher fit-period income of one origin scales its emigration by exp(b * dlog), draw by draw
+    bumped = drivers["gdp_per_capita_baseline"].copy()
+    bumped.loc[{"region": code(0)}] *= np.e
+    out = predict_flows(idata, drivers.assign(gdp_per_capita_baseline=bumped), regimes, **kw)
+    b = posterior_draws(idata, 20, 3)["mig_origin_income"]
+    ratio = (out["expected_migration_flow"] / base).sel(origin=code(0), destination=code(1))
+    np.testing.assert_allclose(ratio.isel(scenario=0, climate_model=0, year=0).values, np.exp(b.values),
+                               rtol=1e-6)
+    with pytest.raises(DataError, match="gdp_per_capita_baseline"):
+        predict_flows(idata, drivers.drop_vars("gdp_per_capita_baseline"), regimes, **kw)

@@ -70,3 +70,24 @@ def test_backtest_cli_on_a_subset(tmp_path, demo_dict, write_config) -> None:
     assert 0.5 <= res["coverage_90"] <= 1.0
     assert res["log_score"] > res["log_score_poisson_glm"]
     assert out.with_suffix(".png").stat().st_size > 10_000
+
+
+def test_country_holdout_predicts_unseen_countries(rng) -> None:
+    from climmig.mobility.flows_backtest import holdout_countries, predictive_draws
+    from climmig.mobility.migration import build_migration_model, migration_inputs
+    from tests.mobility.test_migration import prior_idata, simulate_world
+
+    f, cov, geo, reg, _ = simulate_world(rng, n=12)
+    inp = migration_inputs(f, cov, geo, reg)
+    gone = holdout_countries(inp.countries, 3, seed=4)
+    assert gone == holdout_countries(inp.countries, 3, seed=4) and len(set(gone)) == 3
+    train = inp.without_countries(gone)
+    assert set(train.countries) == set(inp.countries) - set(gone)
+    assert not train.pairs["origin"].isin(gone).any() and not train.pairs["destination"].isin(gone).any()
+    assert len(train.pairs) == 9 * 8
+    idata = prior_idata(build_migration_model(train), train, draws=30)
+    test = inp.pairs[inp.pairs["origin"].isin(gone) | inp.pairs["destination"].isin(gone)]
+    mu, alpha = predictive_draws(idata, train, test.reset_index(drop=True), 30, seed=2)
+    assert mu.shape == (30, len(test)) and np.isfinite(mu).all() and alpha.shape == (30,)
+    with pytest.raises(ValueError, match="holdout-countries"):
+        holdout_countries(inp.countries, 11, seed=1)
