@@ -212,16 +212,17 @@ terminate() {
   log "stopped $name (pid $pid)"
 }
 
+# restart a daemon this script started (its config changed); never touch one started by someone else
 restart_daemon() {
   local name=$1 pid
   pid=$(daemon_pid "$name" "/run/$name.pid")
-  if [ -n "$pid" ]; then
-    if [ ! -f "$STATE_DIR/$name.pid" ]; then
-      log "$name (pid $pid) was not started by this script but its config changed; restarting it"
-    fi
-    terminate "$name" "$pid"
-    rm -f "/run/$name.pid" "$STATE_DIR/$name.pid"
+  [ -n "$pid" ] || return 0
+  if [ "$(pid_from "$STATE_DIR/$name.pid")" != "$pid" ]; then
+    die "$name (pid $pid) is running but was not started by this script, and $CONF changed; stop it" \
+        "(or restore the previous $CONF) and run start again"
   fi
+  terminate "$name" "$pid"
+  rm -f "/run/$name.pid" "$STATE_DIR/$name.pid"
 }
 
 wait_ctld() {

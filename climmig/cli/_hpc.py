@@ -22,13 +22,10 @@ _OUTPUT = typer.Option(None, "--output", "-o", help="Run directory (default: out
 
 
 def _run_dir(cfg: RunConfig, config: Path, output: Path | None) -> Path:
-    # same rule as the pipeline: --output, else outputs.run_dir relative to the config file
-    if output is not None:
-        return Path(output).expanduser().resolve()
-    p = Path(cfg.outputs.run_dir.replace("${run_id}", cfg.run_id)).expanduser()
-    if not p.is_absolute():
-        p = config.resolve().parent / p
-    return p.resolve()
+    # the pipeline's rule: --output, else outputs.run_dir relative to the config file
+    from climmig.pipeline.context import resolve_run_dir
+
+    return resolve_run_dir(cfg, config, output)
 
 
 @hpc_app.command("render")
@@ -50,6 +47,10 @@ def render(
     for name, path in paths.items():
         typer.echo(f"# ---- {path}")
         typer.echo(scripts[name])
+    typer.echo(f"# wrote {', '.join(str(p) for p in paths.values())}")
+    typer.echo(f"# run directory {run_dir}: chunks in chunks/, logs in logs/, outputs as with `climmig run`")
+    typer.echo(f"# submit: climmig hpc submit {config} --site {site} --output {run_dir}"
+               + (" --selftest" if selftest else ""))
 
 
 @hpc_app.command("submit")
@@ -66,12 +67,22 @@ def submit(
 
     cfg = load_config(config)
     run_dir = _run_dir(cfg, config, output)
+    from climmig.hpc.render import array_spec, chunk_table
+
     sub = submit_run(cfg, load_site(site), config, run_dir, selftest=selftest, resubmit_all=all_chunks)
+    n = len(chunk_table(cfg))
+    typer.echo(f"run directory: {run_dir}")
+    typer.echo(f"job scripts:   {', '.join(str(p) for p in sub.scripts.values())}")
+    typer.echo(f"logs:          {run_dir / 'logs'}/")
     if sub.array_job_id:
-        typer.echo(f"array job {sub.array_job_id} (tasks {','.join(map(str, sub.tasks))})")
+        typer.echo(f"array job {sub.array_job_id} (tasks {array_spec(sub.tasks)}: {len(sub.tasks)} of {n} chunks)")
     else:
-        typer.echo("all chunks complete; no array job")
-    typer.echo(f"merge job {sub.merge_job_id}")
+        typer.echo(f"all {n} chunks complete; no array job")
+    after = f" (starts after every task of {sub.array_job_id} succeeded)" if sub.array_job_id else ""
+    typer.echo(f"merge job {sub.merge_job_id}{after}")
+    ids = ",".join(j for j in (sub.array_job_id, sub.merge_job_id) if j)
+    typer.echo(f"monitor: squeue -j {ids}   |   climmig hpc status {config} --output {run_dir}")
+    typer.echo("resume after a failure: run this command again (only missing chunks are resubmitted)")
     typer.echo(json.dumps({"array_job_id": sub.array_job_id, "merge_job_id": sub.merge_job_id,
                            "tasks": sub.tasks, "run_dir": str(run_dir)}))
 
@@ -97,41 +108,29 @@ def status(
     out.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
 
 
-@hpc_app.command("selftest-chunk")
-def selftest_chunk(
+@hpc_app.command("chunk")
+def chunk(
     config: Path = typer.Argument(..., help="Run config (YAML)."),
-    chunk: int = typer.Option(..., "--chunk", help="Array task index (scenario x climate_model)."),
+    task: int = typer.Option(..., "--chunk", help="Array task index (scenario x climate_model)."),
     output: Path | None = _OUTPUT,
+    selftest: bool = typer.Option(False, "--selftest", help="Compute the self-test workload instead."),
 ) -> None:
-    """Compute one chunk of the self-test workload through the resumable chunk runner."""
-    from climmig.hpc.chunks import run_chunk
-    from climmig.hpc.render import chunk_table
-    from climmig.hpc.selftest import compute_selftest_chunk
+    """Compute one chunk of a run (an array task); a chunk already complete for this config is skipped."""
+    from climmig.hpc.workloads import run_task
 
     cfg = load_config(config)
-    run_dir = _run_dir(cfg, config, output)
-    table = chunk_table(cfg)
-    path = run_chunk(
-        chunk, run_dir, science_hash(cfg),
-        lambda c: compute_selftest_chunk(cfg, str(c["scenario"]), str(c["climate_model"])),
-        chunks=table, seed=cfg.seed,
-    )
-    typer.echo(str(path))
+    typer.echo(str(run_task(config, task, _run_dir(cfg, config, output), selftest=selftest)))
 
 
-@hpc_app.command("selftest-merge")
-def selftest_merge(
+@hpc_app.command("merge")
+def merge(
     config: Path = typer.Argument(..., help="Run config (YAML)."),
     output: Path | None = _OUTPUT,
+    selftest: bool = typer.Option(False, "--selftest", help="Merge the self-test chunks into RUN_DIR/selftest.zarr."),
+    progress: bool = typer.Option(False, "--progress/--no-progress", help="Show the stages as they run."),
 ) -> None:
-    """Merge all self-test chunks into RUN_DIR/selftest.zarr (refuses if a chunk is missing or stale)."""
-    from climmig.hpc.chunks import merge_chunks
-    from climmig.hpc.render import chunk_table
-    from climmig.io import write_zarr
+    """Merge the chunks and run the remaining stages (refuses while a chunk is missing or stale)."""
+    from climmig.hpc.workloads import merge_run
 
     cfg = load_config(config)
-    run_dir = _run_dir(cfg, config, output)
-    merged = merge_chunks(run_dir, len(chunk_table(cfg)), science_hash(cfg))
-    path = write_zarr(merged.chunk(), run_dir / "selftest.zarr")
-    typer.echo(str(path))
-
+    typer.echo(str(merge_run(config, _run_dir(cfg, config, output), selftest=selftest, progress=progress)))

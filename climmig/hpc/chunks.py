@@ -262,8 +262,10 @@ def merge_chunks(run_dir: str | Path, n: int, cfg_hash: str) -> xr.Dataset:
     Returns
     -------
     xr.Dataset
-        Chunks combined by coordinates, with provenance attributes and ``climmig_chunks`` (JSON list of
-        each chunk's index and SLURM ids).
+        Chunks combined by coordinates: variables with a ``scenario`` or ``climate_model`` dim are
+        stacked, others must be equal in every chunk. The first chunk's dataset attributes (without its
+        per-chunk ones), fresh provenance attributes and ``climmig_chunks`` (JSON list of each chunk's
+        index and SLURM ids).
 
     Raises
     ------
@@ -291,14 +293,20 @@ def merge_chunks(run_dir: str | Path, n: int, cfg_hash: str) -> xr.Dataset:
         rec: dict[str, Any] = {"task": i}
         rec.update({k.removeprefix("climmig_"): v for k, v in ds.attrs.items() if k.startswith("climmig_slurm_")})
         records.append(rec)
-    merged = xr.combine_by_coords(parts, combine_attrs="drop", data_vars="all", coords="different",
+    # "minimal": a variable without a chunk dim (e.g. a per-region share) is not stacked but must be equal
+    # in every chunk; variable attributes come from the first chunk
+    merged = xr.combine_by_coords(parts, combine_attrs="override", data_vars="minimal", coords="different",
                                   compat="equals", join="outer")
     if not isinstance(merged, xr.Dataset):
         merged = merged.to_dataset()
     # the on-disk encoding of the first chunk (e.g. a fixed string width '<U9') must not be reused when the
     # merged dataset is written: it would silently truncate longer labels of other chunks
     merged = merged.drop_encoding()
+    # dataset attributes shared by all chunks (title, comment, ...) are kept; per-chunk ones are replaced
+    shared = {k: v for k, v in parts[0].attrs.items()
+              if k not in (CHUNK_ATTR, "history") and not k.startswith("climmig_slurm_")}
     merged.attrs = {
+        **shared,
         **provenance_attrs(cfg_hash),
         "climmig_chunks": json.dumps(records, sort_keys=True),
         "history": update_history(f"merged {n} chunks", *parts),

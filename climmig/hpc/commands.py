@@ -36,15 +36,15 @@ def chunk_argv(config: str | Path, run_dir: str | Path, *, selftest: bool = Fals
     run_dir : str or Path
         Run directory; chunks go to ``run_dir/chunks/``.
     selftest : bool
-        Use the built-in self-test workload instead of ``climmig run``.
+        Use the built-in self-test workload instead of the run's exposure stage.
 
     Returns
     -------
     list
-        ``run CONFIG --chunk $SLURM_ARRAY_TASK_ID --output RUN_DIR`` (or ``hpc selftest-chunk ...``).
+        ``hpc chunk CONFIG --chunk $SLURM_ARRAY_TASK_ID --output RUN_DIR [--selftest]``.
     """
-    sub = ["hpc", "selftest-chunk"] if selftest else ["run"]
-    return [*sub, str(config), "--chunk", TASK_ID, "--output", str(run_dir)]
+    return ["hpc", "chunk", str(config), "--chunk", TASK_ID, "--output", str(run_dir),
+            *(["--selftest"] if selftest else [])]
 
 
 def merge_argv(config: str | Path, run_dir: str | Path, *, selftest: bool = False) -> list[Word]:
@@ -58,11 +58,9 @@ def merge_argv(config: str | Path, run_dir: str | Path, *, selftest: bool = Fals
     Returns
     -------
     list
-        ``run CONFIG --merge --output RUN_DIR`` (or ``hpc selftest-merge CONFIG --output RUN_DIR``).
+        ``hpc merge CONFIG --output RUN_DIR [--selftest]``: merges the chunks and runs the other stages.
     """
-    if selftest:
-        return ["hpc", "selftest-merge", str(config), "--output", str(run_dir)]
-    return ["run", str(config), "--merge", "--output", str(run_dir)]
+    return ["hpc", "merge", str(config), "--output", str(run_dir), *(["--selftest"] if selftest else [])]
 
 
 def run_argv(config: str | Path, run_dir: str | Path) -> list[Word]:

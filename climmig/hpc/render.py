@@ -237,6 +237,8 @@ def render_merge_job(
 ) -> str:
     """Render the merge job, which runs once every array task has succeeded.
 
+    Its resources are the site's ``merge_cores``/``merge_memory``/``merge_walltime`` where set.
+
     Parameters
     ----------
     cfg, site, command, log_dir, job_name, templates_dir
@@ -253,7 +255,7 @@ def render_merge_job(
     extra = []
     if depends_on is not None:
         extra = [f"--dependency=afterok:{_safe(_JOB_ID, 'job id', str(depends_on))}", "--kill-on-invalid-dep=yes"]
-    values = _common(cfg, site, log_dir, job_name, "merge")
+    values = _common(cfg, site.for_merge(), log_dir, job_name, "merge")
     values.update(
         directives=_directives(site, extra),
         command=shell_command(site.python_executable, command),
@@ -285,7 +287,7 @@ def render_dask_job(
     str
         The script.
     """
-    values = _common(cfg, site, log_dir, job_name, "dask")
+    values = _common(cfg, site.for_merge(), log_dir, job_name, "dask")
     values.update(
         backend=cfg.compute.backend,
         directives=_directives(site),

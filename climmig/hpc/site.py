@@ -141,6 +141,9 @@ class SiteProfile(BaseModel):
         Further ``--option=value`` lines (e.g. ``--constraint=cpu``).
     log_directory : str, optional
         Directory for dask-jobqueue worker logs.
+    merge_cores, merge_memory, merge_walltime : optional
+        Resources of the merge job and of the single-job (dask) run, which fit the models and project on
+        one node; default: ``cores``, ``memory``, ``walltime``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -160,6 +163,9 @@ class SiteProfile(BaseModel):
     max_parallel: int | None = Field(default=None, ge=1, le=100_000)
     extra_sbatch: list[str] = Field(default_factory=list)
     log_directory: str | None = None
+    merge_cores: int | None = Field(default=None, ge=1, le=1024)
+    merge_memory: str | None = None
+    merge_walltime: str | None = None
 
     @field_validator("name", "partition", "account", "qos", "interface")
     @classmethod
@@ -176,17 +182,18 @@ class SiteProfile(BaseModel):
     def _host(cls, v: str | None) -> str | None:
         return None if v is None else _check(_HOST, "scheduler_host", v)
 
-    @field_validator("walltime")
+    @field_validator("walltime", "merge_walltime")
     @classmethod
-    def _walltime(cls, v: str) -> str:
-        if not _WALLTIME.match(v):
-            raise ValueError(f"walltime {v!r} is not [D-]HH:MM[:SS], e.g. '02:00:00' or '1-00:00:00'")
+    def _walltime(cls, v: str | None, info: Any) -> str | None:
+        if v is not None and not _WALLTIME.match(v):
+            raise ValueError(f"{info.field_name} {v!r} is not [D-]HH:MM[:SS], e.g. '02:00:00' or '1-00:00:00'")
         return v
 
-    @field_validator("memory")
+    @field_validator("memory", "merge_memory")
     @classmethod
-    def _memory(cls, v: str) -> str:
-        memory_mib(v)
+    def _memory(cls, v: str | None) -> str | None:
+        if v is not None:
+            memory_mib(v)
         return v
 
     @field_validator("prologue")
@@ -207,6 +214,19 @@ class SiteProfile(BaseModel):
     def memory_mib(self) -> int:
         """Memory per task in MiB."""
         return memory_mib(self.memory)
+
+    def for_merge(self) -> SiteProfile:
+        """This profile with the merge job's resources as ``cores``, ``memory`` and ``walltime``.
+
+        Returns
+        -------
+        SiteProfile
+        """
+        return self.model_copy(update={
+            "cores": self.merge_cores or self.cores,
+            "memory": self.merge_memory or self.memory,
+            "walltime": self.merge_walltime or self.walltime,
+        })
 
     @property
     def python_executable(self) -> str:

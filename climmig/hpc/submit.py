@@ -145,7 +145,8 @@ def submit_run(cfg: RunConfig, site: SiteProfile, config_file: str | Path, run_d
     Returns
     -------
     Submission
-        Job ids, the submitted task indices and the script paths (under ``run_dir/slurm``).
+        Job ids, the submitted task indices and the paths of the scripts submitted now (under
+        ``run_dir/slurm``).
     """
     run_dir = Path(run_dir).resolve()
     n = len(chunk_table(cfg))
@@ -153,15 +154,17 @@ def submit_run(cfg: RunConfig, site: SiteProfile, config_file: str | Path, run_d
     (run_dir / "logs").mkdir(parents=True, exist_ok=True)
     slurm_dir = run_dir / "slurm"
     array_id: str | None = None
+    submitted: dict[str, Path] = {}
     if todo:
         scripts = render_scripts(cfg, site, config_file, run_dir, selftest=selftest, tasks=todo)
-        paths = write_scripts({"array.sbatch": scripts["array.sbatch"]}, slurm_dir)
-        array_id = sbatch(paths["array.sbatch"], cwd=run_dir)
+        submitted.update(write_scripts({"array.sbatch": scripts["array.sbatch"]}, slurm_dir))
+        array_id = sbatch(submitted["array.sbatch"], cwd=run_dir)
         logger.info("submitted array job %s with tasks %s", array_id, todo)
     else:
         logger.info("all %d chunks are complete; submitting only the merge", n)
     scripts = render_scripts(cfg, site, config_file, run_dir, selftest=selftest, tasks=todo or None,
                              depends_on=array_id)
-    paths = write_scripts({"merge.sbatch": scripts["merge.sbatch"]}, slurm_dir)
-    merge_id = sbatch(paths["merge.sbatch"], cwd=run_dir)
-    return Submission(array_id, merge_id, todo, {**paths, "array.sbatch": slurm_dir / "array.sbatch"})
+    submitted.update(write_scripts({"merge.sbatch": scripts["merge.sbatch"]}, slurm_dir))
+    merge_id = sbatch(submitted["merge.sbatch"], cwd=run_dir)
+    logger.info("submitted merge job %s", merge_id)
+    return Submission(array_id, merge_id, todo, submitted)

@@ -57,8 +57,17 @@ def test_array_job_snapshot(snap_cfg, site):
 def test_merge_job_snapshot(snap_cfg, site):
     text = render_merge_job(snap_cfg, site, merge_argv(CONFIG, RUN), log_dir=f"{RUN}/logs", depends_on="4242")
     assert "#SBATCH --dependency=afterok:4242" in text
-    assert f"-m climmig run {CONFIG} --merge --output {RUN}" in text
+    assert f"-m climmig hpc merge {CONFIG} --output {RUN}" in text
     _check_snapshot("merge.sbatch", text, snap_cfg)
+
+
+def test_merge_job_gets_the_merge_resources(snap_cfg, site):
+    big = site.model_copy(update={"merge_cores": 8, "merge_memory": "64GB", "merge_walltime": "12:00:00"})
+    merge = render_merge_job(snap_cfg, big, merge_argv(CONFIG, RUN), log_dir=f"{RUN}/logs")
+    array = render_array_job(snap_cfg, big, chunk_argv(CONFIG, RUN), 4, log_dir=f"{RUN}/logs")
+    assert "#SBATCH --cpus-per-task=8\n" in merge and "#SBATCH --mem=65536M\n" in merge
+    assert "#SBATCH --time=12:00:00\n" in merge
+    assert "#SBATCH --cpus-per-task=4\n" in array and "#SBATCH --time=04:00:00\n" in array
 
 
 def test_dask_job_snapshot(snap_cfg, site):
@@ -126,7 +135,7 @@ def test_malicious_paths_are_quoted_in_the_command():
     evil_run = "/tmp/$(reboot)/`id`/run"
     line = shell_command("/opt/py thon", chunk_argv(evil_cfg, evil_run))
     words = shlex.split(line)
-    assert words == ["/opt/py thon", "-m", "climmig", "run", evil_cfg, "--chunk", "${SLURM_ARRAY_TASK_ID}",
+    assert words == ["/opt/py thon", "-m", "climmig", "hpc", "chunk", evil_cfg, "--chunk", "${SLURM_ARRAY_TASK_ID}",
                      "--output", evil_run]
 
 

@@ -92,3 +92,17 @@ def test_dask_kwargs_build_a_slurm_job_script(site):
     assert "module load python/3.11" in script
     assert "/opt/venv/bin/python -m distributed.cli.dask_worker" in script
     assert jq is not None
+
+
+def test_merge_resources_default_to_the_task_resources(site):
+    assert site.for_merge().cores == 4 and site.for_merge().memory == "16GB"
+    big = parse_site({**site.model_dump(), "merge_cores": 8, "merge_memory": "64GB", "merge_walltime": "12:00:00"})
+    merge = big.for_merge()
+    assert (merge.cores, merge.memory_mib, merge.walltime) == (8, 65536, "12:00:00")
+    assert (big.cores, big.walltime) == (4, "04:00:00")  # the array tasks keep theirs
+
+
+@pytest.mark.parametrize("field, value", [("merge_memory", "64GB; rm -rf /"), ("merge_walltime", "12:00; id")])
+def test_merge_resources_are_checked(field, value):
+    with pytest.raises(SiteError, match=field):
+        parse_site({"name": "x", field: value})

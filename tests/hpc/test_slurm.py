@@ -1,24 +1,28 @@
 """End-to-end tests on a real SLURM cluster (``bash hpc/slurm-local.sh start`` as root starts one).
 
-Skipped, with the reason, when ``sinfo`` is missing or no node is idle. They submit the self-test workload
-as a job array plus a merge job, kill one array task, resubmit, and check that only the missing chunk was
-redone and that the merged result equals the single-process computation; and they run a computation on
-dask-jobqueue ``SLURMCluster`` workers through :func:`climmig.compute.get_client`.
+Skipped, with the reason, when ``sinfo`` is missing or no node is idle. They submit the (reduced) demo as a
+job array of exposure chunks plus an ``afterok`` merge job, kill one array task, resubmit, and check that
+only the killed chunk was redone and that the merged outputs equal a single-machine ``climmig run`` of the
+same config and seed; and they run a computation on dask-jobqueue ``SLURMCluster`` workers through
+:func:`climmig.compute.get_client`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 import xarray as xr
+import yaml
 
-from climmig.config import science_hash
-from climmig.hpc import chunk_status, chunk_table, missing_chunks
+from climmig.config import load_config, science_hash
+from climmig.hpc import chunk_path, chunk_table, missing_chunks
 from climmig.hpc.site import load_site
 from climmig.hpc.submit import submit_run
 
@@ -82,55 +86,111 @@ def _job_state(job_id: str) -> str:
     return "UNKNOWN"
 
 
-def test_job_array_kill_resubmit_merge(slurm, small_config, small_cfg, tmp_path):
-    from climmig.hpc.selftest import compute_selftest_reference
+def _demo_config(cfg: dict, tmp_path: Path) -> Path:
+    """The demo, reduced: 2 scenarios x 2 climate models (4 chunks), 1-degree grid, short chains."""
+    cfg["scenarios"] = ["ssp126", "ssp585"]
+    cfg["climate_models"] = ["GFDL-ESM4", "UKESM1-0-LL"]
+    cfg["grid"] = {"resolution": 1.0}
+    cfg["mobility"]["sampler"] = {"backend": "nutpie", "draws": 30, "tune": 30, "chains": 1}
+    cfg["mobility"]["gate"]["allow_unconverged"] = True
+    cfg["projection"]["samples"] = 30
+    cfg["outputs"]["run_dir"] = str(tmp_path / "unused")
+    p = tmp_path / "demo-small.yaml"
+    p.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return p
 
-    site = load_site("local")
-    run = tmp_path / "run"
-    h, n = science_hash(small_cfg), len(chunk_table(small_cfg))
 
-    first = submit_run(small_cfg, site, small_config, run, selftest=True)
-    assert first.array_job_id and first.tasks == list(range(n))
-    # kill array task 0 while it runs (scancel sends SIGTERM, then SIGKILL)
-    killed = 0
-    task = f"{first.array_job_id}_{killed}"
-    deadline = time.monotonic() + 60
-    while _squeue_state(task) != "RUNNING":
-        assert time.monotonic() < deadline, f"task {task} never ran"
-        time.sleep(0.1)
-    subprocess.run(["scancel", task], check=True)
-    _wait([first.array_job_id, first.merge_job_id])
+_VOLATILE = ("history", "climmig_chunks")
 
-    assert missing_chunks(run, n, h) == [killed], sorted(p.name for p in (run / "logs").iterdir())
-    assert not (run / "selftest.zarr").exists()  # the merge never ran: its dependency failed
-    assert _job_state(first.merge_job_id) in {"CANCELLED", "UNKNOWN"}
-    done = [i for i in range(n) if i != killed]
-    before = {i: xr.open_zarr(run / "chunks" / f"{i}.zarr").attrs["climmig_slurm_job_id"] for i in done}
 
-    second = submit_run(small_cfg, site, small_config, run, selftest=True)
+def _assert_same_content(a: Path, b: Path) -> None:
+    """Same values, dims, coords and attributes (except history and SLURM ids); CSVs byte for byte."""
+    if a.suffix == ".csv":
+        assert a.read_bytes() == b.read_bytes(), a.name
+        return
+    engine = "zarr" if a.suffix == ".zarr" else None
+    with xr.open_dataset(a, engine=engine) as x, xr.open_dataset(b, engine=engine) as y:
+        xr.testing.assert_equal(x, y)
+        for v in x.variables:
+            assert x[v].attrs == y[v].attrs, (a.name, v)
+        keep = [k for k in {*x.attrs, *y.attrs} if k not in _VOLATILE and not k.startswith("climmig_slurm_")]
+        assert {k: x.attrs.get(k) for k in keep} == {k: y.attrs.get(k) for k in keep}, a.name
+
+
+def _outputs(run: Path, stage: str) -> list[str]:
+    return list(json.loads((run / "stages" / f"{stage}.json").read_text())["outputs"])
+
+
+@pytest.mark.slow
+def test_demo_job_array_kill_resubmit_merge_equals_single_machine(slurm, demo_dict, tmp_path):
+    """(a) array + afterok merge of the (reduced) demo equals `climmig run`; (c) a killed task is redone alone."""
+    config = _demo_config(demo_dict, tmp_path)
+    cfg = load_config(config)
+    h, n = science_hash(cfg), len(chunk_table(cfg))
+    ref, run = tmp_path / "single", tmp_path / "chunked"
+    # the single-machine run goes on while SLURM works on the chunks (its fits take minutes on 2 cores)
+    single = subprocess.Popen([sys.executable, "-m", "climmig", "run", str(config), "--output", str(ref),
+                               "--no-progress"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        first = submit_run(cfg, load_site("local"), config, run)
+        assert first.array_job_id and first.tasks == list(range(n))
+        killed = 0
+        task = f"{first.array_job_id}_{killed}"
+        deadline = time.monotonic() + 120
+        while _squeue_state(task) != "RUNNING":
+            assert time.monotonic() < deadline, f"task {task} never ran"
+            time.sleep(0.2)
+        time.sleep(1.0)  # inside Python by now; a chunk takes several seconds
+        subprocess.run(["scancel", task], check=True)
+        _wait([first.array_job_id, first.merge_job_id], timeout=300)
+        assert missing_chunks(run, n, h) == [killed]
+        assert _job_state(first.merge_job_id) in {"CANCELLED", "UNKNOWN"}  # afterok never satisfied
+        assert not (run / "stages").exists()  # the merge never ran
+        assert [p.name for p in (run / "chunks").iterdir() if p.name.startswith(".")] == []  # no half store
+        done = [i for i in range(n) if i != killed]
+        before = {i: xr.open_dataset(chunk_path(run, i, "netcdf")).attrs["climmig_slurm_job_id"] for i in done}
+        _, err = single.communicate(timeout=1500)
+        assert single.returncode == 0, err[-3000:]
+    finally:
+        if single.poll() is None:
+            single.kill()
+    # the fits do not depend on the exposure: reuse the single-machine ones (same config) so that the merge
+    # job does not spend minutes on them again; it still merges exposure and runs every later stage
+    for stage in ("inputs", "fit_displacement", "fit_migration"):
+        for rel in [f"stages/{stage}.json", *_outputs(ref, stage)]:
+            (run / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ref / rel, run / rel)
+
+    second = submit_run(cfg, load_site("local"), config, run)
     assert second.tasks == [killed]
     assert f"#SBATCH --array={killed}\n" in (run / "slurm" / "array.sbatch").read_text()
-    _wait([second.array_job_id, second.merge_job_id])
+    _wait([second.array_job_id, second.merge_job_id], timeout=600)
+    logs = "\n".join(p.read_text()[-2000:] for p in sorted((run / "logs").iterdir()))
+    assert (run / "manifest.json").exists(), logs
     assert _job_state(second.merge_job_id) in {"COMPLETED", "UNKNOWN"}
-    logs = "\n".join(p.read_text() for p in sorted((run / "logs").iterdir()))
-    assert (run / "selftest.zarr").exists(), logs
-    # no temporary store of the killed attempt is left behind
-    assert [p.name for p in (run / "chunks").iterdir() if p.name.startswith(".")] == []
 
-    # only the missing chunk was redone; the others keep the provenance of the first array
+    # only the killed chunk was redone; every chunk records the SLURM job that made it
     for i in done:
-        attrs = xr.open_zarr(run / "chunks" / f"{i}.zarr").attrs
-        assert attrs["climmig_slurm_job_id"] == before[i]
-        assert attrs["climmig_slurm_array_job_id"] == first.array_job_id
-    redone = xr.open_zarr(run / "chunks" / f"{killed}.zarr").attrs
+        assert xr.open_dataset(chunk_path(run, i, "netcdf")).attrs["climmig_slurm_job_id"] == before[i]
+    redone = xr.open_dataset(chunk_path(run, killed, "netcdf")).attrs
     assert redone["climmig_slurm_array_job_id"] == second.array_job_id
     assert redone["climmig_slurm_array_task_id"] == str(killed)
-    assert all(chunk_status(run, i, h) == "done" for i in range(n))
+    exposure = xr.open_dataset(run / "exposure" / "exposure.nc").attrs
+    assert exposure["climmig_slurm_job_id"] == second.merge_job_id
+    assert [r["task"] for r in json.loads(exposure["climmig_chunks"])] == list(range(n))
 
-    merged = xr.open_zarr(run / "selftest.zarr").load()
-    assert merged.attrs["climmig_config_sha256"] == h
-    assert merged.attrs["climmig_slurm_job_id"] == second.merge_job_id
-    xr.testing.assert_equal(merged.drop_attrs(), compute_selftest_reference(small_cfg).drop_attrs())
+    ran = {s["name"]: s["status"] for s in json.loads((run / "manifest.json").read_text())["stages"]}
+    assert ran == {"inputs": "skipped", "exposure": "skipped", "fit_displacement": "skipped",
+                   "fit_migration": "skipped", "projection": "ran", "interventions": "ran", "report": "ran"}
+    compared = []
+    for stage in ("exposure", "projection", "interventions", "report"):
+        for rel in _outputs(ref, stage):
+            assert (run / rel).exists(), rel
+            if rel.endswith((".nc", ".zarr", ".csv")):
+                _assert_same_content(ref / rel, run / rel)
+                compared.append(rel)
+    assert {"exposure/exposure.nc", "projection/projection.nc", "interventions/comparison.nc"} <= set(compared)
 
 
 def test_slurmcluster_through_get_client(slurm, small_cfg, tmp_path):
