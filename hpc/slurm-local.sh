@@ -151,6 +151,7 @@ write_conf() {
   if [ -f "$CONF" ] && cmp -s "$tmp" "$CONF"; then
     rm -f "$tmp"; return 0
   fi
+  refuse_foreign_daemons "$tmp"
   if [ -f "$CONF" ] && ! head -n 1 "$CONF" | grep -qF "$MARKER"; then
     cp -p "$CONF" "$CONF.bak.$(date +%Y%m%d%H%M%S)"
     log "backed up an existing $CONF that this script did not write"
@@ -212,15 +213,25 @@ terminate() {
   log "stopped $name (pid $pid)"
 }
 
-# restart a daemon this script started (its config changed); never touch one started by someone else
+# the config is about to change: a running slurmctld/slurmd that this script did not start would have to be
+# restarted, and this script never touches daemons it did not start; leave the config as it is and stop
+refuse_foreign_daemons() {
+  local name pid
+  for name in slurmctld slurmd; do
+    pid=$(daemon_pid "$name" "/run/$name.pid")
+    if [ -n "$pid" ] && [ "$(pid_from "$STATE_DIR/$name.pid")" != "$pid" ]; then
+      rm -f "$1"
+      die "$name (pid $pid) is running but was not started by this script, and $CONF would change;" \
+          "stop it and run start again ($CONF was left unchanged)"
+    fi
+  done
+}
+
+# restart a daemon this script started (its config changed)
 restart_daemon() {
   local name=$1 pid
   pid=$(daemon_pid "$name" "/run/$name.pid")
   [ -n "$pid" ] || return 0
-  if [ "$(pid_from "$STATE_DIR/$name.pid")" != "$pid" ]; then
-    die "$name (pid $pid) is running but was not started by this script, and $CONF changed; stop it" \
-        "(or restore the previous $CONF) and run start again"
-  fi
   terminate "$name" "$pid"
   rm -f "/run/$name.pid" "$STATE_DIR/$name.pid"
 }
