@@ -114,6 +114,7 @@ class ResolvedCatalog:
             if not p.is_absolute():
                 p = self.root / p
             if any(ch in str(p) for ch in "*?["):
+                p = p.resolve()
                 matches = sorted(Path(m) for m in glob.glob(str(p)))
                 if not matches:
                     raise CatalogError(f"{e.id}: no files match {p}")

@@ -10,8 +10,7 @@ import typer
 from rich.console import Console
 
 from climmig.cli import app
-from climmig.pipeline.manifest import read_manifest
-from climmig.pipeline.run import run_pipeline
+from climmig.pipeline.run import rerun_pipeline, run_pipeline
 
 
 @app.command()
@@ -35,13 +34,15 @@ def run(
 def rerun(
     run_dir: Path = typer.Argument(..., help="A run directory written by `climmig run`."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the rerun here instead of in place."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
-    """Rerun a finished run exactly, from its manifest and resolved config."""
-    manifest = read_manifest(run_dir)
-    config = Path(run_dir) / manifest["resolved_config"]
+    """Rerun a finished run exactly, from its manifest and resolved config, and check every output matches."""
     console = Console(highlight=False)
-    summary = run_pipeline(config, output=output or Path(run_dir), force=output is None, progress=True,
-                           console=console, expect_hash=manifest["config_sha256"],
-                           expect_inputs=manifest["inputs"])
+    summary = rerun_pipeline(run_dir, output=output, progress=progress, console=console)
     console.print(summary.text())
-    console.print(json.dumps({"config_sha256": manifest["config_sha256"], "rerun": str(output or run_dir)}))
+    if summary.verified:
+        console.print(f"all {summary.verified} outputs match the manifest's content digests")
+    else:
+        console.print("the manifest records no output digests (older run); outputs were not compared")
+    manifest = json.loads((summary.run_dir / "manifest.json").read_text())
+    console.print(json.dumps({"config_sha256": manifest["config_sha256"], "rerun": str(summary.run_dir)}))

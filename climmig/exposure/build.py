@@ -30,6 +30,7 @@ from climmig.grid.masks import boundary_region_ids
 from climmig.hazards import INDICATOR_UNITS, exceedance_threshold, hazard_indicator, warming_since_baseline
 from climmig.hazards.emulator import stable_key
 from climmig.livelihoods import population_weights, rural_share, scale_to_projection, ssp_series, wdi_share
+from climmig.livelihoods.checks import checked_population_counts
 
 __all__ = ["BASELINE_WINDOW", "ExposureLayers", "build_exposure", "build_grid_and_masks", "exposure_layers",
            "hazard_exposure", "hazard_fields"]
@@ -96,7 +97,7 @@ def _population_inputs(cfg: Any, catalog: Any, spec: Any, grid: xr.Dataset) -> l
         da = normalize_lonlat(ds[next(iter(ds.data_vars))])
         da = da.sel(lat=slice(float(grid.lat.min()) - pad, float(grid.lat.max()) + pad),
                     lon=slice(float(grid.lon.min()) - pad, float(grid.lon.max()) + pad))
-        out.append(da)
+        out.append(checked_population_counts(da, entry))
     return out
 
 
@@ -192,7 +193,7 @@ def exposure_layers(cfg: Any, catalog: Any) -> ExposureLayers:
     y0 = cfg.period.baseline_year
     ssp_years = sorted(set(years) | {y0})
     pop_table = catalog.open(pop_spec.projection or "ssp_population")
-    projected = ssp_series(pop_table, pop_spec.ssp_model, list(cfg.scenarios), countries, ssp_years, scale=1e6)
+    projected = ssp_series(pop_table, pop_spec.ssp_model, list(cfg.scenarios), countries, ssp_years)
     factor = _country_scaling(weights, projected)  # (scenario, year, region)
     dT = warming_since_baseline(list(cfg.scenarios), list(cfg.climate_models), years, y0)
     window = list(range(y0 + BASELINE_WINDOW[0], y0 + BASELINE_WINDOW[1] + 1))

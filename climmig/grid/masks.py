@@ -133,7 +133,9 @@ def region_fractions(boundaries: Any, grid: xr.Dataset, id_field: str = "iso3", 
     box = shapely.box(lon_e[0], lat_e[0], lon_e[-1], lat_e[-1])
     regions = regions[regions.intersects(box)].reset_index(drop=True)
     if regions.empty:
-        raise DataError("no boundary polygon intersects the analysis grid; check study_area")
+        raise DataError(f"the study area is empty: no boundary polygon intersects the analysis grid (lon "
+                        f"{lon_e[0]:g}..{lon_e[-1]:g}, lat {lat_e[0]:g}..{lat_e[-1]:g}); move study_area.bbox over "
+                        "land or list study_area.countries")
     ny, nx = grid.sizes["lat"], grid.sizes["lon"]
     k = int(supersample)
     dy, dx = np.diff(lat_e).mean(), np.diff(lon_e).mean()

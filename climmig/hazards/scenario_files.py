@@ -98,7 +98,16 @@ def open_scenario_files(catalog: Any, entry_id: str, variable: str | None = None
     groups = group_scenario_files(catalog.paths(entry))
     parts = []
     for (scen, model), files in groups.items():
-        ds = readers.open_netcdf(files if len(files) > 1 else files[0], chunks=chunks)
+        names = ", ".join(f.name for f in files)
+        try:
+            ds = readers.open_netcdf(files if len(files) > 1 else files[0], chunks=chunks)
+        except ValueError as exc:  # overlapping files cannot be combined in time order
+            raise CatalogError(f"{entry_id}: cannot combine {names} ({exc}); the files repeat time steps or "
+                               "overlap: remove the duplicate file or cut the overlap") from None
+        times = ds.indexes.get("time")
+        if times is not None and times.has_duplicates:
+            raise CatalogError(f"{entry_id}: {names} repeat time steps (e.g. {times[times.duplicated()][0]}); "
+                               "remove the duplicate file or cut the overlap")
         if entry.dims:
             ds = ds.rename({k: v for k, v in entry.dims.items() if k in ds.dims or k in ds.variables})
         if var not in ds:

@@ -79,7 +79,18 @@ def open_netcdf(paths: str | Path | Sequence[str | Path], chunks: Mapping[str, i
         ds = xr.open_mfdataset([str(p) for p in paths], combine="by_coords", chunks={},
                                decode_times=time_coder, data_vars="all", coords="minimal",
                                compat="override", join="outer", **kwargs)
-    return ds.chunk(_default_chunks(ds, chunks))
+    return _grid_mappings_as_coords(ds).chunk(_default_chunks(ds, chunks))
+
+
+def _grid_mappings_as_coords(ds: xr.Dataset) -> xr.Dataset:
+    """Make CF grid-mapping variables (``spatial_ref``, ``crs``) coordinates, so the file's CRS is seen.
+
+    xarray leaves them as data variables, where rioxarray does not look: a file in UTM would then pass as
+    having no CRS and take the catalog's.
+    """
+    names = [str(v) for v, var in ds.data_vars.items()
+             if var.ndim == 0 and ({"crs_wkt", "spatial_ref", "grid_mapping_name"} & set(var.attrs))]
+    return ds.set_coords(names) if names else ds
 
 
 def open_zarr(path: str | Path, chunks: Mapping[str, int] | None = None) -> xr.Dataset:

@@ -66,11 +66,31 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         _fsync_dir(target.parent)
     except OSError as exc:
         _remove(tmp)
-        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-        raise OutputError(f"cannot write {target}: {reason}; earlier outputs are unchanged") from None
+        raise OutputError(f"cannot write {target}: {_reason(exc, target.parent)}; earlier outputs are unchanged"
+                          ) from None
     except BaseException:
         _remove(tmp)
         raise
+
+
+#: Below this many free bytes a failed write is reported as a full disk, whatever errno the library gave
+#: (HDF5 reports a full disk as "Permission denied").
+_FULL_BELOW = 64 << 10
+
+
+def _reason(exc: OSError, directory: Path) -> str:
+    """Why a write failed, in words: a full disk is named as such even when the library's errno is not ENOSPC."""
+    if exc.errno == errno.EROFS:
+        return exc.strerror or "read-only file system"
+    try:
+        st = os.statvfs(directory)
+        free = st.f_bavail * st.f_frsize
+    except OSError:
+        free = None
+    low = free is not None and free < _FULL_BELOW
+    if exc.errno == errno.ENOSPC or low:
+        return "the disk is full" + (f" ({free} bytes free)" if low else "")
+    return exc.strerror or str(exc)
 
 
 def _remove(path: Path) -> None:

@@ -38,6 +38,8 @@ def latest_value(table: pd.DataFrame, iso3: str) -> tuple[float, int]:
     row = table[table["iso3"] == iso3]
     if row.empty:
         raise DataError(f"the WDI table has no row for {iso3}")
+    if len(row) > 1:
+        raise DataError(f"the WDI table has {len(row)} rows for {iso3}; keep one")
     years = sorted((int(c) for c in table.columns if str(c).isdigit()), reverse=True)
     for y in years:
         v = row[str(y)].iloc[0]

@@ -11,7 +11,7 @@ import xarray as xr
 
 from climmig.errors import DataError
 
-__all__ = ["ssp_family", "ssp_series"]
+__all__ = ["ssp_family", "ssp_series", "unit_multiplier"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +34,42 @@ def ssp_family(scenario: str) -> str:
     return f"SSP{m.group(1)}"
 
 
+#: Multiplier words of the SSP database's ``Unit`` column (``million``, ``billion US$2005/yr``).
+_MULTIPLIERS = {"": 1.0, "thousand": 1e3, "thousands": 1e3, "million": 1e6, "millions": 1e6, "billion": 1e9,
+                "billions": 1e9}
+_BASE_WORDS = ("people", "persons", "person", "of people", "us$2005/yr", "usd2005/yr")
+
+
+def unit_multiplier(unit: str) -> float:
+    """The factor a value in ``unit`` is multiplied by to give plain people (or US$2005/yr).
+
+    Parameters
+    ----------
+    unit : str
+        An SSP ``Unit`` value such as ``"million"``, ``"thousand people"`` or ``"billion US$2005/yr"``.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    DataError
+        If the unit is not a known multiplier word (optionally followed by people or US$2005/yr).
+    """
+    text = str(unit).strip().lower()
+    for base in _BASE_WORDS:
+        if text.endswith(base):
+            text = text[: -len(base)].strip()
+            break
+    if text not in _MULTIPLIERS:
+        raise DataError(f"cannot read the SSP unit {unit!r}; expected million, thousand or billion (of people or "
+                        "US$2005/yr)")
+    return _MULTIPLIERS[text]
+
+
 def ssp_series(table: pd.DataFrame, model: str | None, scenarios: list[str], countries: list[str],
-               years: list[int], scale: float = 1.0) -> xr.DataArray:
+               years: list[int], scale: float | None = None) -> xr.DataArray:
     """One SSP variable per scenario, country and year, interpolated linearly between the 5-year steps.
 
     Parameters
@@ -50,17 +84,20 @@ def ssp_series(table: pd.DataFrame, model: str | None, scenarios: list[str], cou
         ISO3 codes.
     years : list of int
         Years wanted (inside the table's range).
-    scale : float
-        Multiplier (e.g. 1e6 for population in million).
+    scale : float, optional
+        Multiplier (e.g. 1e6 for population in million). Default: read from the table's ``unit`` column
+        (:func:`unit_multiplier`), or 1 if it has none. If both are given they must agree.
 
     Returns
     -------
     xr.DataArray, dims (scenario, year, region)
+        In plain units (people, US$2005/yr).
 
     Raises
     ------
     DataError
-        If a country, scenario or model is missing, naming it.
+        If a country, scenario or model is missing, naming it; or if the units are unknown, mixed, or
+        disagree with ``scale``.
     """
     df = table
     if model is not None:
@@ -69,6 +106,7 @@ def ssp_series(table: pd.DataFrame, model: str | None, scenarios: list[str], cou
             raise DataError(f"SSP table has no model {model!r}; it has {sorted(table['model'].unique())}")
     elif df["model"].nunique() > 1:
         raise DataError(f"SSP table has several models {sorted(df['model'].unique())}; set ssp_model")
+    scale = _scale(df, scale)
     year_cols = sorted(int(c) for c in df.columns if str(c).isdigit())
     lo, hi = min(year_cols), max(year_cols)
     bad = [y for y in years if not lo <= y <= hi]
@@ -81,6 +119,8 @@ def ssp_series(table: pd.DataFrame, model: str | None, scenarios: list[str], cou
             row = df[(df["scenario"] == fam) & (df["iso3"] == c)]
             if row.empty:
                 raise DataError(f"the SSP table has no {fam} projection for {c}")
+            if len(row) > 1:
+                raise DataError(f"the SSP table has {len(row)} rows for {fam} {c} (model {model}); keep one")
             vals = row[[str(y) for y in year_cols]].to_numpy(dtype=float)[0]
             ok = np.isfinite(vals)
             out[i, :, k] = np.interp(years, np.array(year_cols)[ok], vals[ok]) * scale
@@ -88,3 +128,17 @@ def ssp_series(table: pd.DataFrame, model: str | None, scenarios: list[str], cou
                         coords={"scenario": list(scenarios), "year": list(years), "region": list(countries)})
 
 
+
+
+def _scale(df: pd.DataFrame, scale: float | None) -> float:
+    """The multiplier to plain units: from the ``unit`` column if the table has one, checked against ``scale``."""
+    if "unit" not in df.columns:  # nothing to check against: the values are taken as given
+        return 1.0 if scale is None else scale
+    units = sorted(set(map(str, df["unit"].dropna())))
+    if len(units) != 1:
+        raise DataError(f"the SSP table mixes units {units}; use one unit per variable")
+    found = unit_multiplier(units[0])
+    if scale is not None and not np.isclose(found, scale):
+        raise DataError(f"the SSP table is in {units[0]!r} (x{found:g}) but x{scale:g} was expected; "
+                        "correct the table's Unit column or the catalog entry")
+    return found

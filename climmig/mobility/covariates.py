@@ -101,6 +101,11 @@ def wdi_long(df: pd.DataFrame, name: str, countries: Sequence[str] | None = None
     if countries is not None:
         long = long[long["iso3"].isin(set(countries))]
     long["year"] = long["year"].astype(int)
+    dup = long[long.duplicated(["iso3", "year"], keep=False)]
+    if not dup.empty:
+        first = dup.iloc[0]
+        raise DataError(f"the WDI table for {name} has {len(dup)} rows for duplicated country-years (e.g. "
+                        f"{first['iso3']} {first['year']}); keep one row per country")
     return long.set_index(["iso3", "year"])[name].sort_index()
 
 

@@ -56,7 +56,8 @@ def write_resolved_config(cfg: RunConfig, catalog_file: Path, run_dir: Path) -> 
 
 def write_manifest(run_dir: Path, cfg: RunConfig, *, config_file: Path, catalog_file: Path,
                    inputs: Mapping[str, Mapping[str, str]], stages: Sequence[Mapping[str, Any]],
-                   outputs: Sequence[str], flags: Mapping[str, Any] | None = None) -> Path:
+                   outputs: Sequence[str], flags: Mapping[str, Any] | None = None,
+                   digests: Mapping[str, str] | None = None) -> Path:
     """Write ``manifest.json`` next to a run's outputs.
 
     Parameters
@@ -75,6 +76,9 @@ def write_manifest(run_dir: Path, cfg: RunConfig, *, config_file: Path, catalog_
         Output files relative to ``run_dir``.
     flags : mapping, optional
         Extra facts (e.g. ``unconverged_fit``).
+    digests : mapping, optional
+        Output path -> :func:`climmig.io.digest.content_digest`, what ``climmig rerun`` checks a rerun
+        against.
 
     Returns
     -------
@@ -95,6 +99,7 @@ def write_manifest(run_dir: Path, cfg: RunConfig, *, config_file: Path, catalog_
         "slurm": slurm_ids(),
         "stages": list(stages),
         "outputs": sorted(outputs),
+        "output_digests": dict(sorted((digests or {}).items())),
         "flags": dict(flags or {}),
         "config": cfg.model_dump(mode="json"),
     }

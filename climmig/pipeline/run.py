@@ -10,12 +10,14 @@ from typing import Any
 from rich.console import Console
 
 from climmig.errors import ProvenanceMismatchError
+from climmig.io.digest import run_digests
+from climmig.io.writers import OutputError
 from climmig.pipeline.context import RunContext, make_context
-from climmig.pipeline.manifest import write_manifest, write_resolved_config
+from climmig.pipeline.manifest import read_manifest, write_manifest, write_resolved_config
 from climmig.pipeline.runner import Stage, StageResult, execute, record_path
 from climmig.pipeline.stages import build_stages
 
-__all__ = ["RunSummary", "run_pipeline"]
+__all__ = ["RunSummary", "rerun_pipeline", "run_pipeline"]
 
 
 @dataclass
@@ -25,6 +27,8 @@ class RunSummary:
     run_dir: Path
     results: list[StageResult]
     headline: list[str] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)
+    verified: int | None = None  # outputs checked against a manifest (``climmig rerun``)
 
     def text(self) -> str:
         """A short human-readable summary for the terminal."""
@@ -80,7 +84,11 @@ def run_pipeline(config: str | Path, *, output: str | Path | None = None, only: 
             f"config {config} hashes to {ctx.cfg_hash[:16]}..., the manifest says {expect_hash[:16]}...; "
             "the resolved config was edited"
         )
-    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the run directory {ctx.run_dir}: {exc.strerror}; choose another "
+                          "with --output (or outputs.run_dir)") from None
     write_resolved_config(ctx.cfg, ctx.catalog.file, ctx.run_dir)
     stages = build_stages()
 
@@ -105,8 +113,51 @@ def run_pipeline(config: str | Path, *, output: str | Path | None = None, only: 
         headline += [str(x) for x in r.summary.get("headline", [])]
         if r.summary.get("unconverged_fit"):
             flags["unconverged_fit"] = True
+    outputs = _outputs(ctx.run_dir, stages)
+    digests = run_digests(ctx.run_dir, outputs)
     write_manifest(ctx.run_dir, ctx.cfg, config_file=ctx.config_file, catalog_file=ctx.catalog.file,
                    inputs=inputs, stages=[{"name": r.name, "status": r.status, "seconds": round(r.seconds, 3)}
                                           for r in results],
-                   outputs=_outputs(ctx.run_dir, stages), flags=flags)
-    return RunSummary(run_dir=ctx.run_dir, results=results, headline=headline)
+                   outputs=outputs, flags=flags, digests=digests)
+    return RunSummary(run_dir=ctx.run_dir, results=results, headline=headline, digests=digests)
+
+
+def rerun_pipeline(run_dir: str | Path, *, output: str | Path | None = None, progress: bool = True,
+                   console: Console | None = None) -> RunSummary:
+    """Rerun a finished run from its manifest and check that every output comes out the same.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A run directory written by :func:`run_pipeline` (holds ``manifest.json`` and ``config.yaml``).
+    output : str or Path, optional
+        Write the rerun here; default: rerun every stage in place.
+    progress : bool
+        Show progress.
+    console : rich.console.Console, optional
+        Where progress goes.
+
+    Returns
+    -------
+    RunSummary
+        Of the rerun; ``digests`` equal the manifest's ``output_digests`` and ``verified`` counts them
+        (0 for a manifest written before digests were recorded).
+
+    Raises
+    ------
+    ProvenanceMismatchError
+        If the resolved config was edited, the input data changed, or an output's content digest
+        (:func:`climmig.io.digest.content_digest`) differs from the one the manifest recorded.
+    """
+    manifest = read_manifest(Path(run_dir))
+    expected = dict(manifest.get("output_digests", {}))
+    summary = run_pipeline(Path(run_dir) / manifest["resolved_config"], output=output or Path(run_dir),
+                           force=output is None, progress=progress, console=console,
+                           expect_hash=manifest["config_sha256"], expect_inputs=manifest["inputs"])
+    differ = sorted(k for k in expected if summary.digests.get(k) != expected[k])
+    if differ:
+        raise ProvenanceMismatchError(
+            f"the rerun in {summary.run_dir} differs from the manifest of {run_dir} for {len(differ)} of "
+            f"{len(expected)} outputs: {', '.join(differ)}; compare package_versions in both manifests")
+    summary.verified = len(expected)
+    return summary

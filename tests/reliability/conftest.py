@@ -1,0 +1,63 @@
+"""Session-scoped runs of the fast config, shared by the reliability tests (each costs a subprocess run).
+
+``fast_runs`` starts three runs at once (they are independent and mostly single-threaded):
+
+* ``A``: the whole fast config, threads backend, uninterrupted (the reference);
+* ``L``: the exposure stage of the same config on a dask ``LocalCluster`` (2 worker processes);
+* ``S``: the exposure and migration-fit stages with another seed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .fastrun import REPO, fast_config
+
+
+def climmig(*args: str | Path, log: Path | None = None) -> subprocess.Popen:
+    """Start ``python -m climmig ARGS`` in its own process group, stdout and stderr merged."""
+    out = open(log, "w") if log is not None else subprocess.PIPE  # noqa: SIM115 - closed by the caller
+    return subprocess.Popen([sys.executable, "-m", "climmig", *map(str, args)], cwd=REPO, stdout=out,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def finish(proc: subprocess.Popen, log: Path, timeout: float = 1500) -> None:
+    """Wait for a run started with a log file and fail with the log's tail if it did not succeed."""
+    rc = proc.wait(timeout=timeout)
+    assert rc == 0, f"{proc.args} exited {rc}:\n{log.read_text()[-4000:]}"
+
+
+@dataclass(frozen=True)
+class FastRuns:
+    """Where the shared runs are."""
+
+    base: Path
+    config: Path
+    a: Path
+    local: Path
+    seed: Path
+
+
+@pytest.fixture(scope="session")
+def fast_runs(tmp_path_factory: pytest.TempPathFactory) -> FastRuns:
+    base = tmp_path_factory.mktemp("fastruns")
+    cfg = fast_config(base / "cfg", base / "A")
+    cfg_local = fast_config(base / "cfg_local", base / "L",
+                            compute={"backend": "local", "n_workers": 2, "threads_per_worker": 1})
+    cfg_seed = fast_config(base / "cfg_seed", base / "S", seed=20261123)
+    jobs = [
+        (climmig("run", cfg, "--no-progress", log=base / "A.log"), base / "A.log"),
+        (climmig("run", cfg_local, "--no-progress", "--stage", "exposure", log=base / "L.log"), base / "L.log"),
+        (climmig("run", cfg_seed, "--no-progress", "--stage", "exposure", "--stage", "fit_migration",
+                 log=base / "S.log"), base / "S.log"),
+    ]
+    for proc, log in jobs:
+        finish(proc, log)
+    return FastRuns(base=base, config=cfg, a=base / "A", local=base / "L", seed=base / "S")
