@@ -174,7 +174,7 @@ def _predictive_draws(cal: Calibration, rng: np.random.Generator, n: int, prior:
     else:
         group = cal.idata.posterior
     post = group.stack(sample=("chain", "draw"))
-    pick = rng.choice(post.sizes["sample"], size=n, replace=False)
+    pick = rng.choice(post.sizes["sample"], size=min(n, post.sizes["sample"]), replace=False)
     p = post.isel(sample=pick)
     h, c, t = inp.hazard_idx, inp.country_idx, inp.year_idx
 
