@@ -17,7 +17,7 @@ from climmig.errors import ClimmigError
 from climmig.io.writers import write_json, write_text
 from climmig.provenance import package_versions, slurm_ids
 
-__all__ = ["git_commit", "read_manifest", "write_manifest", "write_resolved_config"]
+__all__ = ["git_commit", "read_manifest", "source_digest", "write_manifest", "write_resolved_config"]
 
 
 def git_commit(path: Path) -> str | None:
@@ -28,6 +28,30 @@ def git_commit(path: Path) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def source_digest() -> str:
+    """SHA-256 over climmig's own Python sources (relative names and contents).
+
+    Two runs with the same digest ran the same code, even from an uncommitted checkout, where ``git_commit``
+    alone cannot tell.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+    """
+    import hashlib
+
+    import climmig
+    from climmig.io.readers import sha256_file
+
+    root = Path(climmig.__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.py")):
+        h.update(str(p.relative_to(root)).encode())
+        h.update(sha256_file(p).encode())
+    return h.hexdigest()
 
 
 def write_resolved_config(cfg: RunConfig, catalog_file: Path, run_dir: Path) -> Path:
@@ -95,6 +119,7 @@ def write_manifest(run_dir: Path, cfg: RunConfig, *, config_file: Path, catalog_
         "inputs": {k: dict(v) for k, v in inputs.items()},
         "package_versions": package_versions(),
         "git_commit": git_commit(Path(config_file).resolve().parent),
+        "climmig_source_sha256": source_digest(),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "slurm": slurm_ids(),
         "stages": list(stages),

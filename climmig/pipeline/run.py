@@ -13,7 +13,7 @@ from climmig.errors import ProvenanceMismatchError
 from climmig.io.digest import run_digests
 from climmig.io.writers import OutputError
 from climmig.pipeline.context import RunContext, make_context
-from climmig.pipeline.manifest import read_manifest, write_manifest, write_resolved_config
+from climmig.pipeline.manifest import read_manifest, source_digest, write_manifest, write_resolved_config
 from climmig.pipeline.runner import Stage, StageResult, execute, record_path
 from climmig.pipeline.stages import build_stages
 
@@ -156,8 +156,12 @@ def rerun_pipeline(run_dir: str | Path, *, output: str | Path | None = None, pro
                            expect_hash=manifest["config_sha256"], expect_inputs=manifest["inputs"])
     differ = sorted(k for k in expected if summary.digests.get(k) != expected[k])
     if differ:
+        recorded = manifest.get("climmig_source_sha256")
+        code = ("the climmig source differs from the one that made the run (source sha256 "
+                f"{str(recorded)[:12]}... then, {source_digest()[:12]}... now)" if recorded != source_digest()
+                else "the climmig source is the same as the run's; compare package_versions in both manifests")
         raise ProvenanceMismatchError(
             f"the rerun in {summary.run_dir} differs from the manifest of {run_dir} for {len(differ)} of "
-            f"{len(expected)} outputs: {', '.join(differ)}; compare package_versions in both manifests")
+            f"{len(expected)} outputs: {', '.join(differ)}; {code}")
     summary.verified = len(expected)
     return summary

@@ -162,4 +162,9 @@ def test_rerun_reports_an_output_that_differs(fast_runs: FastRuns, tmp_path: Pat
     proc = climmig("rerun", src, "--output", out, "--no-progress", log=log)
     assert proc.wait(600) == 2
     text = log.read_text()
-    assert "differs from the manifest" in text and "projection/summary.nc" in text and "Traceback" not in text
+    assert "differs from the manifest" in text and "for 1 of" in text and "projection/summary.nc" in text
+    assert "the climmig source is the same as the run's" in text and "Traceback" not in text
+    m["climmig_source_sha256"] = "f" * 64  # made by other code: the message says so
+    (src / "manifest.json").write_text(json.dumps(m))
+    proc = climmig("rerun", src, "--output", out, "--no-progress", log=log)
+    assert proc.wait(600) == 2 and "the climmig source differs from the one that made the run" in log.read_text()
