@@ -35,10 +35,12 @@ def rerun(
     run_dir: Path = typer.Argument(..., help="A run directory written by `climmig run`."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the rerun here instead of in place."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    catalog: Path | None = typer.Option(None, "--catalog", help="Your copy of the data catalog, if not at the "
+                                        "path the run used (inputs are checked against the manifest's sha256)."),
 ) -> None:
     """Rerun a finished run exactly, from its manifest and resolved config, and check every output matches."""
     console = Console(highlight=False)
-    summary = rerun_pipeline(run_dir, output=output, progress=progress, console=console)
+    summary = rerun_pipeline(run_dir, output=output, progress=progress, console=console, catalog=catalog)
     console.print(summary.text())
     if summary.verified:
         console.print(f"all {summary.verified} outputs match the manifest's content digests")

@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
+from climmig.config import load_config
 from climmig.errors import ProvenanceMismatchError
 from climmig.io.digest import run_digests
 from climmig.io.writers import OutputError
@@ -51,7 +52,8 @@ def _outputs(run_dir: Path, stages: list[Stage]) -> list[str]:
 def run_pipeline(config: str | Path, *, output: str | Path | None = None, only: list[str] | None = None,
                  force: bool = False, progress: bool = True, console: Console | None = None,
                  expect_hash: str | None = None,
-                 expect_inputs: dict[str, dict[str, str]] | None = None) -> RunSummary:
+                 expect_inputs: dict[str, dict[str, str]] | None = None,
+                 catalog: str | Path | None = None) -> RunSummary:
     """Run the stages of a config in order, skipping current checkpoints, and write the manifest.
 
     Parameters
@@ -72,13 +74,20 @@ def run_pipeline(config: str | Path, *, output: str | Path | None = None, only: 
         Refuse to run unless the config's science hash equals this (used by ``climmig rerun``).
     expect_inputs : dict, optional
         Refuse to finish unless the verified input checksums equal these.
+    catalog : str or Path, optional
+        Use this catalog file instead of the config's (a site setting: it is not part of the config hash,
+        and the data are checked by their checksums).
 
     Returns
     -------
     RunSummary
     """
     console = console or Console(stderr=True, highlight=False)
-    ctx: RunContext = make_context(config, output=output, progress=progress)
+    cfg = None
+    if catalog is not None:
+        cfg = load_config(config, check_catalog=False).model_copy(
+            update={"catalog": str(Path(catalog).expanduser().resolve())})
+    ctx: RunContext = make_context(config, output=output, progress=progress, cfg=cfg)
     if expect_hash is not None and ctx.cfg_hash != expect_hash:
         raise ProvenanceMismatchError(
             f"config {config} hashes to {ctx.cfg_hash[:16]}..., the manifest says {expect_hash[:16]}...; "
@@ -123,7 +132,7 @@ def run_pipeline(config: str | Path, *, output: str | Path | None = None, only: 
 
 
 def rerun_pipeline(run_dir: str | Path, *, output: str | Path | None = None, progress: bool = True,
-                   console: Console | None = None) -> RunSummary:
+                   console: Console | None = None, catalog: str | Path | None = None) -> RunSummary:
     """Rerun a finished run from its manifest and check that every output comes out the same.
 
     Parameters
@@ -136,6 +145,9 @@ def rerun_pipeline(run_dir: str | Path, *, output: str | Path | None = None, pro
         Show progress.
     console : rich.console.Console, optional
         Where progress goes.
+    catalog : str or Path, optional
+        The rerunner's copy of the catalog, if not at the path the run used (its inputs must have the
+        checksums the manifest recorded).
 
     Returns
     -------
@@ -153,7 +165,8 @@ def rerun_pipeline(run_dir: str | Path, *, output: str | Path | None = None, pro
     expected = dict(manifest.get("output_digests", {}))
     summary = run_pipeline(Path(run_dir) / manifest["resolved_config"], output=output or Path(run_dir),
                            force=output is None, progress=progress, console=console,
-                           expect_hash=manifest["config_sha256"], expect_inputs=manifest["inputs"])
+                           expect_hash=manifest["config_sha256"], expect_inputs=manifest["inputs"],
+                           catalog=catalog)
     differ = sorted(k for k in expected if summary.digests.get(k) != expected[k])
     if differ:
         recorded = manifest.get("climmig_source_sha256")

@@ -142,9 +142,13 @@ def test_run_killed_in_every_stage_resumes_to_identical_outputs(fast_runs: FastR
         kills.append((stage.name, round(delay, 2), inside))
         assert_nothing_half_written(k)
     log = tmp_path / "final.log"
-    finish(climmig("rerun", ref, "--output", k, "--no-progress", log=log), log)
+    moved = tmp_path / "elsewhere" / "catalog.yaml"  # the third party's copy of the catalog, at another path
+    moved.parent.mkdir()
+    shutil.copy(fast_runs.config.parent / "catalog.yaml", moved)
+    finish(climmig("rerun", ref, "--output", k, "--no-progress", "--catalog", moved, log=log), log)
     assert "outputs match the manifest" in log.read_text()
     assert _manifest(k)["output_digests"] == _manifest(ref)["output_digests"]
+    assert _manifest(k)["catalog_file"] == str(moved.resolve())
     assert_nothing_half_written(k)
     # most kills must land inside the stage they aimed at (short stages may finish first)
     assert sum(inside for *_, inside in kills) >= 4, kills
@@ -168,3 +172,21 @@ def test_rerun_reports_an_output_that_differs(fast_runs: FastRuns, tmp_path: Pat
     (src / "manifest.json").write_text(json.dumps(m))
     proc = climmig("rerun", src, "--output", out, "--no-progress", log=log)
     assert proc.wait(600) == 2 and "the climmig source differs from the one that made the run" in log.read_text()
+
+
+def test_catalog_moved_elsewhere_keeps_the_run_identity(tmp_path: Path) -> None:
+    """``--catalog`` (a third party's copy) changes where data are read, not the config hash."""
+    from climmig.pipeline.run import run_pipeline
+
+    from .fastrun import fast_config
+
+    cfg = fast_config(tmp_path / "cfg", tmp_path / "run")
+    moved = tmp_path / "copy" / "catalog.yaml"
+    moved.parent.mkdir()
+    shutil.copy(cfg.parent / "catalog.yaml", moved)
+    run_pipeline(cfg, output=tmp_path / "a", only=["inputs"], progress=False)
+    run_pipeline(cfg, output=tmp_path / "b", only=["inputs"], progress=False, catalog=moved)
+    a, b = _manifest(tmp_path / "a"), _manifest(tmp_path / "b")
+    assert a["config_sha256"] == b["config_sha256"] and a["inputs"] == b["inputs"]
+    assert b["catalog_file"] == str(moved.resolve()) != a["catalog_file"]
+    assert yaml.safe_load((tmp_path / "b" / "config.yaml").read_text())["catalog"] == str(moved.resolve())
