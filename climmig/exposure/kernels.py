@@ -1,12 +1,20 @@
-"""Block kernels for region sums: one pass over a block of cells.
+"""Block kernels for region sums: one compiled pass over a block of slices of one spatial tile.
 
-Weights of a spatial block are kept per cell: most cells belong to one region (``cell_region``,
-``cell_weight``); cells split between regions (borders) are listed separately in compressed-sparse-row
-form. The compiled kernel walks each row of the block once, accumulating runs of cells of the same region in
-eight float32 lanes (one SIMD register; float64 across runs and blocks), and adds ``w * x`` and
-``w * [x > t]``. With numba
-it is compiled with ``nogil`` so dask threads run blocks in parallel; without numba a scipy.sparse fallback
-gives the same numbers more slowly.
+The region weights of a spatial tile (``(region, lat, lon)``, zero where a region has no share of a cell) are
+stored as *16-cell blocks* (:class:`TileWeights`): for every region and every aligned run of 16 consecutive
+cells holding any weight of that region, the cells' first index and their 16 weights (zero for cells of
+other regions; border cells appear once per region with their fraction). The blocks are sorted by *band*
+(``BAND_CELLS`` consecutive cells, about 32 KiB of a float32 slice), then by region, so the kernel
+
+* sums each (band, region) segment in SIMD registers with no gather and no per-run bookkeeping (border
+  cells need no special case: they are just a block with fractional weights);
+* first reads the band once in memory order (a sequential pass that the hardware prefetcher streams), so
+  the region-ordered accesses that follow hit the cache;
+* processes two slices per pass over the blocks, so block starts and weights are loaded once per two
+  slices.
+
+Lanes accumulate in float32 over at most ``FLUSH_BLOCKS`` blocks, then in float64. It is compiled with
+``nogil`` so dask threads run blocks in parallel.
 """
 
 from __future__ import annotations
@@ -14,198 +22,190 @@ from __future__ import annotations
 import logging
 from typing import NamedTuple
 
+import numba
 import numpy as np
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
-__all__ = ["HAVE_NUMBA", "CellWeights", "cell_weights", "exceed_and_sum", "grid_cell_weights"]
+__all__ = ["BAND_CELLS", "BLOCK", "TileWeights", "exceed_and_sum", "tile_weights"]
 
 logger = logging.getLogger(__name__)
 
-NO_REGION = -1
-SPLIT = -2
+#: Cells per block (one 64-byte cache line of float32).
+BLOCK = 16
+#: Cells per band: blocks are grouped by band so one band (32 KiB of float32) is read from memory at a time.
+BAND_CELLS = 8192
+#: float32 lane sums are moved into float64 after at most this many blocks.
+FLUSH_BLOCKS = 256
 
-try:  # numba is optional; the fallback is exact but slower
-    import numba
-
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - exercised only without numba
-    HAVE_NUMBA = False
+_FASTMATH = {"reassoc", "contract", "nsz", "arcp"}  # no "nnan": NaN tests must stay
 
 
-class CellWeights(NamedTuple):
-    """Region weights of one spatial block, by cell (see module docstring)."""
+class TileWeights(NamedTuple):
+    """Region weights of one spatial tile as 16-cell blocks (see the module docstring)."""
 
-    cell_region: np.ndarray  # (C,) int64: region index, NO_REGION or SPLIT
-    cell_weight: np.ndarray  # (C,) float64 weight of single-region cells
-    split_ptr: np.ndarray  # (C + 1,) int64 offsets into split_region/split_weight (only split cells non-empty)
-    split_region: np.ndarray  # (nnz,) int64
-    split_weight: np.ndarray  # (nnz,) float64
+    start: np.ndarray  # (nblk,) int64: first cell of each block; start + BLOCK <= padded cell count
+    weight: np.ndarray  # (nblk, BLOCK) float32: weights of the block's cells for the segment's region
+    seg_ptr: np.ndarray  # (nseg + 1,) int64: blocks of segment g are seg_ptr[g]:seg_ptr[g + 1]
+    seg_region: np.ndarray  # (nseg,) int64 region index of each segment
+    seg_band: np.ndarray  # (nseg,) int64 band of each segment (segments are sorted by band)
+    ncell: int  # cells of the tile (lat x lon)
     nreg: int
-    run_start: np.ndarray  # (n_runs,) int64: runs of consecutive cells with the same cell_region
-    run_end: np.ndarray  # (n_runs,) int64
-    weight32: np.ndarray  # (C,) float32 copy of cell_weight (vectorised inner loop)
 
 
-def _assemble(count: np.ndarray, first: np.ndarray, wfirst: np.ndarray, split_cols: np.ndarray,
-              split_matrix: np.ndarray, nreg: int) -> CellWeights:
-    """CellWeights from per-cell region counts, first region and its weight, and the split cells' columns."""
-    ncell = count.size
-    region = np.where(count == 1, first, np.where(count == 0, NO_REGION, SPLIT)).astype(np.int64)
-    weight = np.where(count == 1, wfirst, 0.0).astype(np.float64)
-    sc, sr = np.nonzero(split_matrix.T != 0)  # (split cell, region) pairs, cell-major
-    ptr = np.zeros(ncell + 1, dtype=np.int64)
-    per_cell = np.zeros(ncell, dtype=np.int64)
-    per_cell[split_cols] = count[split_cols]
-    np.cumsum(per_cell, out=ptr[1:])
-    change = np.nonzero(np.diff(region) != 0)[0] + 1
-    starts = np.concatenate([[0], change]).astype(np.int64)
-    ends = np.concatenate([change, [ncell]]).astype(np.int64)
-    return CellWeights(region, weight, ptr, sr.astype(np.int64), split_matrix[sr, sc].astype(np.float64), nreg,
-                       starts, ends, weight.astype(np.float32))
+@numba.njit(nogil=True, cache=True)
+def _block_lists(flat, band_cells):  # pragma: no cover - compiled
+    """Blocks of a ``(region, cells)`` weight array (cells >= 16), sorted by (band, region, start)."""
+    nreg, ncell = flat.shape
+    nfull = ncell // 16
+    nb = -(-ncell // 16)
+    flags = np.zeros((nreg, nb), dtype=np.bool_)
+    nblk = 0
+    for r in range(nreg):  # one pass over the weights in memory order
+        row = flat[r]
+        for b in range(nfull):
+            blk = row[b * 16:b * 16 + 16]
+            s = np.float32(0.0)
+            for j in range(16):
+                s += abs(blk[j])  # != 0 also for NaN weights, which then show in the results
+            if s != 0:
+                flags[r, b] = True
+                nblk += 1
+        if nb > nfull:
+            for c in range(nfull * 16, ncell):
+                if row[c] != 0 and not flags[r, nb - 1]:
+                    flags[r, nb - 1] = True
+                    nblk += 1
+    start = np.empty(nblk, dtype=np.int64)
+    weight = np.zeros((nblk, 16), dtype=np.float32)
+    seg_ptr = np.zeros(nblk + 1, dtype=np.int64)
+    seg_region = np.empty(nblk, dtype=np.int64)
+    seg_band = np.empty(nblk, dtype=np.int64)
+    bpb = band_cells // 16  # blocks per band
+    i = 0
+    nseg = 0
+    for band in range(-(-nb // bpb)):
+        for r in range(nreg):
+            first = i
+            for b in range(band * bpb, min(band * bpb + bpb, nb)):
+                if flags[r, b]:
+                    lo = b * 16
+                    s0 = min(lo, ncell - 16)  # a short last block is shifted left to end at the last cell
+                    start[i] = s0
+                    for j in range(16):
+                        if s0 + j >= lo:  # lanes of the previous block keep zero weight
+                            weight[i, j] = flat[r, s0 + j]
+                    i += 1
+            if i > first:
+                seg_region[nseg] = r
+                seg_band[nseg] = band
+                nseg += 1
+                seg_ptr[nseg] = i
+    return start, weight, seg_ptr[:nseg + 1].copy(), seg_region[:nseg].copy(), seg_band[:nseg].copy()
 
 
-def cell_weights(wblock: np.ndarray) -> CellWeights:
-    """Per-cell weights of a ``(region, lat, lon)`` block.
+def tile_weights(wblock: np.ndarray) -> TileWeights:
+    """16-cell block weights of a ``(region, lat, lon)`` weight tile.
 
     Parameters
     ----------
     wblock : numpy.ndarray
-        ``(R, ny, nx)`` weights (zero where a region has no share of a cell).
+        ``(R, ny, nx)`` weights (zero where a region has no share of a cell); converted to float32.
 
     Returns
     -------
-    CellWeights
+    TileWeights
     """
     nreg = wblock.shape[0]
-    flat = wblock.reshape(nreg, -1)
-    nz = flat != 0
-    count = nz.sum(axis=0)
-    first = nz.argmax(axis=0)
-    wfirst = flat[first, np.arange(flat.shape[1])]
-    split_cols = np.nonzero(count > 1)[0]
-    return _assemble(count, first, wfirst, split_cols, flat[:, split_cols], nreg)
+    ncell = int(np.prod(wblock.shape[1:], dtype=np.int64))
+    flat = np.ascontiguousarray(wblock, dtype=np.float32).reshape(nreg, ncell)
+    if ncell < BLOCK:  # tiny tile: pad with zero weights (exceed_and_sum pads the data the same way)
+        flat = np.concatenate([flat, np.zeros((nreg, BLOCK - ncell), dtype=np.float32)], axis=1)
+    return TileWeights(*_block_lists(flat, np.int64(BAND_CELLS)), ncell, nreg)
 
 
-def grid_cell_weights(weights: np.ndarray, lat_chunks: tuple[int, ...], lon_chunks: tuple[int, ...]
-                      ) -> dict[tuple[int, int], CellWeights]:
-    """Per-cell weights of every spatial block of an in-memory ``(region, lat, lon)`` weight array.
+@intrinsic
+def _stack_f32x64(typingctx):  # pragma: no cover - compiled
+    """64 float32 on the stack: LLVM keeps them in SIMD registers (a heap array would alias the inputs)."""
 
-    One pass over the whole array (counts, first region) instead of one per block.
+    def codegen(context, builder, signature, args):
+        return cgutils.alloca_once(builder, context.get_value_type(types.float32),
+                                   size=context.get_constant(types.intp, 64))
 
-    Parameters
-    ----------
-    weights : numpy.ndarray
-        ``(R, ny, nx)``.
-    lat_chunks, lon_chunks : tuple of int
-        Block sizes of the field the weights will be applied to.
-
-    Returns
-    -------
-    dict
-        ``(iy, ix) -> CellWeights``.
-    """
-    nreg = weights.shape[0]
-    nz = weights != 0
-    count = nz.sum(axis=0)
-    first = nz.argmax(axis=0)
-    wfirst = np.take_along_axis(weights, first[None], axis=0)[0]
-    table = {}
-    y0 = 0
-    for iy, ny in enumerate(lat_chunks):
-        x0 = 0
-        for ix, nx in enumerate(lon_chunks):
-            cnt = count[y0:y0 + ny, x0:x0 + nx].ravel()
-            split_cols = np.nonzero(cnt > 1)[0]
-            yy, xx = np.divmod(split_cols, nx)
-            split_matrix = weights[:, y0 + yy, x0 + xx]
-            table[(iy, ix)] = _assemble(cnt, first[y0:y0 + ny, x0:x0 + nx].ravel(),
-                                        wfirst[y0:y0 + ny, x0:x0 + nx].ravel(), split_cols, split_matrix, nreg)
-            x0 += nx
-        y0 += ny
-    return table
+    return types.CPointer(types.float32)(), codegen
 
 
-def _exceed_and_sum_py(x: np.ndarray, thr: float, cw: CellWeights) -> tuple[np.ndarray, np.ndarray]:
-    import scipy.sparse as sp
-
-    ncell = x.shape[1]
-    single = np.nonzero(cw.cell_region >= 0)[0]
-    rows = np.concatenate([single, np.repeat(np.arange(ncell), np.diff(cw.split_ptr))])
-    cols = np.concatenate([cw.cell_region[single], cw.split_region])
-    vals = np.concatenate([cw.cell_weight[single], cw.split_weight])
-    wmat = sp.csr_matrix((vals, (rows, cols)), shape=(ncell, cw.nreg))
-    xv = np.nan_to_num(x.astype(np.float64), nan=0.0)
-    hit = (x > thr).astype(np.float64)
-    return np.asarray(hit @ wmat), np.asarray(xv @ wmat)
-
-
-if HAVE_NUMBA:
-
-    @numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
-    def _exceed_and_sum_nb(x, thr, region, w32, ptr, sreg, sw, nreg, starts, ends):  # pragma: no cover
-        k_n = x.shape[0]
-        exc = np.zeros((k_n, nreg), dtype=np.float64)
-        val = np.zeros((k_n, nreg), dtype=np.float64)
-        t32 = np.float32(thr)
-        zero = np.float32(0.0)
-        accv = np.zeros(8, dtype=np.float32)  # 8 lanes: the compiler keeps them in one SIMD register
-        acce = np.zeros(8, dtype=np.float32)
-        for k in range(k_n):
-            for i in range(starts.size):
-                a = starts[i]
-                b = ends[i]
-                r = region[a]
-                if r >= 0:  # a run of cells of one region
-                    for j in range(8):
-                        accv[j] = zero
-                        acce[j] = zero
-                    n8 = a + ((b - a) // 8) * 8
-                    for c0 in range(a, n8, 8):
-                        for j in range(8):
-                            v = x[k, c0 + j]
-                            ww = w32[c0 + j]
-                            accv[j] += ww * v
-                            acce[j] += ww if v > t32 else zero
-                    av = zero
-                    ae = zero
-                    for c in range(n8, b):
-                        v = x[k, c]
-                        ww = w32[c]
-                        av += ww * v
-                        ae += ww if v > t32 else zero
-                    for j in range(8):
-                        av += accv[j]
-                        ae += acce[j]
-                    if av != av:  # a NaN in the run (rare): redo the sum skipping NaN
-                        av = zero
-                        for c in range(a, b):
-                            v = x[k, c]
-                            if v == v:
-                                av += w32[c] * v
-                    val[k, r] += av
-                    exc[k, r] += ae
-                elif r == -2:  # cells split between regions
-                    for c in range(a, b):
-                        v = np.float64(x[k, c])
-                        if v == v:
-                            for j in range(ptr[c], ptr[c + 1]):
-                                rr = sreg[j]
-                                val[k, rr] += sw[j] * v
-                                if v > thr:
-                                    exc[k, rr] += sw[j]
-        return exc, val
+@numba.njit(nogil=True, cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _block_sums(x, thr, start, weight, seg_ptr, seg_region, seg_band, band_cells, nreg):  # pragma: no cover
+    nk, ncell = x.shape
+    exc = np.zeros((nk, nreg), dtype=np.float64)
+    val = np.zeros((nk, nreg), dtype=np.float64)
+    t = np.float32(thr)
+    z = np.float32(0.0)
+    acc = numba.carray(_stack_f32x64(), 64)  # lanes: [val k0 | exc k0 | val k1 | exc k1] x 16
+    touched = np.float32(0.0)
+    for k0 in range(0, nk, 2):
+        k1 = min(k0 + 1, nk - 1)  # odd count: the last slice is summed twice and stored once
+        xa = x[k0]
+        xb = x[k1]
+        band = -1
+        for g in range(seg_region.size):
+            if seg_band[g] != band:  # read the new band once in memory order (one float per cache line)
+                band = seg_band[g]
+                lo = band * band_cells
+                hi = min(lo + band_cells, ncell)
+                for c in range(lo, hi, 16):
+                    touched += xa[c] + xb[c]
+            r = seg_region[g]
+            a = seg_ptr[g]
+            end = seg_ptr[g + 1]
+            va = 0.0
+            ea = 0.0
+            vb = 0.0
+            eb = 0.0
+            while a < end:
+                stop = min(a + FLUSH_BLOCKS, end)
+                for j in range(64):
+                    acc[j] = z
+                for i in range(a, stop):
+                    s = start[i]
+                    pa = xa[s:s + 16]
+                    pb = xb[s:s + 16]
+                    w = weight[i]
+                    for j in range(16):
+                        ww = w[j]
+                        v = pa[j]
+                        acc[j] += ww * v if v == v else z
+                        acc[16 + j] += ww if v > t else z
+                        u = pb[j]
+                        acc[32 + j] += ww * u if u == u else z
+                        acc[48 + j] += ww if u > t else z
+                for j in range(16):
+                    va += acc[j]
+                    ea += acc[16 + j]
+                    vb += acc[32 + j]
+                    eb += acc[48 + j]
+                a = stop
+            val[k0, r] += va
+            exc[k0, r] += ea
+            if k1 != k0:
+                val[k1, r] += vb
+                exc[k1, r] += eb
+    return exc, val, touched  # returning the band reads keeps them from being optimised away
 
 
-def exceed_and_sum(x: np.ndarray, thr: float, cw: CellWeights) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted exceedance count and weighted sum per region for a (rows x cells) block.
+def exceed_and_sum(x: np.ndarray, thr: float, tw: TileWeights) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted exceedance and weighted sum per region for a ``(slices x cells)`` block of one tile.
 
     Parameters
     ----------
     x : numpy.ndarray
-        Shape ``(K, C)``, float32 or float64 (made C-contiguous).
+        Shape ``(K, C)`` with ``C == tw.ncell``; converted to C-contiguous float32 if needed.
     thr : float
         Exceedance threshold (strict ``>``); ``inf`` gives sums only.
-    cw : CellWeights
-        Weights of the block's cells (:func:`cell_weights`).
+    tw : TileWeights
+        Weights of the tile (:func:`tile_weights`).
 
     Returns
     -------
@@ -213,10 +213,13 @@ def exceed_and_sum(x: np.ndarray, thr: float, cw: CellWeights) -> tuple[np.ndarr
         ``(exceed, total)``, each ``(K, nreg)`` float64: :math:`\\sum_c w_{rc} [x_{kc} > t]` and
         :math:`\\sum_c w_{rc} x_{kc}` (NaN values contribute nothing).
     """
-    x = np.ascontiguousarray(x)
-    if HAVE_NUMBA:
-        if x.dtype != np.float32:
-            x = x.astype(np.float32)
-        return _exceed_and_sum_nb(x, np.float64(thr), cw.cell_region, cw.weight32, cw.split_ptr,
-                                  cw.split_region, cw.split_weight, np.int64(cw.nreg), cw.run_start, cw.run_end)
-    return _exceed_and_sum_py(x, thr, cw)
+    if x.shape[1] != tw.ncell:
+        raise ValueError(f"block has {x.shape[1]} cells, the tile weights {tw.ncell}")
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if tw.ncell < BLOCK:
+        x = np.concatenate([x, np.zeros((x.shape[0], BLOCK - tw.ncell), dtype=np.float32)], axis=1)
+    if x.shape[0] == 0:
+        return np.zeros((0, tw.nreg)), np.zeros((0, tw.nreg))
+    exc, val, _ = _block_sums(x, np.float64(thr), tw.start, tw.weight, tw.seg_ptr, tw.seg_region, tw.seg_band,
+                              np.int64(BAND_CELLS), np.int64(tw.nreg))
+    return exc, val
