@@ -211,7 +211,8 @@ def flows_section(internal: xr.DataArray, cross_border: xr.DataArray, *, period:
         rate, n, cells = (float(attrs["climmig_emigration_cap_rate"]), int(attrs.get("climmig_capped_draws", 0)),
                           int(attrs.get("climmig_capped_cells", 0)))
         text += (f"\n\nA country's yearly emigration is bounded by {rate * 100:.1f} % of its population, the highest "
-                 f"rate in the migration data the model was fitted on; {n:,} of {cells:,} projected country-years "
+                 f"rate in the migration data the model was fitted on. {n:,} of {cells:,} projected values of a "
+                 "country's yearly emigration (one per model draw, scenario, climate model, year and country) "
                  "reached the bound.")
     probs = [(1 - level) / 2, 0.5, (1 + level) / 2]
     rows = {}
@@ -230,6 +231,7 @@ def flows_section(internal: xr.DataArray, cross_border: xr.DataArray, *, period:
         "The axis is logarithmic: each step is ten times the one below.")],
         tables=[ReportTable(table, f"People moving per year{' (' + period + ')' if period else ''}: medians and "
                                    f"{int(level * 100)} % intervals.")])
+
 
 def plausibility_section(simulated: pd.DataFrame, observed: pd.DataFrame) -> Section:
     """Present-day simulated displacement next to IDMC's observed figures.
