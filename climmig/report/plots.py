@@ -467,6 +467,7 @@ def flows_bars(
     fig.tight_layout()
     return fig
 
+
 def observed_vs_simulated(simulated: pd.DataFrame, observed: pd.DataFrame, *, title: str | None = None) -> Figure:
     """Present-day simulated displacement next to IDMC's observed figures, per country.
 
