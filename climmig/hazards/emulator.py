@@ -87,6 +87,16 @@ def _template(dT: xr.DataArray, grid: xr.Dataset, chunks: dict[str, int]) -> xr.
     return xr.DataArray(z, dims=_DIMS, coords=coords)
 
 
+def _per_chunk(dT: xr.DataArray) -> xr.DataArray:
+    """``dT`` as a dask array with one block per (scenario, climate model).
+
+    A baseline field (lat, lon) times a numpy ``dT`` (scenario, climate_model, year) is otherwise one block
+    holding every scenario and model (10 GB at 0.25 degree for 4 x 10); per-block products keep memory
+    bounded and let a SLURM task that selects one pair compute only its blocks. Values are unchanged.
+    """
+    return dT.chunk({"scenario": 1, "climate_model": 1, "year": -1})
+
+
 def _finish(da: xr.DataArray, name: str, units: str, long_name: str, recipe: str) -> xr.DataArray:
     da = da.astype(np.float32).transpose(*_DIMS).rename(name)
     da.attrs = {"units": units, "long_name": long_name, "climmig_emulated": "true", "climmig_emulator": recipe,
@@ -259,7 +269,7 @@ def emulate_drought_months(drying: xr.DataArray, dT: xr.DataArray, thresh: str |
     key = stable_key("drought")
     tmpl = _template(dT, grid_from(drying), chunks)
     a = seeded_normal(tmpl, seed, key) * np.float32(s)
-    mu = (drying.astype(np.float32) * dT.astype(np.float32)) + a
+    mu = (drying.astype(np.float32) * _per_chunk(dT).astype(np.float32)) + a
     months = 12.0 * ndtr((np.float32(thr) - mu) / np.float32(np.sqrt(1 - s**2)))
     recipe = (f"synthetic drying sensitivity ({drying.attrs.get('climmig_catalog_id', 'input')}) x ECS-scaled "
               f"AR6 warming + N(0,{s}) yearly anomaly")
@@ -298,7 +308,7 @@ def emulate_crop_yield_loss(sensitivity: xr.DataArray, dT: xr.DataArray, seed: i
     key = stable_key("crop")
     tmpl = _template(dT, grid_from(sensitivity), chunks)
     eps = seeded_normal(tmpl, seed, key) * np.float32(sd)
-    loss = (sensitivity.astype(np.float32) * (r * dT).astype(np.float32) + eps).clip(0, 1)
+    loss = (sensitivity.astype(np.float32) * (r * _per_chunk(dT)).astype(np.float32) + eps).clip(0, 1)
     recipe = (f"synthetic yield sensitivity ({sensitivity.attrs.get('climmig_catalog_id', 'input')}) x {r} x "
               f"ECS-scaled AR6 warming + N(0,{sd}) yearly anomaly")
     return _finish(loss, "crop_yield_loss", "1", "relative crop-yield loss (emulated)", recipe)
