@@ -4,7 +4,7 @@
 
 * ``A``: the whole fast config, threads backend, uninterrupted (the reference);
 * ``L``: the exposure stage of the same config on a dask ``LocalCluster`` (2 worker processes);
-* ``S``: the exposure and migration-fit stages with another seed.
+* ``S``: the exposure stage with another seed.
 """
 
 from __future__ import annotations
@@ -55,8 +55,7 @@ def fast_runs(tmp_path_factory: pytest.TempPathFactory) -> FastRuns:
     jobs = [
         (climmig("run", cfg, "--no-progress", log=base / "A.log"), base / "A.log"),
         (climmig("run", cfg_local, "--no-progress", "--stage", "exposure", log=base / "L.log"), base / "L.log"),
-        (climmig("run", cfg_seed, "--no-progress", "--stage", "exposure", "--stage", "fit_migration",
-                 log=base / "S.log"), base / "S.log"),
+        (climmig("run", cfg_seed, "--no-progress", "--stage", "exposure", log=base / "S.log"), base / "S.log"),
     ]
     for proc, log in jobs:
         finish(proc, log)
