@@ -251,3 +251,45 @@ def test_crs_differing_from_the_catalog_is_refused(tmp_path) -> None:
     (tmp_path / "c.yaml").write_text(yaml.safe_dump({"entries": [entry]}))
     with pytest.raises(CatalogError, match=r"the file's CRS \(EPSG:32638\) differs from the catalog's \(EPSG:4326\)"):
         load_catalog(tmp_path / "c.yaml").open("t")
+
+
+class _ScaledPopulation:
+    """A catalog whose population grids are in thousands of people (everything else delegated)."""
+
+    def __init__(self, catalog, ids: list[str], factor: float) -> None:
+        self._catalog, self._ids, self._factor = catalog, set(ids), factor
+
+    def __getattr__(self, name):
+        return getattr(self._catalog, name)
+
+    def open(self, entry_id: str, *args, **kwargs):
+        obj = self._catalog.open(entry_id, *args, **kwargs)
+        if entry_id in self._ids:
+            obj = obj.map(lambda v: (v * self._factor).assign_attrs(v.attrs), keep_attrs=True)
+        return obj
+
+
+def test_population_grid_in_thousands_gives_the_same_exposure(demo_dict) -> None:
+    """Gridded population only distributes each country's SSP total over its cells, so a grid in thousands
+    of people (declared as people) gives the same people and exposure: its scale cancels per country."""
+    from climmig.config import parse_config
+    from climmig.exposure import build_exposure
+
+    from ..conftest import CATALOG
+
+    d = dict(demo_dict)
+    d.update(scenarios=["ssp245"], climate_models=["GFDL-ESM4"], grid={"resolution": 1.0},
+             period={"historical": {"start": 2008, "end": 2022}, "projection": {"start": 2025, "end": 2026},
+                     "baseline_year": 2020},
+             horizons=[{"name": "near", "start": 2025, "end": 2026}], interventions=[], portfolios=[],
+             border_regimes=[], hazards=d["hazards"][:1])
+    d["mobility"] = {**d["mobility"], "displacement": {**d["mobility"]["displacement"],
+                                                       "hazard_layer_map": {"flood": "flood"}}}
+    cfg = parse_config(d)
+    cat = load_catalog(CATALOG)
+    pop_ids = next(lv for lv in cfg.livelihoods if lv.name == "population").inputs()
+    keep = ["population", "exposed_population", "exposed_population_baseline"]
+    ref = build_exposure(cfg, cat)[keep].compute()
+    scaled = build_exposure(cfg, _ScaledPopulation(cat, pop_ids, 1e-3))[keep].compute()
+    assert float(ref["population"].sum()) > 1e7
+    xr.testing.assert_allclose(ref, scaled, rtol=1e-5)
