@@ -42,3 +42,27 @@ def write_config(tmp_path: Path):
         return p
 
     return _write
+
+
+# --- a reduced demo run shared by the sensitivity and notebook tests (issue 9) ------------------------------------
+def reduced_demo_config(data: dict, run_dir: Path) -> dict:
+    """The demo config made cheap for tests: 2 scenarios x 2 climate models, short chains, few samples."""
+    data = {**data, "catalog": str(CATALOG), "scenarios": ["ssp126", "ssp585"],
+            "climate_models": ["GFDL-ESM4", "UKESM1-0-LL"], "outputs": {"run_dir": str(run_dir)}}
+    data["mobility"] = {**data["mobility"], "sampler": {"backend": "nutpie", "draws": 100, "tune": 100, "chains": 2},
+                        "gate": {**data["mobility"]["gate"], "allow_unconverged": True}}
+    data["projection"] = {**data["projection"], "samples": 40}
+    return data
+
+
+@pytest.fixture(scope="session")
+def small_demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Config file of a reduced demo that has been run once per test session (its run dir is ``run/`` beside it)."""
+    from climmig.pipeline.run import run_pipeline
+
+    root = tmp_path_factory.mktemp("small_demo")
+    cfg = reduced_demo_config(yaml.safe_load(DEMO.read_text()), root / "run")
+    path = root / "small_demo.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    run_pipeline(path, progress=False)
+    return path

@@ -172,7 +172,8 @@ def _check_run(run_dir: Path, cfg_hash: str, config_file: str | Path) -> None:
 class RunEvaluator:
     """Callable evaluator (``values -> xr.Dataset``) over a finished run; see the module docs.
 
-    Thread-safe: evaluations only read the cached layers and posteriors. Build it with :func:`run_evaluator`.
+    Thread-safe (evaluations only read the cached layers and posteriors) and picklable (for a
+    ``distributed`` client). Build it with :func:`run_evaluator`.
 
     Parameters
     ----------
@@ -307,6 +308,16 @@ class RunEvaluator:
             out = out.assign_coords(hazard_threshold=("hazard", [thresholds.get(str(h), t) for h, t in zip(
                 out["hazard"].values, out["hazard_threshold"].values, strict=True)]))
         return out
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the lock (for ``distributed`` clients); caches travel with the evaluator."""
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
 
     def provenance(self) -> dict[str, str]:
         """What the evaluations reused: the run directory and the records of its exposure and fit stages.

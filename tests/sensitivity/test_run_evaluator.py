@@ -5,6 +5,7 @@ exposure as rebuilding it."""
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,9 @@ def test_current_values_reproduce_the_pipeline_without_refitting(small_demo_run:
     assert (more["averted_displacement.early_warning"] > out["averted_displacement.early_warning"]).all()
     assert not np.allclose(more["displaced_persons"], out["displaced_persons"])
     assert _fit_digests(run_dir) == before  # nothing was refitted or rewritten
+    again = pickle.loads(pickle.dumps(ev))  # for distributed clients
+    xr.testing.assert_identical(again({"hazards.flood.threshold": 0.9,
+                                       "interventions.early_warning.effect.params.alpha": 6.0}), more)
     stages = json.loads((run_dir / "stages" / "fit_displacement.json").read_text())
     assert stages["stage"] == "fit_displacement"
 
