@@ -32,7 +32,7 @@ import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -155,18 +155,32 @@ def _without_exceedance_level(spec: Any) -> dict[str, Any]:
     return d
 
 
-def _check_run(run_dir: Path, cfg_hash: str, config_file: str | Path) -> None:
+def _check_gate(run_dir: Path, cfg: RunConfig, config_file: str | Path) -> None:
+    """Refuse a fit that failed the convergence gate, as the pipeline's projection does."""
+    from climmig.errors import ConvergenceError
+
+    rec = json.loads((run_dir / "stages" / "fit_displacement.json").read_text())["summary"]
+    if not rec.get("passed", False) and not cfg.mobility.gate.allow_unconverged:
+        raise ConvergenceError(
+            f"the displacement fit in {run_dir} did not converge ({rec.get('gate', 'see fits/')}); refusing to "
+            f"evaluate projections from it. Fix the fit (more tune/draws in {config_file}) or set "
+            "mobility.gate.allow_unconverged: true and rerun `climmig run`")
+
+
+def _check_run(run_dir: Path, cfg: RunConfig, config_file: str | Path) -> None:
+    from climmig.config import science_hash
     from climmig.pipeline.runner import stage_is_current
     from climmig.pipeline.stages import build_stages
 
     stages = {s.name: s for s in build_stages()}
     stale = [n for n in ("inputs", "exposure", "fit_displacement")
-             if not stage_is_current(run_dir, stages[n], cfg_hash, verify_outputs=False)]
+             if not stage_is_current(run_dir, stages[n], science_hash(cfg), verify_outputs=False)]
     if stale:
         raise SensitivityError(
             f"the run in {run_dir} has no current {', '.join(stale)} stage for this config; the sensitivity "
             f"analysis reuses the run's exposure and fitted posteriors instead of refitting: run `climmig run "
             f"{config_file} --output {run_dir}` first (or point to the run directory it made)")
+    _check_gate(run_dir, cfg, config_file)
 
 
 class RunEvaluator:
@@ -197,14 +211,12 @@ class RunEvaluator:
                  samples: int | None = None, config_file: str | Path = "CONFIG") -> None:
         import arviz as az
 
-        from climmig.config import science_hash
-
         _check_paths(paths)
         _check_outputs(outputs, cfg)
         self.cfg, self.catalog, self.run_dir = cfg, catalog, Path(run_dir)
         self.outputs = tuple(outputs)
         self.samples = samples
-        _check_run(self.run_dir, science_hash(cfg), config_file)
+        _check_run(self.run_dir, cfg, config_file)
 
         rec = json.loads((self.run_dir / "stages" / "fit_displacement.json").read_text())["summary"]
         self.disp = az.from_netcdf(str(self.run_dir / rec["fit"]))
@@ -252,9 +264,9 @@ class RunEvaluator:
         with self._lock:
             if self.layers is None:
                 layers = exposure_layers(self.cfg, self.catalog)
-                with dask.config.set(scheduler="threads"):
-                    self.layers = replace(layers, weights=layers.weights.load(), base_r=layers.base_r.load(),
-                                          factor=layers.factor.load(), factor0=layers.factor0.load())
+                with dask.config.set(scheduler="threads"):  # in memory: small, and the evaluator then pickles
+                    self.layers = replace(layers, **{f.name: getattr(layers, f.name).load() for f in fields(layers)
+                                                     if isinstance(getattr(layers, f.name), xr.DataArray | xr.Dataset)})
         return self.layers
 
     # -- one evaluation ------------------------------------------------------------------------------------------

@@ -107,3 +107,26 @@ def test_threshold_through_cached_layers_equals_a_rebuilt_exposure(small_demo_ru
             *got[v].dims), rtol=1e-6)
     base = ev.exposure(cfg)["exposed_population"]
     assert not np.allclose(got["exposed_population"].sel(hazard="flood"), base.sel(hazard="flood"))
+
+
+def test_a_fit_that_failed_the_gate_is_refused_like_the_pipeline_does(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from climmig.config import science_hash
+    from climmig.errors import ConvergenceError
+    from climmig.pipeline.runner import Stage, execute
+    from climmig.pipeline.stages import build_stages
+
+    cfg = load_config(DEMO)
+
+    def fake(name: str):
+        def run(ctx) -> dict:
+            (tmp_path / f"{name}.txt").write_text(name)
+            return {"outputs": [f"{name}.txt"], "passed": False, "gate": "convergence FAILED: R-hat 1.2"}
+        return run
+
+    stages = [Stage(s.name, fake(s.name), s.depends_on) for s in build_stages()
+              if s.name in ("inputs", "exposure", "fit_displacement")]
+    execute(stages, SimpleNamespace(run_dir=tmp_path, cfg_hash=science_hash(cfg)))
+    with pytest.raises(ConvergenceError, match=r"did not converge \(convergence FAILED: R-hat 1.2\)"):
+        run_evaluator(cfg, DEMO, _problem(["hazards.flood.threshold"], ["displaced_persons"]), run_dir=tmp_path)
