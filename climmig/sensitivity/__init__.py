@@ -2,12 +2,13 @@
 
 :mod:`~climmig.sensitivity.problem` describes what varies, :mod:`~climmig.sensitivity.paths` sets config
 values by dotted path, :mod:`~climmig.sensitivity.run` samples, evaluates in parallel and analyses,
-:mod:`~climmig.sensitivity.run_evaluator` evaluates samples on a finished run (reusing its
+:mod:`~climmig.sensitivity.evaluator` evaluates samples on a finished run (reusing its
 exposure layers and fitted posteriors), :mod:`~climmig.sensitivity.figure` draws the indices and :mod:`~climmig.sensitivity.analytic` holds the
 Ishigami benchmark.
 """
 
 from climmig.sensitivity.analytic import ishigami, ishigami_evaluator, ishigami_indices, ishigami_problem
+from climmig.sensitivity.evaluator import RunEvaluator, run_evaluator, run_outputs
 from climmig.sensitivity.figure import plot_sensitivity
 from climmig.sensitivity.paths import (
     apply_parameters,
@@ -28,7 +29,6 @@ from climmig.sensitivity.problem import (
     to_salib,
 )
 from climmig.sensitivity.run import analyse, evaluate_samples, run_sensitivity, sample
-from climmig.sensitivity.run_evaluator import RunEvaluator, run_evaluator, run_outputs
 
 __all__ = [
     "ParameterDist",

@@ -363,7 +363,7 @@ def run_sensitivity(problem: SensitivityProblem, evaluate: Evaluator, *, client:
         ``evaluate(values) -> xr.Dataset | Mapping[str, float | xr.DataArray]`` where ``values`` maps each
         parameter path to a float. Outputs are scalars or small arrays with labelled dims (e.g.
         ``horizon``); every output must have the same dims. If it has a ``provenance()`` method (like
-        :class:`~climmig.sensitivity.run_evaluator.RunEvaluator`), the attrs it returns are recorded too.
+        :class:`~climmig.sensitivity.evaluator.RunEvaluator`), the attrs it returns are recorded too.
     client : distributed.Client, optional
         Run evaluations on this dask client (the evaluator must pickle); default: dask threads.
     num_workers : int, optional
