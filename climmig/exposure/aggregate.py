@@ -25,8 +25,13 @@ __all__ = ["region_exceedance_sums", "region_sum"]
 logger = logging.getLogger(__name__)
 
 
-def _tile_task(wblock: np.ndarray) -> np.ndarray:
-    """(1, 1) object array holding the block weights of one ``(region, lat, lon)`` tile."""
+def _tile_task(wblocks: list[np.ndarray]) -> np.ndarray:
+    """(1, 1) object array holding the block weights of one ``(region, lat, lon)`` tile.
+
+    The region chunks come as a list (``blockwise(concatenate=False)``): with one chunk, as the caller
+    arranges, the weights are not copied (``map_blocks(drop_axis=...)`` would concatenate, i.e. copy).
+    """
+    wblock = wblocks[0] if len(wblocks) == 1 else np.concatenate(wblocks, axis=0)
     out = np.empty((1, 1), dtype=object)
     out[0, 0] = tile_weights(wblock)
     return out
@@ -45,8 +50,8 @@ def _tiles(w: xr.DataArray, lat_chunks: tuple[int, ...], lon_chunks: tuple[int, 
     shape = (len(lat_chunks), len(lon_chunks))
     if isinstance(w.data, dsa.Array):
         wdata = w.data.rechunk((-1, lat_chunks, lon_chunks))
-        return wdata.map_blocks(_tile_task, drop_axis=0, chunks=((1,) * shape[0], (1,) * shape[1]),
-                                dtype=object, meta=np.empty((0, 0), dtype=object))
+        return dsa.blockwise(_tile_task, (1, 2), wdata, (0, 1, 2), concatenate=False, adjust_chunks={1: 1, 2: 1},
+                             dtype=object, meta=np.empty((0, 0), dtype=object))
     # weights in memory: build the tiles now (no dask compute), wrap them without copying or hashing the weights
     wv = np.asarray(w.data)
     table = np.empty(shape, dtype=object)
