@@ -21,11 +21,15 @@ from .fastrun import REPO, fast_config
 
 
 def climmig(*args: str | Path, log: Path | None = None) -> subprocess.Popen:
-    """Start ``python -m climmig ARGS`` in its own process group, stdout and stderr merged."""
-    out = open(log, "w") if log is not None else subprocess.PIPE  # noqa: SIM115 - closed by the caller
-    return subprocess.Popen([sys.executable, "-m", "climmig", *map(str, args)], cwd=REPO, stdout=out,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    """Start ``python -m climmig ARGS`` in its own process group, stdout and stderr merged (into ``log``, or
+    a pipe to read from)."""
+    cmd = [sys.executable, "-m", "climmig", *map(str, args)]
+    kw = {"cwd": REPO, "stderr": subprocess.STDOUT, "text": True, "start_new_session": True,
+          "env": {**os.environ, "PYTHONUNBUFFERED": "1"}}
+    if log is None:
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, **kw)
+    with open(log, "w") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(cmd, stdout=out, **kw)
 
 
 def finish(proc: subprocess.Popen, log: Path, timeout: float = 1500) -> None:
