@@ -7,13 +7,15 @@ Usage::
                                                 [--backends nutpie,pymc]
 
 Prints, per backend, the compile and sampling wall times, the minimum bulk ESS over the gated parameters,
-ESS per second of sampling and the convergence gate, and ends with one JSON line holding all figures.
+ESS per second (of compile + sampling wall time) and the convergence gate, the nutpie/PyMC ratios, and ends
+with one JSON line holding all figures (and the 1-minute load average: the machine is shared).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -66,6 +68,14 @@ def main() -> None:
         results[backend] = row
         print(f"{backend}: wall {wall:.1f} s (compile + sample), min bulk ESS {ess:.0f}, "
               f"{ess / wall:.2f} ESS/s; {gate_summary(diag)}")
+    if "nutpie" in results and "pymc" in results:
+        a, b = results["nutpie"], results["pymc"]
+        results["ratio_nutpie_over_pymc"] = {
+            "ess_per_s": round(a["min_ess_per_s"] / b["min_ess_per_s"], 2) if b["min_ess_per_s"] else None,
+            "wall": round(a["wall_s"] / b["wall_s"], 2)}
+        print(f"nutpie / PyMC: {results['ratio_nutpie_over_pymc']['ess_per_s']}x the ESS per second, "
+              f"{results['ratio_nutpie_over_pymc']['wall']}x the wall time")
+    results["load_average_1min_end"] = round(os.getloadavg()[0], 2)
     print(json.dumps(results, sort_keys=True))
 
 

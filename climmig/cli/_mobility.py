@@ -115,7 +115,9 @@ def backtest_cmd(
     con.print(res["convergence"])
     con.print(f"country-year totals (n={res['n']}): coverage50 {res['coverage_50']:.2f}, coverage90 "
               f"{res['coverage_90']:.2f}; CRPS model {res['crps']:.4g}, climatology "
-              f"{res['crps_climatology']:.4g}, Poisson GLM {res['crps_poisson_glm']:.4g}")
+              f"{res['crps_climatology']:.4g}, Poisson GLM {res['crps_poisson_glm']:.4g}; CRPS of log1p model "
+              f"{res['crps_log1p']:.3f}, climatology {res['crps_log1p_climatology']:.3f}, Poisson GLM "
+              f"{res['crps_log1p_poisson_glm']:.3f}")
     for hz, r in res["by_hazard"].items():
         con.print(f"  {hz} (n={r['n']}): coverage90 {r['coverage_90']:.2f}; CRPS model {r['crps']:.4g}, "
                   f"climatology {r['crps_climatology']:.4g}, Poisson GLM {r['crps_poisson_glm']:.4g}")

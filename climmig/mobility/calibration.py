@@ -21,20 +21,28 @@ from climmig.config.schema import RunConfig, science_hash
 from climmig.errors import ProvenanceMismatchError
 from climmig.mobility.covariates import load_covariates
 from climmig.mobility.diagnostics import check_convergence
-from climmig.mobility.displacement import DisplacementInputs, build_displacement_model, prepare_inputs
+from climmig.mobility.displacement import (
+    DisplacementInputs,
+    build_displacement_model,
+    draw_skewnormal,
+    prepare_inputs,
+    skewnormal_location,
+)
 from climmig.mobility.fit import fit, load_fit, save_fit
 from climmig.mobility.observations import read_idmc
 from climmig.mobility.priors import resolve_priors
 from climmig.provenance import canonical_json
 
-__all__ = ["CHECK_VARS", "Calibration", "calibrate", "load_observations", "plot_predictive_checks"]
+__all__ = ["CHECK_VARS", "Calibration", "calibrate", "load_observations", "model_signature",
+           "plot_predictive_checks"]
 
 logger = logging.getLogger(__name__)
 
-MODEL_NAME = "displacement_hurdle"
+MODEL_NAME = "displacement_hurdle_skewnormal"
 #: parameters the convergence gate looks at (exposure_elasticity is prior-only without exposure data)
 CHECK_VARS = ["intercept", "beta", "sigma_region", "sigma_country", "sigma_year", "sigma_obs_global",
-              "sigma_obs_hazard", "sigma_obs_country_spread", "sigma_obs", "sigma_obs_country", "region_effect",
+              "sigma_obs_hazard", "sigma_obs", "size_skewness",
+              "region_effect",
               "country_effect", "year_shock", "occ_intercept", "occ_beta", "occ_population", "occ_sigma_region",
               "occ_sigma_country", "occ_region_effect", "occ_country_effect"]
 
@@ -84,6 +92,29 @@ def load_observations(cfg: RunConfig, catalog: Any, path: str | Path | None = No
     return read_idmc(df, fmt, hazards=spec.hazards), str(df.attrs.get("climmig_sha256", ""))
 
 
+def model_signature(model: Any) -> str:
+    """sha256 of a model's structure: every random variable's name, distribution, dims and shape.
+
+    Part of a fit's provenance, so that a saved fit of an earlier model version (same config and data,
+    different parameters or likelihood) is refitted rather than reused.
+
+    Parameters
+    ----------
+    model : pm.Model
+        A built model.
+
+    Returns
+    -------
+    str
+    """
+    rows = []
+    for rv in list(model.free_RVs) + list(model.observed_RVs) + list(model.deterministics):
+        op = rv.owner.op if rv.owner is not None else None
+        dims = list(model.named_vars_to_dims.get(rv.name, ()))
+        rows.append([rv.name, type(op).__name__, dims, [len(model.coords[d]) for d in dims]])
+    return hashlib.sha256(canonical_json(sorted(rows)).encode()).hexdigest()
+
+
 def calibrate(cfg: RunConfig, catalog: Any, *, out_dir: Path | None, fit_until: int | None = None,
               observations: pd.DataFrame | None = None, observations_sha256: str | None = None,
               reuse: bool = True, progress: bool = False) -> Calibration:
@@ -128,9 +159,11 @@ def calibrate(cfg: RunConfig, catalog: Any, *, out_dir: Path | None, fit_until: 
     data_sha = hashlib.sha256(canonical_json({
         "observations": observations_sha256 or "", "covariates": covariates.attrs.get("sha256", {}),
         "fit_until": last, "hazards": hazards}).encode()).hexdigest()
+    model = build_displacement_model(inputs, priors)
     attrs = {
         "config_sha256": science_hash(cfg),
         "data_sha256": data_sha,
+        "model_sha256": model_signature(model),
         "priors": json.dumps({k: v.model_dump(mode="json") for k, v in priors.items()}, sort_keys=True),
         "climmig_fit_until": str(last),
         **inputs.attrs(),
@@ -142,13 +175,12 @@ def calibrate(cfg: RunConfig, catalog: Any, *, out_dir: Path | None, fit_until: 
     if path is not None and reuse and path.exists():
         try:
             idata = load_fit(path, {"config_sha256": attrs["config_sha256"], "data_sha256": data_sha,
-                                    "model_name": MODEL_NAME})
+                                    "model_sha256": attrs["model_sha256"], "model_name": MODEL_NAME})
             reused = True
             logger.info("reusing the saved fit %s", path)
         except ProvenanceMismatchError as exc:
             logger.info("%s", exc)
     if idata is None:
-        model = build_displacement_model(inputs, priors)
         idata = fit(model, cfg.mobility.sampler, random_seed=cfg.seed, model_name=MODEL_NAME, attrs=attrs,
                     progress=progress)
         if path is not None:
@@ -191,8 +223,10 @@ def _predictive_draws(cal: Calibration, rng: np.random.Generator, n: int, prior:
              + np.einsum("ok,sko->so", inp.covariates, per_obs("occ_beta", "covariate", "hazard")[:, :, h])
              + per_obs("occ_country_effect", "country", "hazard")[:, c, h])
     tau = per_obs("sigma_obs_country", "country", "hazard")[:, c, h]
+    skew = p["size_skewness"].values[:, None]
     event = rng.random(m.shape) < 1 / (1 + np.exp(-logit))
-    return np.where(event, np.rint(np.exp(np.minimum(m + tau * rng.standard_normal(m.shape), 40.0))), 0.0)
+    loc = skewnormal_location(m, tau, skew)
+    return np.where(event, np.rint(np.exp(np.minimum(draw_skewnormal(rng, loc, tau, skew), 40.0))), 0.0)
 
 
 def plot_predictive_checks(cal: Calibration, out_dir: Path, seed: int, n: int = 200) -> list[Path]:

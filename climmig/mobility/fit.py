@@ -87,7 +87,7 @@ def fit(model: pm.Model, sampler: SamplerSpec, *, random_seed: int, model_name: 
     random_seed : int
         Seed; the same seed and data give the same draws.
     model_name : str
-        Name recorded in the attrs (e.g. ``"displacement_negbin"``).
+        Name recorded in the attrs (e.g. ``"displacement_hurdle_skewnormal"``).
     attrs : mapping, optional
         Extra provenance (``config_sha256``, ``data_sha256``, priors JSON, ...). Values are stored as text.
     progress : bool

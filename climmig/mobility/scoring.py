@@ -104,15 +104,19 @@ def summarise_scores(samples: np.ndarray, y: np.ndarray) -> dict[str, float]:
     Returns
     -------
     dict
-        ``n``, ``coverage_50``, ``coverage_90``, ``crps``, ``log_score``.
+        ``n``, ``coverage_50``, ``coverage_90``, ``crps`` (people), ``crps_log1p`` (CRPS of
+        ``log1p`` of samples and observations: every country counts, not only the few with millions;
+        Bosse et al. 2023, *PLOS Comput. Biol.* 19:e1011393, score counts on such a transformed scale),
+        ``log_score``.
     """
     if y.size == 0:
         return {"n": 0, "coverage_50": float("nan"), "coverage_90": float("nan"), "crps": float("nan"),
-                "log_score": float("nan")}
+                "crps_log1p": float("nan"), "log_score": float("nan")}
     return {
         "n": int(y.size),
         "coverage_50": float(coverage(samples, y, 0.5).mean()),
         "coverage_90": float(coverage(samples, y, 0.9).mean()),
         "crps": float(crps_samples(samples, y).mean()),
+        "crps_log1p": float(crps_samples(np.log1p(samples), np.log1p(y)).mean()),
         "log_score": float(log_score_samples(samples, y).mean()),
     }

@@ -6,7 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from climmig.mobility.displacement import COVARIATE_NAMES, DisplacementInputs
+from climmig.mobility.displacement import (
+    COVARIATE_NAMES,
+    DisplacementInputs,
+    draw_skewnormal,
+    skewnormal_location,
+)
 
 __all__ = ["simulate_displacement"]
 
@@ -47,7 +52,7 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
         "sigma_country": np.full(nh, 1.0),
         "sigma_year": np.full(nh, 0.4),
         "sigma_obs": np.full(nh, 1.2),
-        "sigma_obs_country_spread": 0.3,
+        "size_skewness": -1.5,
         "occ_intercept": rng.normal(0.0, 0.5, nh),
         "occ_beta": rng.normal(0.0, 0.4, (nk, nh)),
         "occ_population": np.full(nh, 0.8),
@@ -77,11 +82,11 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
     zpop = (logpop - logpop.mean()) / logpop.std()
     logit = ((X * truth["occ_beta"][:, hi].T).sum(1)
              + truth["occ_population"][hi] * zpop + truth["occ_country_effect"][ci, hi])
-    event = rng.random(y_size := m.size) < 1 / (1 + np.exp(-logit))
-    truth["sigma_obs_country"] = truth["sigma_obs"] * np.exp(
-        truth["sigma_obs_country_spread"] * rng.standard_normal((n_countries, nh)))
+    event = rng.random(m.size) < 1 / (1 + np.exp(-logit))
+    truth["sigma_obs_country"] = np.broadcast_to(truth["sigma_obs"], (n_countries, nh))
     tau = truth["sigma_obs_country"][ci, hi]
-    size = np.maximum(np.rint(np.exp(m + tau * rng.standard_normal(y_size))), 1)
+    alpha = truth["size_skewness"]
+    size = np.maximum(np.rint(np.exp(draw_skewnormal(rng, skewnormal_location(m, tau, alpha), tau, alpha))), 1)
     y = np.where(event, size, 0)
     scaling: dict[str, dict[str, Any]] = {n: {"transform": "identity", "mean": 0.0, "sd": 1.0}
                                           for n in COVARIATE_NAMES}

@@ -119,6 +119,7 @@ def test_backtest_scores_end_to_end_without_sampling(rng) -> None:
     assert res["by_hazard"]["storm"]["n"] == 8 * 3 - 1  # the not-reported cell is not scored
     assert res["n"] == 8 * 3 - 1  # nor is that country-year's total
     for key in ("coverage_50", "coverage_90", "crps", "crps_climatology", "crps_poisson_glm", "log_score",
-                "log_score_climatology", "log_score_poisson_glm"):
+                "log_score_climatology", "log_score_poisson_glm", "crps_log1p", "crps_log1p_climatology",
+                "crps_log1p_poisson_glm"):
         assert np.isfinite(res[key]), key
     assert 0 <= res["coverage_50"] <= res["coverage_90"] <= 1

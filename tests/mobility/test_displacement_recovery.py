@@ -1,7 +1,9 @@
 """Simulation-based recovery: data drawn from the model with known parameters are fitted, and the truth lies
-in the 94 % HDIs."""
+in the 94 % HDIs (and a deliberately wrong truth does not, so the check can fail)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import arviz as az
 import numpy as np
@@ -14,6 +16,23 @@ from climmig.mobility.fit import fit
 from climmig.mobility.priors import resolve_priors
 from climmig.mobility.simulate import simulate_displacement
 
+SCALAR_LIKE = ["beta", "occ_beta", "sigma_country", "sigma_year", "sigma_obs",
+               "size_skewness", "occ_population", "occ_sigma_country", "sigma_region", "occ_sigma_region"]
+EFFECTS = ("country_effect", "occ_country_effect")
+
+
+def _outside(idata: Any, truth: dict[str, Any], names: list[str] | tuple[str, ...]) -> tuple[list[str], int]:
+    """Elements of ``truth`` outside their 94 % HDI, and how many elements were checked."""
+    misses, total = [], 0
+    for name in names:
+        hdi = az.hdi(idata.posterior[name], hdi_prob=0.94)[name].values
+        true = np.broadcast_to(truth[name], hdi.shape[:-1])
+        inside = (hdi[..., 0] <= true) & (true <= hdi[..., 1])
+        total += inside.size
+        misses += [f"{name}{tuple(int(i) for i in idx)}" for idx in zip(*np.nonzero(~np.atleast_1d(inside)),
+                                                                       strict=True)]
+    return misses, total
+
 
 @pytest.mark.slow
 def test_recovery_truth_in_94_hdi() -> None:
@@ -23,23 +42,26 @@ def test_recovery_truth_in_94_hdi() -> None:
     model = build_displacement_model(inputs, resolve_priors())
     idata = fit(model, SamplerSpec(backend="nutpie", draws=400, tune=400, chains=2), random_seed=3,
                 model_name="recovery")
-    scalar_like = ["beta", "occ_beta", "sigma_country", "sigma_year", "sigma_obs", "sigma_obs_country_spread",
-                   "occ_population",
-                   "occ_sigma_country", "sigma_region", "occ_sigma_region"]
-    misses = []
-    total = 0
-    for name in scalar_like:
-        hdi = az.hdi(idata.posterior[name], hdi_prob=0.94)[name].values
-        true = np.broadcast_to(truth[name], hdi.shape[:-1])
-        inside = (hdi[..., 0] <= true) & (true <= hdi[..., 1])
-        total += inside.size
-        misses += [f"{name}{idx}" for idx in zip(*np.nonzero(~inside), strict=True)] if inside.ndim else \
-            ([] if inside else [name])
-    # each 94 % interval misses with probability 0.06 even for a perfect fit; with ~24 quantities the number
-    # of misses is Binomial(24, 0.06), so fail only above its 99th percentile (a real bias misses many)
-    assert len(misses) <= binom.ppf(0.99, total, 0.06), misses
+    misses, total = _outside(idata, truth, SCALAR_LIKE)
+    # each 94 % interval misses with probability 0.06 even for a perfect fit; with ~27 quantities the number
+    # of misses is Binomial(27, 0.06), so fail only above its 99th percentile (a real bias misses many)
+    allowed = binom.ppf(0.99, total, 0.06)
+    assert len(misses) <= allowed, misses
     # country effects (intercept included): most of the 80 truths inside their HDIs
-    for name in ("country_effect", "occ_country_effect"):
-        hdi = az.hdi(idata.posterior[name], hdi_prob=0.94)[name].values
-        inside = (hdi[..., 0] <= truth[name]) & (truth[name] <= hdi[..., 1])
-        assert inside.mean() >= 0.85, (name, inside.mean())
+    for name in EFFECTS:
+        out, n = _outside(idata, truth, [name])
+        assert 1 - len(out) / n >= 0.85, (name, out)
+
+    # negative control: the same posterior must reject a truth that is off by modest amounts (slopes +0.5,
+    # scales x1.6, skewness +1.5); otherwise the intervals are too wide for the check above to mean anything
+    wrong = dict(truth)
+    for name in SCALAR_LIKE:
+        v = np.asarray(truth[name], float)
+        wrong[name] = v * 1.6 if name.startswith(("sigma", "occ_sigma")) else v + (1.5 if name == "size_skewness"
+                                                                                    else 0.5)
+    wrong_misses, _ = _outside(idata, wrong, SCALAR_LIKE)
+    assert len(wrong_misses) > 2 * allowed, wrong_misses
+    for name in EFFECTS:
+        wrong[name] = truth[name] + 1.0
+        out, n = _outside(idata, wrong, [name])
+        assert len(out) / n > 0.5, (name, len(out) / n)
