@@ -390,8 +390,9 @@ class RunEvaluator:
         def outcome(s: Any) -> xr.Dataset:
             if s is state and base:
                 return base[0]
-            disp = predict_displacement(self.disp, s.drivers, samples=samples, seed=seed,
-                                        rate_multiplier=s.rate_multiplier)
+            with np.errstate(divide="ignore"):  # log(0) of a zero exposure ratio: a zero rate, as intended
+                disp = predict_displacement(self.disp, s.drivers, samples=samples, seed=seed,
+                                            rate_multiplier=s.rate_multiplier)
             disp = disp[["expected_displacement", "displaced_persons"]]
             if s is state:
                 base.append(disp)
