@@ -120,6 +120,13 @@ def test_block_kernel_counts_split_cells_once_per_region() -> None:
     np.testing.assert_allclose(val, [[32.5, 1.5]])
 
 
+def test_block_kernel_all_ocean_tile_gives_zeros() -> None:
+    tw = tile_weights(np.zeros((3, 5, 7), dtype=np.float32))
+    exc, val = exceed_and_sum(np.ones((2, 35), dtype=np.float32), 0.5, tw)
+    assert tw.start.size == 0 and exc.shape == val.shape == (2, 3)
+    assert not exc.any() and not val.any()
+
+
 @settings(max_examples=12, deadline=None)
 @given(seed=st.integers(0, 2**16), lat_chunk=st.integers(1, 6), lon_chunk=st.integers(5, 50),
        year_chunk=st.integers(1, 3), lazy_weights=st.booleans(), thr=st.floats(-1, 1))
