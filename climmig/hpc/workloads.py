@@ -29,7 +29,8 @@ from climmig.hpc.chunks import merge_chunks, run_chunk
 from climmig.hpc.render import chunk_table
 from climmig.io import write_zarr
 
-__all__ = ["compute_exposure_chunk", "merge_run", "merged_exposure_stage", "run_task", "task_compute_spec"]
+__all__ = ["checkpoint_merged_exposure", "compute_exposure_chunk", "merge_run", "merged_exposure_stage", "run_task",
+           "task_compute_spec"]
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +153,31 @@ def merged_exposure_stage(n_chunks: int) -> Callable[[Any], dict[str, Any]]:
     return stage
 
 
+def checkpoint_merged_exposure(ctx: Any, n_chunks: int) -> list[Any]:
+    """Run the ``inputs`` and (merged) ``exposure`` stages with the pipeline's own runner.
+
+    Parameters
+    ----------
+    ctx : climmig.pipeline.context.RunContext
+        The run.
+    n_chunks : int
+        Number of chunks of the run.
+
+    Returns
+    -------
+    list of climmig.pipeline.runner.StageResult
+        Afterwards ``run_pipeline`` finds exposure current (same record format as a single-machine run).
+    """
+    import dataclasses
+
+    from climmig.pipeline.runner import execute
+    from climmig.pipeline.stages import build_stages
+
+    first = [dataclasses.replace(s, func=merged_exposure_stage(n_chunks)) if s.name == "exposure" else s
+             for s in build_stages() if s.name in ("inputs", "exposure")]
+    return execute(first, ctx)
+
+
 def merge_run(config: str | Path, run_dir: str | Path, *, selftest: bool = False, progress: bool = False) -> Path:
     """The merge job: combine the chunks and finish the run (refuses while a chunk is missing or stale).
 
@@ -181,21 +207,14 @@ def merge_run(config: str | Path, run_dir: str | Path, *, selftest: bool = False
     if selftest:
         merged = merge_chunks(run_dir, n, science_hash(cfg))
         return write_zarr(merged.chunk(), Path(run_dir) / "selftest.zarr")
-    import dataclasses
-
     from climmig.pipeline.context import make_context
     from climmig.pipeline.run import run_pipeline
-    from climmig.pipeline.runner import execute
-    from climmig.pipeline.stages import build_stages
 
     # fail before anything is written if a chunk is missing or stale
     merge_chunks(run_dir, n, science_hash(cfg)).close()
-    # checkpoint the exposure stage from the chunks (the pipeline's own runner writes its record), then run
-    # the whole pipeline, which finds exposure current and runs the stages after it
-    ctx = make_context(config, output=run_dir, progress=progress, cfg=cfg)
-    first = [dataclasses.replace(s, func=merged_exposure_stage(n)) if s.name == "exposure" else s
-             for s in build_stages() if s.name in ("inputs", "exposure")]
-    execute(first, ctx)
+    # checkpoint the exposure stage from the chunks, then run the whole pipeline, which finds exposure
+    # current and runs the stages after it
+    checkpoint_merged_exposure(make_context(config, output=run_dir, progress=progress, cfg=cfg), n)
     summary = run_pipeline(config, output=run_dir, progress=progress)
     logger.info("%s", summary.text())
     return summary.run_dir

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import xarray as xr
 
 from climmig.config.schema import ComputeSpec
 from climmig.hpc import ChunkError, chunk_status, chunk_table
-from climmig.hpc.workloads import merge_run, merged_exposure_stage, run_task, task_compute_spec
+from climmig.hpc.workloads import checkpoint_merged_exposure, merge_run, run_task, task_compute_spec
 
 
 @pytest.fixture
@@ -21,7 +19,7 @@ def unsorted_config(small_dict, write_config):
 
 def test_exposure_chunks_merge_to_the_single_machine_exposure(unsorted_config, tmp_path):
     from climmig.pipeline.context import make_context
-    from climmig.pipeline.runner import execute, stage_is_current
+    from climmig.pipeline.runner import stage_is_current
     from climmig.pipeline.stages import build_stages, stage_exposure
 
     ref = make_context(unsorted_config, output=tmp_path / "single", progress=False)
@@ -32,9 +30,7 @@ def test_exposure_chunks_merge_to_the_single_machine_exposure(unsorted_config, t
     for row in reversed(table):  # completion order must not matter
         path = run_task(unsorted_config, int(row["task"]), run)
         assert path.suffix == ".nc" and chunk_status(run, int(row["task"]), ctx.cfg_hash) == "done"
-    first = [dataclasses.replace(s, func=merged_exposure_stage(len(table))) if s.name == "exposure" else s
-             for s in build_stages() if s.name in ("inputs", "exposure")]
-    results = execute(first, ctx)
+    results = checkpoint_merged_exposure(ctx, len(table))
     assert [r.status for r in results] == ["ran", "ran"] and results[1].summary["merged_chunks"] == 4
     # the pipeline's own runner accepts the merged exposure as a current checkpoint
     exposure = next(s for s in build_stages() if s.name == "exposure")
