@@ -85,7 +85,8 @@ def plot_sensitivity(ds: xr.Dataset, max_parameters: int = 25) -> Figure:
                 for yi, v in zip(y + off, val, strict=True):
                     if np.isfinite(v) and not _LO <= v <= _HI:  # sampling error beyond [0, 1]: say so
                         ax.annotate(f"{v:.2f}", (_HI if v > _HI else _LO, yi), fontsize=7, va="center",
-                                    ha="right" if v > _HI else "left", color="0.15")
+                                    ha="right" if v > _HI else "left", color="0.15", zorder=5,
+                                    bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
             ax.axvline(0, color="0.5", lw=0.8)
             ax.set_xlim(_LO, _HI)
             ax.set_xlabel("Sobol' index (share of output variance)", fontsize=8)
