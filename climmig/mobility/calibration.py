@@ -200,7 +200,7 @@ def _predictive_draws(cal: Calibration, rng: np.random.Generator, n: int, prior:
 
         priors = {k: DistSpec(**v) for k, v in json.loads(cal.idata.posterior.attrs["priors"]).items()}
         model = build_displacement_model(inp, priors)
-        names = [v for v in CHECK_VARS if v in model.named_vars]
+        names = [v for v in [*CHECK_VARS, "sigma_obs_country"] if v in model.named_vars]
         with model:
             group = pm.sample_prior_predictive(draws=n, random_seed=rng, var_names=names).prior
     else:

@@ -37,7 +37,9 @@ Parameterisation (``auto``): a country's size effect ``u`` is centred when the c
 log scale, three or more figures pin the effect down more tightly than its prior, sd ~1-2, and the centred
 form then mixes better), non-centred otherwise (prior-dominated effects, where the centred form makes a
 funnel). The occurrence effect ``v`` is centred when the country has at least :data:`MIN_POSITIVE` years
-with and without displacement (all-zero or all-positive series leave it prior-dominated). Each element
+with and without displacement (all-zero or all-positive series leave it prior-dominated). A hazard with
+fewer than :data:`MIN_CENTRED_COUNTRIES` such countries (drought) is non-centred throughout: its
+population scale is weakly identified, and a few centred effects then make a funnel. Each element
 gets its own form through a masked mixture ``raw ~ N(where(c, loc, 0), where(c, sd, 1))``,
 ``effect = where(c, raw, loc + sd * raw)``. Region effects and year shocks are few and weakly informed
 relative to their small prior scales (the year-shock sd of storms is ~0.2 against a residual sd of 2), so
@@ -66,6 +68,7 @@ from climmig.errors import DataError
 
 __all__ = [
     "COVARIATE_NAMES",
+    "MIN_CENTRED_COUNTRIES",
     "MIN_POSITIVE",
     "DisplacementInputs",
     "build_displacement_model",
@@ -86,6 +89,8 @@ COVARIATE_NAMES: dict[str, Literal["log", "identity"]] = {
     "rural_share": "identity",
 }
 MIN_POSITIVE = 3
+#: a hazard's country effects are centred only if at least this many countries qualify
+MIN_CENTRED_COUNTRIES = 10
 
 
 @dataclass(frozen=True)
@@ -195,8 +200,15 @@ def parameterization_masks(positive: pd.DataFrame, countries: Sequence[str], yea
     neg = positive[~positive["positive"]]
     n_ch = count(pos, "iso3", countries)
     z_ch = count(neg, "iso3", countries)
-    return ((n_ch.to_numpy() >= MIN_POSITIVE),
-            (np.minimum(n_ch.to_numpy(), z_ch.to_numpy()) >= MIN_POSITIVE))
+    size = n_ch.to_numpy() >= MIN_POSITIVE
+    occ = np.minimum(n_ch.to_numpy(), z_ch.to_numpy()) >= MIN_POSITIVE
+    # centring needs the population scale of the effects to be well identified too: a hazard with only a
+    # few data-rich countries (drought) has a weakly identified sigma_country that can get small, and its
+    # few centred effects then form a funnel (4 divergences, all at sigma_country[drought] ~ 0.37, in a
+    # 2008-2022 fit); such a hazard is non-centred throughout
+    size[:, size.sum(0) < MIN_CENTRED_COUNTRIES] = False
+    occ[:, occ.sum(0) < MIN_CENTRED_COUNTRIES] = False
+    return size, occ
 
 
 def prepare_inputs(observations: pd.DataFrame, covariates: pd.DataFrame, *,

@@ -85,17 +85,26 @@ def test_zero_sum_effects_and_config_overrides(sim) -> None:
 
 
 def test_parameterization_rule() -> None:
-    cells = pd.DataFrame({
-        "iso3": ["A"] * 6 + ["B"] * 6 + ["C"] * 6,
-        "year": list(range(6)) * 3,
-        "hazard": ["flood"] * 18,
-        # A: 6 positive years (all), B: 3 positive and 3 zero, C: all zero
-        "positive": [True] * 6 + [True, True, True, False, False, False] + [False] * 6,
-    })
-    size, occ = parameterization_masks(cells, ["A", "B", "C"], list(range(6)), ["flood"], ["R"], ["R"] * 3)
-    assert size[:, 0].tolist() == [True, True, False]
-    assert occ[:, 0].tolist() == [False, True, False]
-    forced = parameterization_masks(cells, ["A", "B", "C"], list(range(6)), ["flood"], ["R"], ["R"] * 3,
+    from climmig.mobility.displacement import MIN_CENTRED_COUNTRIES
+
+    # flood: A* have 6 positive years (all), B* 3 positive and 3 zero, C all zero; enough data-rich countries
+    # (2 x MIN_CENTRED_COUNTRIES) for the rule to apply. drought: only A0 and B0 qualify -> all non-centred
+    k = MIN_CENTRED_COUNTRIES
+    names = [f"A{i}" for i in range(k)] + [f"B{i}" for i in range(k)] + ["C"]
+    flags = {"A": [True] * 6, "B": [True, True, True, False, False, False], "C": [False] * 6}
+    rows = []
+    for c in names:
+        for t in range(6):
+            rows.append({"iso3": c, "year": t, "hazard": "flood", "positive": flags[c[0]][t]})
+            rows.append({"iso3": c, "year": t, "hazard": "drought",
+                         "positive": flags[c[0]][t] if c in ("A0", "B0") else False})
+    cells = pd.DataFrame(rows)
+    hz = ["flood", "drought"]
+    size, occ = parameterization_masks(cells, names, list(range(6)), hz, ["R"], ["R"] * len(names))
+    assert size[:, 0].tolist() == [True] * (2 * k) + [False]
+    assert occ[:, 0].tolist() == [False] * k + [True] * k + [False]
+    assert not size[:, 1].any() and not occ[:, 1].any()  # too few data-rich countries for drought
+    forced = parameterization_masks(cells, names, list(range(6)), hz, ["R"], ["R"] * len(names),
                                     mode="noncentered")
     assert not any(m.any() for m in forced)
 
