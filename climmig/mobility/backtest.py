@@ -209,7 +209,9 @@ def backtest_scores(idata: Any, observations: pd.DataFrame, covariates: pd.DataF
     obs = observations[observations["hazard"].isin(hazards)]
     train = obs[(obs["year"] <= fit_until) & (obs["status"] != "not_reported")]
     test_all = obs[obs["year"].isin(eval_years) & (obs["status"] != "not_reported")]
-    unscored = {c: "not in the calibration data (no fitted country effect)"
+    in_train = set(train["iso3"])
+    unscored = {c: ("in the calibration data but not modelled (no covariates: WDI population is needed for the "
+                    "offset)" if c in in_train else "no observations in the calibration years (no fitted effect)")
                 for c in sorted(set(test_all["iso3"]) - known)}
     test = test_all[test_all["iso3"].isin(known)].reset_index(drop=True)
     countries = sorted(test["iso3"].unique())

@@ -115,6 +115,7 @@ def test_backtest_scores_end_to_end_without_sampling(rng) -> None:
     cov = pd.DataFrame(rows).set_index(["iso3", "year"])
     res = backtest_scores(idata, obs, cov, fit_until=2006, evaluate=(2007, 2009), samples=100, seed=1)
     assert list(res["unscored_countries"]) == ["ZZZ"]
+    assert "not modelled" in res["unscored_countries"]["ZZZ"]  # it has calibration rows, but no covariates
     assert res["by_hazard"]["flood"]["n"] == 8 * 3
     assert res["by_hazard"]["storm"]["n"] == 8 * 3 - 1  # the not-reported cell is not scored
     assert res["n"] == 8 * 3 - 1  # nor is that country-year's total
