@@ -63,7 +63,10 @@ def compare(
         t = Table(title=f"{sc}, horizon {h} ({spec.start}-{spec.end}): displacement averted in the horizon, "
                         "median (90 % interval)")
         for col in df.columns:
-            t.add_column(col, justify="left" if col in ("option", "timescale") else "right")
+            if col == "option":  # option ids are what users type in configs: never cut them
+                t.add_column(col, no_wrap=True, min_width=max(len(str(x)) for x in df[col]))
+            else:
+                t.add_column(col, justify="left" if col == "timescale" else "right")
         for row in df.itertuples(index=False):
             t.add_row(*[str(v) for v in row])
         console.print(t)

@@ -15,21 +15,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_demo_run_end_to_end_and_resume(tmp_path: Path) -> None:
-    cfg = yaml.safe_load((REPO / "configs" / "demo.yaml").read_text())
-    cfg["catalog"] = str(REPO / "data_catalog" / "catalog.yaml")
-    cfg["scenarios"] = ["ssp126", "ssp585"]
-    cfg["climate_models"] = ["GFDL-ESM4", "UKESM1-0-LL"]
-    cfg["mobility"]["sampler"] = {"backend": "nutpie", "draws": 150, "tune": 150, "chains": 2}
-    cfg["mobility"]["gate"]["allow_unconverged"] = True
-    cfg["projection"]["samples"] = 60
-    cfg["outputs"]["run_dir"] = str(tmp_path / "run")
-    p = tmp_path / "small.yaml"
-    p.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    r = subprocess.run([sys.executable, "-m", "climmig", "run", str(p), "--no-progress"], cwd=REPO,
-                       capture_output=True, text=True, timeout=1500)
-    assert r.returncode == 0, r.stderr[-3000:]
-    run = tmp_path / "run"
+def test_demo_run_end_to_end_and_resume(small_demo_run: Path) -> None:
+    # the reduced demo (2 scenarios x 2 climate models, short chains flagged as unconverged) that the session
+    # fixture ran once through the library; the CLI run below must reuse every stage of it
+    p = small_demo_run
+    cfg = yaml.safe_load(p.read_text())
+    run = Path(cfg["outputs"]["run_dir"])
     for f in ["exposure/exposure.nc", "projection/projection.nc", "projection/summary.nc",
               "projection/displacement_by_region_scenario_horizon.csv", "interventions/comparison.nc",
               "interventions/comparison.csv", "report.html", "manifest.json", "config.yaml"]:
@@ -61,3 +52,10 @@ def test_demo_run_end_to_end_and_resume(tmp_path: Path) -> None:
                         capture_output=True, text=True, timeout=600)
     assert r2.returncode == 0, r2.stderr[-3000:]
     assert r2.stdout.count("skipped") == 7, r2.stdout
+    # the comparison on its own: reuses the run, prints the ranking per horizon, writes its figures
+    r3 = subprocess.run([sys.executable, "-m", "climmig", "compare", str(p), "--no-progress", "--scenario",
+                         "ssp585", "--horizon", "late"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert r3.returncode == 0, r3.stderr[-3000:]
+    assert "P(best)" in r3.stdout and "paris_pathway" in r3.stdout, r3.stdout
+    assert (run / "interventions" / "ranked_ssp585.png").exists()
+    assert (run / "interventions" / "averted_vs_cost_ssp585_late.png").exists()
