@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -54,7 +55,8 @@ def test_demo_run_end_to_end_and_resume(small_demo_run: Path) -> None:
     assert r2.stdout.count("skipped") == 7, r2.stdout
     # the comparison on its own: reuses the run, prints the ranking per horizon, writes its figures
     r3 = subprocess.run([sys.executable, "-m", "climmig", "compare", str(p), "--no-progress", "--scenario",
-                         "ssp585", "--horizon", "late"], cwd=REPO, capture_output=True, text=True, timeout=600)
+                         "ssp585", "--horizon", "late"], cwd=REPO, capture_output=True, text=True, timeout=600,
+                        env={**os.environ, "COLUMNS": "200"})  # a wide terminal: rich wraps headers at 80
     assert r3.returncode == 0, r3.stderr[-3000:]
     assert "P(best)" in r3.stdout and "paris_pathway" in r3.stdout, r3.stdout
     assert (run / "interventions" / "ranked_ssp585.png").exists()
