@@ -101,14 +101,9 @@ def comparison_table(comparison: xr.Dataset, level: float = 0.9) -> pd.DataFrame
 
 
 def _fmt_people(x: float) -> str:
-    if not np.isfinite(x):
-        return "-"
-    ax = abs(x)
-    if ax >= 1e6:
-        return f"{x / 1e6:.1f} M"
-    if ax >= 1e4:
-        return f"{x / 1e3:.0f} k"
-    return f"{x:,.0f}"
+    from climmig.report.plots import _people  # one way of writing people counts, in figures and tables
+
+    return _people(x) if np.isfinite(x) else "-"
 
 
 def _fmt_money(x: float) -> str:
