@@ -150,6 +150,16 @@ def fan_chart(
     return fig
 
 
+def _component_shares(part: xr.DataArray, along: str) -> tuple[xr.DataArray, list[str], xr.DataArray]:
+    """Sum a variance partition over all dims but ``uncertainty`` and ``along``; each source's share of the sum."""
+    extra = [d for d in part.dims if d not in ("uncertainty", along)]
+    if extra:
+        part = part.sum(extra)
+    comps = [c for c in _COMPONENT_COLOURS if c in part["uncertainty"].values]
+    vals = part.sel(uncertainty=comps).clip(min=0).compute()
+    return part, comps, vals / vals.sum("uncertainty").where(vals.sum("uncertainty") > 0)
+
+
 def uncertainty_partition(part: xr.DataArray, *, title: str | None = None) -> Figure:
     """Stacked areas: the share of the projection's variance from each source, by year.
 
@@ -165,12 +175,7 @@ def uncertainty_partition(part: xr.DataArray, *, title: str | None = None) -> Fi
     -------
     Figure
     """
-    extra = [d for d in part.dims if d not in ("uncertainty", "year")]
-    if extra:
-        part = part.sum(extra)
-    comps = [c for c in _COMPONENT_COLOURS if c in part["uncertainty"].values]
-    vals = part.sel(uncertainty=comps).clip(min=0).compute()
-    share = vals / vals.sum("uncertainty").where(vals.sum("uncertainty") > 0)
+    part, comps, share = _component_shares(part, "year")
     fig = Figure(figsize=(7.0, 3.8))
     ax = fig.subplots()
     ax.stackplot(part["year"].values, *[share.sel(uncertainty=c).fillna(0).values * 100 for c in comps],
@@ -201,12 +206,8 @@ def uncertainty_by_horizon(part: xr.DataArray, *, title: str | None = None) -> F
     -------
     Figure
     """
-    extra = [d for d in part.dims if d not in ("uncertainty", "horizon")]
-    if extra:
-        part = part.sum(extra)
-    comps = [c for c in _COMPONENT_COLOURS if c in part["uncertainty"].values]
-    vals = part.sel(uncertainty=comps).clip(min=0).compute()
-    share = (vals / vals.sum("uncertainty").where(vals.sum("uncertainty") > 0)).fillna(0) * 100
+    part, comps, share = _component_shares(part, "horizon")
+    share = share.fillna(0) * 100
     horizons = [str(h) for h in part["horizon"].values]
     labels = horizons
     if "horizon_start" in part.coords and "horizon_end" in part.coords:
