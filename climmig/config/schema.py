@@ -333,6 +333,10 @@ class SamplerSpec(_Frozen):
     chains: int = Field(default=4, ge=1, le=64)
     cores: int | None = Field(default=None, ge=1, le=1024)
     target_accept: float = Field(default=0.9, gt=0.5, lt=1.0)
+    #: nutpie's mass matrix: ``low_rank`` (diagonal plus low-rank corrections learnt from the draws and
+    #: gradients during tuning) or ``diagonal``. On the global displacement fit, ``low_rank`` doubled the
+    #: minimum bulk ESS (362 -> 712 in 4 x 1000 draws) for 30 % more sampling time. PyMC's NUTS ignores it.
+    mass_matrix: Literal["low_rank", "diagonal"] = "low_rank"
 
 
 class GateSpec(_Frozen):

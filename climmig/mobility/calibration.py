@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 MODEL_NAME = "displacement_hurdle_skewnormal"
 #: parameters the convergence gate looks at (exposure_elasticity is prior-only without exposure data)
-CHECK_VARS = ["intercept", "beta", "sigma_region", "sigma_country", "sigma_year", "sigma_obs_global",
+CHECK_VARS = ["intercept", "beta", "sigma_region", "sigma_country_global", "sigma_country_hazard", "sigma_country", "sigma_year", "sigma_obs_global",
               "sigma_obs_hazard", "sigma_obs", "size_skewness",
               "region_effect",
               "country_effect", "year_shock", "occ_intercept", "occ_beta", "occ_population", "occ_sigma_region",

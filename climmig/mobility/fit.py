@@ -40,6 +40,7 @@ def _sample_nutpie(model: pm.Model, sampler: SamplerSpec, random_seed: int, prog
         progress_bar=progress,
         target_accept=sampler.target_accept,
         save_warmup=False,
+        low_rank_modified_mass_matrix=sampler.mass_matrix == "low_rank",
     )
 
 

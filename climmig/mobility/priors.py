@@ -30,6 +30,10 @@ DEFAULT_DISPLACEMENT_PRIORS: Mapping[str, DistSpec] = MappingProxyType({
     # Spread of country effects within a region, per hazard. Countries in one region can differ by several
     # log units (e.g. Philippines vs Mongolia for storms); HalfNormal(2).
     "sigma_country": DistSpec(dist="HalfNormal", params={"sigma": 2.0}, source="weakly informative"),
+    # Hazard factors on that global spread (log), summing to zero like those of the residual scale below:
+    # countries differ in flood, storm and drought displacement by similar orders of magnitude unless the
+    # data insist otherwise (factor ~e^{+-0.5}). Only sigma can be changed (mu must stay 0).
+    "sigma_country_hazard": DistSpec(dist="Normal", params={"mu": 0.0, "sigma": 0.5}, source="partial pooling"),
     # Year-to-year hazard shocks shared by all countries (global El Nino/La Nina years). IDMC weather
     # displacement totals vary by a factor ~2 between years (15-42 M), i.e. sd ~0.5 on the log scale.
     "sigma_year": DistSpec(dist="HalfNormal", params={"sigma": 0.5}, source="IDMC GIDD yearly totals 2008-2022"),
