@@ -118,7 +118,7 @@ def test_a_fit_that_failed_the_gate_is_refused_like_the_pipeline_does(tmp_path: 
     from climmig.pipeline.stages import build_stages
 
     cfg = load_config(DEMO)
-    # a config that does not allow unconverged fits (the demo does, and says so)
+    # a config that does not allow unconverged fits (explicitly, whatever the demo sets)
     gate = cfg.mobility.gate.model_copy(update={"allow_unconverged": False})
     cfg = cfg.model_copy(update={"mobility": cfg.mobility.model_copy(update={"gate": gate})})
 
