@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pymc as pm
 import pytest
@@ -49,3 +51,22 @@ def test_gate_refuses_unconverged(rng) -> None:
     with pytest.raises(ConvergenceError, match="allow_unconverged"):
         enforce_gate(diag, GateSpec(), "toy")
     assert enforce_gate(diag, GateSpec(allow_unconverged=True), "toy") is False
+
+
+@pytest.mark.parametrize("mass_matrix", ["low_rank", "diagonal"])
+def test_mass_matrix_setting_reaches_nutpie(monkeypatch, rng, mass_matrix) -> None:
+    import nutpie
+
+    seen = {}
+    real = nutpie.sample
+
+    def spy(compiled, **kwargs):
+        seen.update(kwargs)
+        return real(compiled, **kwargs)
+
+    monkeypatch.setattr(nutpie, "sample", spy)
+    sampler = SamplerSpec(backend="nutpie", draws=50, tune=50, chains=1, mass_matrix=mass_matrix)
+    idata = fit(_model(rng.poisson(4.0, size=50)), sampler, random_seed=1, model_name="toy")
+    assert seen["low_rank_modified_mass_matrix"] is (mass_matrix == "low_rank")
+    assert idata.posterior.attrs["sampler_backend"] == "nutpie"
+    assert json.loads(idata.posterior.attrs["sampler"])["mass_matrix"] == mass_matrix
