@@ -310,3 +310,45 @@ def test_model_signature_tracks_structure(sim, rng) -> None:
     assert model_signature(build_displacement_model(other, resolve_priors())) != a
     fixed = resolve_priors({"size_skewness": DistSpec(dist="Fixed", params={"value": 0.0})})
     assert model_signature(build_displacement_model(inputs, fixed)) != a  # a parameter became a constant
+
+
+def test_cube_likelihood_equals_a_long_format_computation_with_missing_cells(sim) -> None:
+    """The model computes on the dense country x year x hazard cube; with cells missing (not reported), its
+    likelihood equals a per-observation scipy computation from the same parameter values."""
+    import dataclasses
+
+    from scipy import stats
+
+    from climmig.mobility.displacement import skewnormal_location
+
+    full, _ = sim
+    keep = np.flatnonzero(np.arange(len(full.coords["obs"])) % 7 != 3)  # drop every 7th cell
+    inputs = dataclasses.replace(
+        full, coords={**full.coords, "obs": list(range(keep.size))},
+        **{k: getattr(full, k)[keep] for k in ("displacements", "log_population", "log_exposure_ratio",
+                                               "covariates", "country_idx", "year_idx", "hazard_idx")})
+    model = build_displacement_model(inputs, resolve_priors())
+    rng = np.random.default_rng(5)
+    point = {k: v + rng.normal(0, 0.3, size=np.shape(v)) for k, v in model.initial_point().items()}
+    got = model.compile_logp(vars=[model["occurred"], model["log_displacements"]])(point)
+    names = ["beta", "country_effect", "year_shock", "exposure_elasticity", "occ_beta", "occ_population",
+             "occ_country_effect", "sigma_obs", "size_skewness"]
+    # every free and deterministic quantity as a function of the value variables (as in a trace)
+    outs = model.unobserved_value_vars
+    values = dict(zip([o.name for o in outs], model.compile_fn(outs, on_unused_input="ignore")(point),
+                      strict=True))
+    v = {n: values[n] for n in names}
+    c, t, h = inputs.country_idx, inputs.year_idx, inputs.hazard_idx
+    X = inputs.covariates
+    m = (inputs.log_population + np.einsum("ok,ko->o", X, v["beta"][:, h]) + v["country_effect"][c, h]
+         + v["year_shock"][t, h] + v["exposure_elasticity"][h] * inputs.log_exposure_ratio)
+    ps = inputs.scaling["population"]
+    logit = (np.einsum("ok,ko->o", X, v["occ_beta"][:, h]) + v["occ_population"][h]
+             * (inputs.log_population - ps["mean"]) / ps["sd"] + v["occ_country_effect"][c, h])
+    y = inputs.displacements
+    pos = y > 0
+    tau, a = v["sigma_obs"][h], float(v["size_skewness"])
+    want = (stats.bernoulli.logpmf(pos, 1 / (1 + np.exp(-logit))).sum()
+            + stats.skewnorm.logpdf(np.log(y[pos]), a, loc=skewnormal_location(m[pos], tau[pos], a),
+                                    scale=tau[pos]).sum())
+    np.testing.assert_allclose(got, want, rtol=1e-9)
