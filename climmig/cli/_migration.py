@@ -61,7 +61,7 @@ def backtest_flows_cmd(
     from climmig.mobility.flows_backtest import backtest_flows, plot_observed_vs_predicted
 
     cfg, _cat, inputs, *_ = _inputs(config, flows)
-    scores, pred, _ = backtest_flows(inputs, cfg.mobility.migration.priors, cfg.mobility.sampler,
+    scores, pred, _ = backtest_flows(inputs, cfg.mobility.migration.priors, cfg.mobility.migration_sampler,
                                      holdout=holdout, seed=seed, samples=samples, countries=countries)
     scores["config_sha256"] = science_hash(cfg)
     what = (f"the pairs of {countries} countries" if countries else f"{holdout:.0%}") + f" of {len(inputs.pairs)}"
@@ -119,7 +119,7 @@ def fit_migration_cmd(
     cfg, _cat, inputs, cov, geo, table = _inputs(config, flows)
     priors = resolve_priors(cfg.mobility.migration.priors)
     attrs = {**fit_attrs(inputs, priors), "config_sha256": science_hash(cfg)}
-    idata = fit(build_migration_model(inputs, priors), cfg.mobility.sampler, random_seed=cfg.seed,
+    idata = fit(build_migration_model(inputs, priors), cfg.mobility.migration_sampler, random_seed=cfg.seed,
                 model_name=MODEL_NAME, attrs=attrs)
     diag = check_convergence(idata, cfg.mobility.gate)
     target = out or _run_dir(cfg, config) / "fits" / "migration.nc"
@@ -182,7 +182,7 @@ def _fit_internal(cfg, path: Path, target: Path, console: Console) -> None:
 
     df = read_internal_flows(path)
     priors = cfg.mobility.migration.internal_priors
-    idata = fit(build_internal_model(df, priors), cfg.mobility.sampler, random_seed=cfg.seed,
+    idata = fit(build_internal_model(df, priors), cfg.mobility.migration_sampler, random_seed=cfg.seed,
                 model_name=INTERNAL_MODEL_NAME,
                 attrs={"config_sha256": science_hash(cfg),
                        "internal_priors": json.dumps({k: v.model_dump(mode="json") for k, v in priors.items()})})

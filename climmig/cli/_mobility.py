@@ -121,6 +121,10 @@ def backtest_cmd(
     for hz, r in res["by_hazard"].items():
         con.print(f"  {hz} (n={r['n']}): coverage90 {r['coverage_90']:.2f}; CRPS model {r['crps']:.4g}, "
                   f"climatology {r['crps_climatology']:.4g}, Poisson GLM {r['crps_poisson_glm']:.4g}")
+    top = res["by_country"][:3]
+    if top:
+        con.print("largest CRPS of the totals (model / climatology): " + "; ".join(
+            f"{r['iso3']} {r['crps']:.3g} / {r['crps_climatology']:.3g}" for r in top))
     if res["unscored_countries"]:
         con.print("not scored (unknown to the model): " + ", ".join(res["unscored_countries"]))
     if json_path is not None:

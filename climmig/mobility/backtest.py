@@ -171,6 +171,25 @@ def poisson_glm_samples(train: pd.DataFrame, test: pd.DataFrame, covariates: pd.
     return out
 
 
+def _by_country(methods: dict[str, np.ndarray], y: np.ndarray, iso3: np.ndarray) -> list[dict[str, Any]]:
+    """Mean CRPS of the country-year totals per country and method, one record per country, largest model
+    CRPS first (which countries drive the headline figure; a list so that JSON keeps the order)."""
+    from climmig.mobility.scoring import crps_samples
+
+    ok = np.ones(y.size, bool)
+    for m in methods.values():
+        ok &= np.isfinite(m).all(-1)
+    crps = {suffix: crps_samples(m[ok], y[ok]) for suffix, m in methods.items()}
+    df = pd.DataFrame({f"crps{s}": v for s, v in crps.items()})
+    df["iso3"], df["observed_mean"] = iso3[ok], y[ok]
+    df["median"] = np.median(methods[""][ok], axis=-1)
+    agg = df.groupby("iso3").agg(n=("crps", "size"), **{c: (c, "mean") for c in df if c.startswith("crps")},
+                                 observed_mean=("observed_mean", "mean"), predicted_median_mean=("median", "mean"))
+    agg = agg.sort_values("crps", ascending=False)
+    return [{"iso3": str(k), **{c: (int(v) if c == "n" else float(v)) for c, v in row.items()}}
+            for k, row in agg.iterrows()]
+
+
 def backtest_scores(idata: Any, observations: pd.DataFrame, covariates: pd.DataFrame, *, fit_until: int,
                     evaluate: tuple[int, int], samples: int, seed: int,
                     fit_countries: Sequence[str] | None = None) -> dict[str, Any]:
@@ -200,6 +219,8 @@ def backtest_scores(idata: Any, observations: pd.DataFrame, covariates: pd.DataF
     dict
         Top level: country-year totals (``n``, ``coverage_50``, ``coverage_90``, ``crps``, ``log_score``,
         and ``crps_climatology``, ``crps_poisson_glm`` etc.); ``by_hazard`` the same per hazard;
+        ``by_country`` records of the mean CRPS of the totals per country and method (largest first), with
+        the observed mean and the mean of the predictive medians;
         ``unscored_countries`` with the reason.
     """
     rng = np.random.default_rng(seed)
@@ -272,6 +293,7 @@ def backtest_scores(idata: Any, observations: pd.DataFrame, covariates: pd.DataF
         return out
 
     result = block(methods_tot, y_tot)
+    result["by_country"] = _by_country(methods_tot, y_tot, tot_keys["iso3"].to_numpy())
     result["by_hazard"] = {}
     for j, hz in enumerate(hazards):
         sel = hi == j

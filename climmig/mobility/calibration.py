@@ -26,6 +26,7 @@ from climmig.mobility.displacement import (
     build_displacement_model,
     draw_skewnormal,
     prepare_inputs,
+    residual_scale_factor,
     skewnormal_location,
 )
 from climmig.mobility.fit import fit, load_fit, save_fit
@@ -41,7 +42,7 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "displacement_hurdle_skewnormal"
 #: parameters the convergence gate looks at (exposure_elasticity is prior-only without exposure data)
 CHECK_VARS = ["intercept", "beta", "sigma_region", "sigma_country_global", "sigma_country_hazard", "sigma_country", "sigma_year", "sigma_obs_global",
-              "sigma_obs_hazard", "sigma_obs", "size_skewness",
+              "sigma_obs_hazard", "sigma_obs", "sigma_obs_level", "size_skewness",
               "region_effect",
               "country_effect", "year_shock", "occ_intercept", "occ_beta", "occ_population", "occ_sigma_region",
               "occ_sigma_country", "occ_region_effect", "occ_country_effect"]
@@ -200,7 +201,7 @@ def _predictive_draws(cal: Calibration, rng: np.random.Generator, n: int, prior:
 
         priors = {k: DistSpec(**v) for k, v in json.loads(cal.idata.posterior.attrs["priors"]).items()}
         model = build_displacement_model(inp, priors)
-        names = [v for v in [*CHECK_VARS, "sigma_obs_country"] if v in model.named_vars]
+        names = [v for v in CHECK_VARS if v in model.named_vars]
         with model:
             group = pm.sample_prior_predictive(draws=n, random_seed=rng, var_names=names).prior
     else:
@@ -222,7 +223,8 @@ def _predictive_draws(cal: Calibration, rng: np.random.Generator, n: int, prior:
     logit = (per_obs("occ_population", "hazard")[:, h] * zpop
              + np.einsum("ok,sko->so", inp.covariates, per_obs("occ_beta", "covariate", "hazard")[:, :, h])
              + per_obs("occ_country_effect", "country", "hazard")[:, c, h])
-    tau = per_obs("sigma_obs_country", "country", "hazard")[:, c, h]
+    tau = per_obs("sigma_obs", "hazard")[:, h] * residual_scale_factor(
+        m, p["sigma_obs_level"].values[:, None], inp.size_level())
     skew = p["size_skewness"].values[:, None]
     event = rng.random(m.shape) < 1 / (1 + np.exp(-logit))
     loc = skewnormal_location(m, tau, skew)

@@ -10,6 +10,7 @@ from climmig.mobility.displacement import (
     COVARIATE_NAMES,
     DisplacementInputs,
     draw_skewnormal,
+    residual_scale_factor,
     skewnormal_location,
 )
 
@@ -52,6 +53,7 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
         "sigma_country": np.full(nh, 1.0),
         "sigma_year": np.full(nh, 0.4),
         "sigma_obs": np.full(nh, 1.2),
+        "sigma_obs_level": -0.2,
         "size_skewness": -1.5,
         "occ_intercept": rng.normal(0.0, 0.5, nh),
         "occ_beta": rng.normal(0.0, 0.4, (nk, nh)),
@@ -83,8 +85,10 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
     logit = ((X * truth["occ_beta"][:, hi].T).sum(1)
              + truth["occ_population"][hi] * zpop + truth["occ_country_effect"][ci, hi])
     event = rng.random(m.size) < 1 / (1 + np.exp(-logit))
-    truth["sigma_obs_country"] = np.broadcast_to(truth["sigma_obs"], (n_countries, nh))
-    tau = truth["sigma_obs_country"][ci, hi]
+    # the centring of the scale model is fixed in advance (the fitted data's own centring would depend on
+    # the draw and so reparameterise the truth)
+    level = {"mean": float(np.mean(m)), "sd": float(np.std(m))}
+    tau = truth["sigma_obs"][hi] * residual_scale_factor(m, truth["sigma_obs_level"], level)
     alpha = truth["size_skewness"]
     size = np.maximum(np.rint(np.exp(draw_skewnormal(rng, skewnormal_location(m, tau, alpha), tau, alpha))), 1)
     y = np.where(event, size, 0)
@@ -99,5 +103,6 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
         centred_country=np.zeros((n_countries, nh), bool), centred_occurrence=np.zeros((n_countries, nh), bool),
         scaling=scaling,
         meta={"parameterization": {"mode": "noncentered"}, "unknown_countries": []},
+        size_centring=level,
     )
     return (inputs, truth) if return_truth else inputs

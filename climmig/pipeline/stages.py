@@ -124,7 +124,7 @@ def stage_fit_migration(ctx: RunContext) -> dict[str, Any]:
     inputs, _cov, _geo, _table = _migration_data(ctx)
     priors = resolve_priors(ctx.cfg.mobility.migration.priors)
     attrs = {**fit_attrs(inputs, priors), "config_sha256": ctx.cfg_hash}
-    idata = fit(build_migration_model(inputs, priors), ctx.cfg.mobility.sampler,
+    idata = fit(build_migration_model(inputs, priors), ctx.cfg.mobility.migration_sampler,
                 random_seed=stage_seed(ctx.cfg.seed, "fit_migration"), model_name=MODEL_NAME, attrs=attrs,
                 progress=ctx.progress)
     diag = check_convergence(idata, ctx.cfg.mobility.gate)

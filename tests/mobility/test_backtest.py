@@ -124,3 +124,11 @@ def test_backtest_scores_end_to_end_without_sampling(rng) -> None:
                 "crps_log1p_poisson_glm"):
         assert np.isfinite(res[key]), key
     assert 0 <= res["coverage_50"] <= res["coverage_90"] <= 1
+    # per-country breakdown of the totals: its counts and cell-weighted means reproduce the headline figures
+    bc = res["by_country"]
+    assert sum(v["n"] for v in bc) == res["n"]
+    assert len({v["iso3"] for v in bc}) == len(bc)
+    for suffix in ("", "_climatology", "_poisson_glm"):
+        weighted = sum(v[f"crps{suffix}"] * v["n"] for v in bc) / res["n"]
+        np.testing.assert_allclose(weighted, res[f"crps{suffix}"], rtol=1e-9)
+    assert [v["crps"] for v in bc] == sorted((v["crps"] for v in bc), reverse=True)  # largest first

@@ -24,7 +24,7 @@ from climmig.mobility.priors import DEFAULT_DISPLACEMENT_PRIORS, resolve_priors
 from climmig.mobility.simulate import simulate_displacement
 
 FREE = ["intercept", "beta", "sigma_region", "sigma_country", "sigma_year", "sigma_obs_global", "sigma_obs_hazard",
-        "size_skewness",
+        "sigma_obs_level", "size_skewness",
         "exposure_elasticity",
         "occ_intercept", "occ_beta", "occ_population", "occ_sigma_region", "occ_sigma_country"]
 
@@ -190,7 +190,7 @@ def _drivers(inputs, regions, years):
                        "exposure_ratio": er})
 
 
-def _independent_expected(idata, drivers, s_idx, shocks, scaling):
+def _independent_expected(idata, drivers, s_idx, shocks, scaling, level):
     """Per-draw, per-cell loop written independently of predict_displacement (pure numpy)."""
     post = idata.posterior.stack(sample=("chain", "draw"))
     hazards = list(post.hazard.values)
@@ -220,7 +220,8 @@ def _independent_expected(idata, drivers, s_idx, shocks, scaling):
                             lg = (float(p.occ_population.sel(hazard=h)) * zp
                                   + sum(z[c] * float(p.occ_beta.sel(covariate=c, hazard=h)) for c in z)
                                   + float(p.occ_country_effect.sel(country=r, hazard=h)))
-                            tau = float(p.sigma_obs_country.sel(country=r, hazard=h))
+                            tau = float(p.sigma_obs.sel(hazard=h)) * math.exp(
+                                float(p.sigma_obs_level) * (m - level["mean"]) / level["sd"])
                             a = float(p.size_skewness)
                             d = a / math.sqrt(1 + a * a)
                             xi = m - tau * d * math.sqrt(2 / math.pi)  # m is the mean of the log size
@@ -242,7 +243,8 @@ def test_predict_matches_independent_per_draw_computation(sim, rng) -> None:
     # recover which posterior draws were used (same seeded choice), then recompute cell by cell
     n = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"]
     s_idx = np.sort(np.random.default_rng(3).choice(n, size=5, replace=False))
-    ref = _independent_expected(idata, drivers, s_idx, out["year_shock"].values, inputs.scaling)
+    ref = _independent_expected(idata, drivers, s_idx, out["year_shock"].values, inputs.scaling,
+                                inputs.size_level())
     got = out["expected_displacement"]
     for (k, sc, cm, y, r, h), v in ref.items():
         np.testing.assert_allclose(float(got.sel(sample=k, scenario=sc, climate_model=cm, year=y, region=r,
@@ -332,7 +334,7 @@ def test_cube_likelihood_equals_a_long_format_computation_with_missing_cells(sim
     point = {k: v + rng.normal(0, 0.3, size=np.shape(v)) for k, v in model.initial_point().items()}
     got = model.compile_logp(vars=[model["occurred"], model["log_displacements"]])(point)
     names = ["beta", "country_effect", "year_shock", "exposure_elasticity", "occ_beta", "occ_population",
-             "occ_country_effect", "sigma_obs", "size_skewness"]
+             "occ_country_effect", "sigma_obs", "sigma_obs_level", "size_skewness"]
     # every free and deterministic quantity as a function of the value variables (as in a trace)
     outs = model.unobserved_value_vars
     values = dict(zip([o.name for o in outs], model.compile_fn(outs, on_unused_input="ignore")(point),
@@ -347,7 +349,9 @@ def test_cube_likelihood_equals_a_long_format_computation_with_missing_cells(sim
              * (inputs.log_population - ps["mean"]) / ps["sd"] + v["occ_country_effect"][c, h])
     y = inputs.displacements
     pos = y > 0
-    tau, a = v["sigma_obs"][h], float(v["size_skewness"])
+    lv = inputs.size_level()
+    tau = v["sigma_obs"][h] * np.exp(float(v["sigma_obs_level"]) * (m - lv["mean"]) / lv["sd"])
+    a = float(v["size_skewness"])
     want = (stats.bernoulli.logpmf(pos, 1 / (1 + np.exp(-logit))).sum()
             + stats.skewnorm.logpdf(np.log(y[pos]), a, loc=skewnormal_location(m[pos], tau[pos], a),
                                     scale=tau[pos]).sum())
