@@ -44,7 +44,7 @@ MODEL_NAME = "displacement_hurdle_skewnormal"
 CHECK_VARS = ["intercept", "beta", "sigma_region", "sigma_country_global", "sigma_country_hazard", "sigma_country", "sigma_year", "sigma_obs_global",
               "sigma_obs_hazard", "sigma_obs", "sigma_obs_level", "size_skewness",
               "region_effect",
-              "country_effect", "year_shock", "occ_intercept", "occ_beta", "occ_population", "occ_sigma_region",
+              "country_effect", "year_shock", "occ_intercept", "occ_beta", "occ_population", "occ_year_trend", "occ_sigma_region",
               "occ_sigma_country", "occ_region_effect", "occ_country_effect"]
 
 
@@ -220,7 +220,9 @@ def _predictive_draws(cal: Calibration, rng: np.random.Generator, n: int, prior:
          + per_obs("year_shock", "year", "hazard")[:, t, h])
     ps = inp.scaling["population"]
     zpop = (inp.log_population - ps["mean"]) / ps["sd"]
-    logit = (per_obs("occ_population", "hazard")[:, h] * zpop
+    ys = inp.year_scaling()
+    zyear = (np.asarray(inp.coords["year"], float)[t] - ys["mean"]) / ys["sd"]
+    logit = (per_obs("occ_population", "hazard")[:, h] * zpop + per_obs("occ_year_trend", "hazard")[:, h] * zyear
              + np.einsum("ok,sko->so", inp.covariates, per_obs("occ_beta", "covariate", "hazard")[:, :, h])
              + per_obs("occ_country_effect", "country", "hazard")[:, c, h])
     tau = per_obs("sigma_obs", "hazard")[:, h] * residual_scale_factor(

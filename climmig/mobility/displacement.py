@@ -145,12 +145,19 @@ class DisplacementInputs:
         ly = np.log(y[y > 0]) if (y > 0).any() else np.zeros(1)
         return {"mean": float(ly.mean()), "sd": float(ly.std()) or 1.0}
 
+    def year_scaling(self) -> dict[str, float]:
+        """Standardisation of the calibration years for the reporting trend of the occurrence part
+        (``mean``, ``sd``, ``last``: projections hold the trend at the last calibration year)."""
+        yrs = np.asarray(self.coords["year"], float)
+        return {"mean": float(yrs.mean()), "sd": float(yrs.std()) or 1.0, "last": float(yrs.max())}
+
     def attrs(self) -> dict[str, str]:
         """Attributes a fit needs for projection (covariate scaling, country regions), as JSON text."""
         regions = self.coords["world_region"]
         return {
             "climmig_covariate_scaling": json.dumps(self.scaling, sort_keys=True),
             "climmig_size_level": json.dumps(self.size_level(), sort_keys=True),
+            "climmig_year_scaling": json.dumps(self.year_scaling(), sort_keys=True),
             "climmig_model_form": "hurdle_skewnormal",
             "climmig_country_region": json.dumps(
                 {c: regions[int(i)] for c, i in zip(self.coords["country"], self.country_region_idx,
@@ -512,12 +519,17 @@ def _occurrence_part(inputs: DisplacementInputs, priors: Mapping[str, DistSpec],
     occ_pop = _rv("occ_population", priors["occ_population"], "hazard")
     occ_sigma_region = _rv("occ_sigma_region", priors["occ_sigma_region"])
     occ_sigma_country = _rv("occ_sigma_country", priors["occ_sigma_country"], "hazard")
+    # reporting trend: IDMC records displacement for ever more country-years (flood 62 in 2008, 104-119 a
+    # year in 2018-2022; storm 25 -> 70-84) as its monitoring grows, not only because hazards change
+    trend = _rv("occ_year_trend", priors["occ_year_trend"], "hazard")
+    ys = inputs.year_scaling()
+    zyear = (np.asarray(inputs.coords["year"], float) - ys["mean"]) / ys["sd"]
     occ_region = _zerosum("occ_region_effect", occ_sigma_region, ("world_region", "hazard"))
     occ_country = _mixed("occ_country_effect",
                          occ_intercept[None, :] + occ_region[inputs.country_region_idx, :],
                          occ_sigma_country[None, :], inputs.centred_occurrence, ("country", "hazard"))
     return (pt.dot(X2, occ_beta).reshape((n_c, n_t, n_h)) + occ_pop[None, None, :] * zpop[:, :, None]
-            + occ_country[:, None, :]).reshape((-1,))[cell_idx]
+            + occ_country[:, None, :] + zyear[None, :, None] * trend[None, None, :]).reshape((-1,))[cell_idx]
 
 
 def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, DistSpec], *,
@@ -546,7 +558,8 @@ def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, Di
         ``sigma_obs_global``, ``sigma_obs_hazard`` (hazard, zero-sum), ``size_skewness``, deterministics
         ``sigma_obs`` (hazard), ``sigma_obs_level``, ``exposure_elasticity`` (hazard), deterministics ``region_effect``
         (world_region, hazard), ``country_effect`` (country, hazard), ``year_shock`` (year, hazard);
-        occurrence part ``occ_intercept``, ``occ_beta``, ``occ_population``, ``occ_sigma_region``,
+        occurrence part ``occ_intercept``, ``occ_beta``, ``occ_population``, ``occ_year_trend`` (hazard),
+        ``occ_sigma_region``,
         ``occ_sigma_country``, ``occ_region_effect``, ``occ_country_effect``; likelihoods ``occurred``
         (obs) and ``log_displacements`` (obs with positive displacement, dim ``positive``).
     """
@@ -641,7 +654,10 @@ def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed:
     # covariates (standardised exactly as in the fit)
     xs = transform_covariates(drivers, scaling)
     lin = sum(xs[k] * post["beta"].sel(covariate=k, drop=True) for k in COVARIATE_NAMES)
-    occ = (post["occ_population"] * xs["population"]
+    # the reporting trend is held at the last calibration year (today's monitoring), never extrapolated
+    ys = json.loads(attrs["climmig_year_scaling"])
+    zyear = (np.minimum(drivers["year"].astype(float), ys["last"]) - ys["mean"]) / ys["sd"]
+    occ = (post["occ_population"] * xs["population"] + post["occ_year_trend"] * zyear
            + sum(xs[k] * post["occ_beta"].sel(covariate=k, drop=True) for k in COVARIATE_NAMES))
 
     # country effects: fitted ones, or drawn from the country's region (or all regions) for new countries

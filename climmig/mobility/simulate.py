@@ -58,6 +58,7 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
         "occ_intercept": rng.normal(0.0, 0.5, nh),
         "occ_beta": rng.normal(0.0, 0.4, (nk, nh)),
         "occ_population": np.full(nh, 0.8),
+        "occ_year_trend": np.full(nh, 0.3),
         "occ_sigma_region": 0.5,
         "occ_sigma_country": np.full(nh, 0.8),
     }
@@ -82,7 +83,8 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
     m = (logpop + (X * truth["beta"][:, hi].T).sum(1)
          + truth["country_effect"][ci, hi] + truth["year_shock"][ti, hi])
     zpop = (logpop - logpop.mean()) / logpop.std()
-    logit = ((X * truth["occ_beta"][:, hi].T).sum(1)
+    zyear = (ti - np.mean(np.arange(n_years))) / (np.std(np.arange(n_years)) or 1.0)
+    logit = ((X * truth["occ_beta"][:, hi].T).sum(1) + truth["occ_year_trend"][hi] * zyear
              + truth["occ_population"][hi] * zpop + truth["occ_country_effect"][ci, hi])
     event = rng.random(m.size) < 1 / (1 + np.exp(-logit))
     # the centring of the scale model is fixed in advance (the fitted data's own centring would depend on

@@ -26,7 +26,7 @@ from climmig.mobility.simulate import simulate_displacement
 FREE = ["intercept", "beta", "sigma_region", "sigma_country", "sigma_year", "sigma_obs_global", "sigma_obs_hazard",
         "sigma_obs_level", "size_skewness",
         "exposure_elasticity",
-        "occ_intercept", "occ_beta", "occ_population", "occ_sigma_region", "occ_sigma_country"]
+        "occ_intercept", "occ_beta", "occ_population", "occ_year_trend", "occ_sigma_region", "occ_sigma_country"]
 
 
 @pytest.fixture
@@ -190,7 +190,7 @@ def _drivers(inputs, regions, years):
                        "exposure_ratio": er})
 
 
-def _independent_expected(idata, drivers, s_idx, shocks, scaling, level):
+def _independent_expected(idata, drivers, s_idx, shocks, scaling, level, ysc):
     """Per-draw, per-cell loop written independently of predict_displacement (pure numpy)."""
     post = idata.posterior.stack(sample=("chain", "draw"))
     hazards = list(post.hazard.values)
@@ -217,7 +217,8 @@ def _independent_expected(idata, drivers, s_idx, shocks, scaling, level):
                                      drivers.year.values).index(y), j]
                                  + float(p.exposure_elasticity.sel(hazard=h)) * np.log(er))
                             zp = (np.log(pop) - scaling["population"]["mean"]) / scaling["population"]["sd"]
-                            lg = (float(p.occ_population.sel(hazard=h)) * zp
+                            zy = (min(y, ysc["last"]) - ysc["mean"]) / ysc["sd"]
+                            lg = (float(p.occ_population.sel(hazard=h)) * zp + float(p.occ_year_trend.sel(hazard=h)) * zy
                                   + sum(z[c] * float(p.occ_beta.sel(covariate=c, hazard=h)) for c in z)
                                   + float(p.occ_country_effect.sel(country=r, hazard=h)))
                             tau = float(p.sigma_obs.sel(hazard=h)) * math.exp(
@@ -244,7 +245,7 @@ def test_predict_matches_independent_per_draw_computation(sim, rng) -> None:
     n = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"]
     s_idx = np.sort(np.random.default_rng(3).choice(n, size=5, replace=False))
     ref = _independent_expected(idata, drivers, s_idx, out["year_shock"].values, inputs.scaling,
-                                inputs.size_level())
+                                inputs.size_level(), inputs.year_scaling())
     got = out["expected_displacement"]
     for (k, sc, cm, y, r, h), v in ref.items():
         np.testing.assert_allclose(float(got.sel(sample=k, scenario=sc, climate_model=cm, year=y, region=r,
@@ -334,7 +335,8 @@ def test_cube_likelihood_equals_a_long_format_computation_with_missing_cells(sim
     point = {k: v + rng.normal(0, 0.3, size=np.shape(v)) for k, v in model.initial_point().items()}
     got = model.compile_logp(vars=[model["occurred"], model["log_displacements"]])(point)
     names = ["beta", "country_effect", "year_shock", "exposure_elasticity", "occ_beta", "occ_population",
-             "occ_country_effect", "sigma_obs", "sigma_obs_level", "size_skewness"]
+             "occ_year_trend",
+             "occ_year_trend", "occ_country_effect", "sigma_obs", "sigma_obs_level", "size_skewness"]
     # every free and deterministic quantity as a function of the value variables (as in a trace)
     outs = model.unobserved_value_vars
     values = dict(zip([o.name for o in outs], model.compile_fn(outs, on_unused_input="ignore")(point),
@@ -345,8 +347,10 @@ def test_cube_likelihood_equals_a_long_format_computation_with_missing_cells(sim
     m = (inputs.log_population + np.einsum("ok,ko->o", X, v["beta"][:, h]) + v["country_effect"][c, h]
          + v["year_shock"][t, h] + v["exposure_elasticity"][h] * inputs.log_exposure_ratio)
     ps = inputs.scaling["population"]
+    ys = inputs.year_scaling()
     logit = (np.einsum("ok,ko->o", X, v["occ_beta"][:, h]) + v["occ_population"][h]
-             * (inputs.log_population - ps["mean"]) / ps["sd"] + v["occ_country_effect"][c, h])
+             * (inputs.log_population - ps["mean"]) / ps["sd"] + v["occ_country_effect"][c, h]
+             + v["occ_year_trend"][h] * (np.asarray(inputs.coords["year"], float)[t] - ys["mean"]) / ys["sd"])
     y = inputs.displacements
     pos = y > 0
     lv = inputs.size_level()

@@ -17,7 +17,7 @@ from climmig.mobility.priors import resolve_priors
 from climmig.mobility.simulate import simulate_displacement
 
 SCALAR_LIKE = ["beta", "occ_beta", "sigma_country", "sigma_year", "sigma_obs", "sigma_obs_level",
-               "size_skewness", "occ_population", "occ_sigma_country", "sigma_region", "occ_sigma_region"]
+               "size_skewness", "occ_population", "occ_year_trend", "occ_sigma_country", "sigma_region", "occ_sigma_region"]
 EFFECTS = ("country_effect", "occ_country_effect")
 
 
