@@ -12,7 +12,9 @@ admin-0 regions (~177, fractional masks) x a synthetic population grid. It measu
 3. ``zarr``: the same on the field read from a chunked, uncompressed Zarr v3 store in a temporary directory,
    for ``--hazards`` hazard fields (so the input exceeds 5 GiB at full size), in a child process whose peak
    resident memory is reported: one pass after evicting the store's files from the page cache
-   (``posix_fadvise(DONTNEED)``, "cold"), then ``--repeat`` passes with the files in the page cache ("warm");
+   (``posix_fadvise(DONTNEED)``, "cold"), then ``--repeat`` passes with the files in the page cache ("warm").
+   The store is opened with :func:`climmig.io.readers.open_zarr` as real runs open it (direct chunk reads
+   with read-ahead hints; ``--zarr-reader zarr-python`` for zarr-python's reader);
 4. ``naive``: xarray ``groupby`` over an integer region mask, one year at a time (the peer baseline),
    timed on ``--naive-years`` years and scaled per cell-year.
 
@@ -165,16 +167,21 @@ def _raw_read(store: Path) -> tuple[float, int]:
     return time.perf_counter() - t0, n
 
 
-def _zarr_pass(store: Path, hazards: int, weights: xr.DataArray) -> tuple[float, int, list[xr.Dataset]]:
-    """Exposure of every hazard store in one dask computation, as ``build_exposure`` computes its hazards."""
+def _zarr_pass(store: Path, hazards: int, weights: xr.DataArray, direct: bool = True
+               ) -> tuple[float, int, list[xr.Dataset]]:
+    """Exposure of every hazard store in one dask computation, as ``build_exposure`` computes its hazards.
+
+    ``direct``: :func:`climmig.io.readers.open_zarr` reads the chunk files itself, with read-ahead hints (its
+    default, as in real runs); False: through zarr-python (the reader before ``climmig.io.direct``).
+    """
     t0 = time.perf_counter()
-    fields = [open_zarr(store / f"hazard{h}.zarr")["indicator"] for h in range(hazards)]
+    fields = [open_zarr(store / f"hazard{h}.zarr", direct=direct)["indicator"] for h in range(hazards)]
     outs = dask.compute(*[region_exceedance_sums(f, weights, THRESHOLD) for f in fields])
     return time.perf_counter() - t0, sum(f.nbytes for f in fields), list(outs)
 
 
 def zarr_phase(store: str, hazards: int, res: float, years: int, year_chunk: int, model_chunk: int, workers: int,
-               repeat: int) -> dict:
+               repeat: int, direct: bool = True) -> dict:
     """Child process: exposure of every hazard field read from the Zarr store (peak RSS of this process)."""
     grid, weights = _setup(res)
     wlazy = _lazy(weights, _chunks(res, years, year_chunk, model_chunk))
@@ -185,11 +192,11 @@ def zarr_phase(store: str, hazards: int, res: float, years: int, year_chunk: int
         _evict(root)
         t_raw_cold, raw_bytes = _raw_read(root)  # the disk limit, measured just before the cold pass
         _evict(root)
-        t_cold, nbytes, outs = _zarr_pass(root, hazards, wlazy)
+        t_cold, nbytes, outs = _zarr_pass(root, hazards, wlazy, direct)
         warm, raw_warm = [], []
         for _ in range(repeat):
             raw_warm.append(_raw_read(root)[0])
-            warm.append(_zarr_pass(root, hazards, wlazy)[0])
+            warm.append(_zarr_pass(root, hazards, wlazy, direct)[0])
     x0 = open_zarr(root / "hazard0.zarr")["indicator"].isel(scenario=0, climate_model=0).values
     what = "Zarr, hazard 0, one scenario x model"
     gate = _gate(outs[0].isel(scenario=0, climate_model=0), x0, weights.values, what)
@@ -220,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--year-chunk", type=int, default=27, help="years per chunk (27 -> 28 MB chunks at full size)")
     ap.add_argument("--model-chunk", type=int, default=None,
                     help="climate models per chunk (default 1 at full size, 3 with --quick: 28 / 21 MB chunks)")
+    ap.add_argument("--zarr-reader", default="direct", choices=["direct", "zarr-python"],
+                    help="open_zarr's direct chunk reads with read-ahead hints (default, as real runs) or zarr-python")
     ap.add_argument("--naive-years", type=int, default=2)
     ap.add_argument("--tmpdir", default=None)
     ap.add_argument("--repeat", type=int, default=7, help="best of N (N >= 3) for every timing")
@@ -232,8 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.model_chunk is None:
         args.model_chunk = 3 if args.quick else 1
     if args.phase == "zarr":
-        print(json.dumps(zarr_phase(args.store, args.hazards, res, years, args.year_chunk, args.model_chunk, args.zarr_workers,
-                                    args.repeat)))
+        print(json.dumps(zarr_phase(args.store, args.hazards, res, years, args.year_chunk, args.model_chunk,
+                                    args.zarr_workers, args.repeat, args.zarr_reader == "direct")))
         return 0
 
     grid, weights = _setup(res)
@@ -315,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         os.sync()
         cmd = [sys.executable, __file__, "--phase", "zarr", "--store", str(tmp), "--hazards", str(args.hazards),
                "--zarr-workers", str(args.zarr_workers), "--repeat", str(args.repeat),
-               "--year-chunk", str(args.year_chunk), "--model-chunk", str(args.model_chunk)]
+               "--year-chunk", str(args.year_chunk), "--model-chunk", str(args.model_chunk),
+               "--zarr-reader", args.zarr_reader]
         cmd += ["--quick"] if args.quick else []
         child = subprocess.run(cmd, capture_output=True, text=True)
         if child.returncode != 0:
@@ -355,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         "zarr_raw_warm_gb_per_s": round(rw_gbs, 3),
         "zarr_cold_ratio_to_raw_cold_read": round(zc_gbs / rc_gbs, 3),
         "zarr_workers": args.zarr_workers,
+        "zarr_reader": args.zarr_reader,
         "zarr_peak_rss_gib": round(z["peak_rss_gib"], 3),
         "naive_seconds_extrapolated": round(t_naive, 2),
         "speedup_vs_naive": round(t_naive / t_mem, 1),

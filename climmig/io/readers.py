@@ -14,10 +14,14 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
-__all__ = ["DEFAULT_SPATIAL_CHUNK", "open_netcdf", "open_raster", "open_zarr", "read_table", "read_vector",
-           "sha256_file"]
+from climmig.io.direct import with_direct_reads
+
+__all__ = ["DEFAULT_SPATIAL_CHUNK", "DEFAULT_ZARR_PREFETCH", "open_netcdf", "open_raster", "open_zarr", "read_table",
+           "read_vector", "sha256_file"]
 
 DEFAULT_SPATIAL_CHUNK = 512
+#: Chunk files hinted ahead of the reads by :func:`open_zarr` (measured best at 4-8 for 28 MB chunks).
+DEFAULT_ZARR_PREFETCH = 4
 
 
 def sha256_file(path: str | Path, block: int = 1 << 20) -> str:
@@ -93,7 +97,8 @@ def _grid_mappings_as_coords(ds: xr.Dataset) -> xr.Dataset:
     return ds.set_coords(names) if names else ds
 
 
-def open_zarr(path: str | Path, chunks: Mapping[str, int] | None = None) -> xr.Dataset:
+def open_zarr(path: str | Path, chunks: Mapping[str, int] | None = None, *, direct: bool = True,
+              prefetch: int = DEFAULT_ZARR_PREFETCH) -> xr.Dataset:
     """Open a Zarr store lazily, keeping its on-disk chunks unless ``chunks`` is given.
 
     Parameters
@@ -102,13 +107,21 @@ def open_zarr(path: str | Path, chunks: Mapping[str, int] | None = None) -> xr.D
         The store.
     chunks : mapping, optional
         Chunk sizes.
+    direct : bool
+        Read the chunks of uncompressed Zarr v3 arrays of a local store straight from their files
+        (:mod:`climmig.io.direct`: one ``readinto`` per chunk, no extra copy); other arrays, and all arrays
+        when False, are read by zarr-python. The values are the same either way.
+    prefetch : int
+        With ``direct``: chunk files, per array, that the kernel is asked to start reading ahead of the reads
+        (``posix_fadvise(POSIX_FADV_WILLNEED)`` in the direction the reads go; page cache, not process
+        memory). 0 disables the hints.
 
     Returns
     -------
     xr.Dataset
     """
     ds = xr.open_zarr(path, chunks={} if chunks is None else dict(chunks))
-    return ds
+    return with_direct_reads(ds, path, prefetch) if direct else ds
 
 
 def open_raster(path: str | Path, name: str, chunks: Mapping[str, int] | None = None) -> xr.Dataset:
