@@ -70,3 +70,19 @@ def test_mass_matrix_setting_reaches_nutpie(monkeypatch, rng, mass_matrix) -> No
     assert seen["low_rank_modified_mass_matrix"] is (mass_matrix == "low_rank")
     assert idata.posterior.attrs["sampler_backend"] == "nutpie"
     assert json.loads(idata.posterior.attrs["sampler"])["mass_matrix"] == mass_matrix
+
+
+def test_nutpie_compiles_without_fastmath(monkeypatch) -> None:
+    """Reproducibility: fits compile their numba kernels with fastmath off (fresh and cached kernels then
+    give the same draws); the flag is restored afterwards."""
+    import nutpie
+    import pytensor
+
+    from climmig.mobility import fit as fit_mod
+
+    seen = []
+    monkeypatch.setattr(nutpie, "compile_pymc_model", lambda model: seen.append(pytensor.config.numba__fastmath))
+    before = pytensor.config.numba__fastmath
+    fit_mod._compile_nutpie(object())
+    assert seen == [False]
+    assert pytensor.config.numba__fastmath == before
