@@ -135,3 +135,13 @@ def test_science_hash_ignores_site_settings(demo_dict: dict) -> None:
     assert science_hash(a) == science_hash(b)
     other["seed"] = 7
     assert science_hash(parse_config(other)) != science_hash(a)
+
+
+def test_migration_sampler_defaults_to_the_shared_sampler_and_can_be_overridden() -> None:
+    from climmig.config.schema import MobilitySpec
+
+    shared = MobilitySpec.model_validate({"sampler": {"draws": 700}})
+    assert shared.migration_sampler.draws == 700
+    own = MobilitySpec.model_validate({"sampler": {"draws": 700}, "migration": {"sampler": {"draws": 300}}})
+    assert own.migration_sampler.draws == 300
+    assert own.sampler.draws == 700  # the displacement fit keeps the shared settings
