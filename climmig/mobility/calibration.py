@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "displacement_hurdle_skewnormal"
 #: parameters the convergence gate looks at (exposure_elasticity is prior-only without exposure data)
 CHECK_VARS = ["intercept", "beta", "sigma_region", "sigma_country_global", "sigma_country_hazard", "sigma_country", "sigma_year", "sigma_obs_global",
-              "sigma_obs_hazard", "sigma_obs", "sigma_obs_level", "size_skewness",
+              "sigma_obs_hazard", "sigma_obs", "sigma_obs_level", "sigma_obs_knot", "size_skewness",
               "region_effect",
               "country_effect", "year_shock", "occ_intercept", "occ_beta", "occ_population", "occ_year_trend", "occ_sigma_region",
               "occ_sigma_country", "occ_region_effect", "occ_country_effect"]
@@ -226,7 +226,7 @@ def _predictive_draws(cal: Calibration, rng: np.random.Generator, n: int, prior:
              + np.einsum("ok,sko->so", inp.covariates, per_obs("occ_beta", "covariate", "hazard")[:, :, h])
              + per_obs("occ_country_effect", "country", "hazard")[:, c, h])
     tau = per_obs("sigma_obs", "hazard")[:, h] * residual_scale_factor(
-        m, p["sigma_obs_level"].values[:, None], inp.size_level())
+        m, p["sigma_obs_level"].values[:, None], p["sigma_obs_knot"].values[:, None], inp.size_level())
     skew = p["size_skewness"].values[:, None]
     event = rng.random(m.shape) < 1 / (1 + np.exp(-logit))
     loc = skewnormal_location(m, tau, skew)

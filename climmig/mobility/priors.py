@@ -48,14 +48,20 @@ DEFAULT_DISPLACEMENT_PRIORS: Mapping[str, DistSpec] = MappingProxyType({
     # country-years, too few to estimate its own scale, so hazards differ by ~25 % unless the data insist.
     # Only sigma can be changed (mu must stay 0).
     "sigma_obs_hazard": DistSpec(dist="Normal", params={"mu": 0.0, "sigma": 0.25}, source="partial pooling"),
-    # Change of the log residual scale per sd of the expected log size (see displacement._size_part): a
-    # year's figure sums its events, so countries that usually have many people displaced (many events) vary
-    # less on the log scale. In the 2008-2017 figures the sd of a country's log figures falls from ~2.1 to
-    # ~1.5 across the quartiles of its mean log figure (about 1.8 sd apart), i.e. about -0.2 per sd.
-    # Normal(0, 0.3) does not impose the sign and keeps the factor within e^{+-0.6} at +-1 sd unless the
-    # data insist.
-    "sigma_obs_level": DistSpec(dist="Normal", params={"mu": 0.0, "sigma": 0.3},
-                                source="IDMC GIDD 2008-2017 spread by level; weakly informative"),
+    # How fast the log residual scale falls per sd of the expected log size above the knot below (see
+    # displacement._size_part): a year's figure sums its events, and a figure of several hundred thousand
+    # people sums many, so it varies less on the log scale. If a figure summed N events of one size
+    # distribution, its log sd would fall like N^-1/2, i.e. by 0.5 per log unit (1.4 per sd of the log
+    # figures, 2.86 log units); larger countries also have larger events, so the fall lies between 0 and
+    # that. The sign is fixed (a sum of more events never varies more; a rise without bound also let
+    # E[exp(size)] overflow for new countries): HalfNormal(1), mean 0.8, 95 % below 2.
+    "sigma_obs_level": DistSpec(dist="HalfNormal", params={"sigma": 1.0},
+                                source="sum of N events: log sd ~ N^-1/2 (Fenton 1960); weakly informative"),
+    # Knot of that hinge, in sd of the positive log figures above their mean (2008-2017: mean 8.8, sd 2.86
+    # in log people). Normal(1.3, 0.5): 95 % between ~70k and ~2.5M people a year; in 2008-2017 the sd of a
+    # country's log figures is flat up to ~440k people (1.6-2.1) and about halves above.
+    "sigma_obs_knot": DistSpec(dist="Normal", params={"mu": 1.3, "sigma": 0.5},
+                               source="IDMC GIDD 2008-2017 spread by level; weakly informative"),
     # Shape (alpha) of the skew-normal distribution of log size around its mean, shared by all hazards
     # (flood and storm gave the same value, -2.4 and -2.5, when fitted separately on 2008-2017; drought has
     # too few figures for its own). A year's

@@ -53,7 +53,8 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
         "sigma_country": np.full(nh, 1.0),
         "sigma_year": np.full(nh, 0.4),
         "sigma_obs": np.full(nh, 1.2),
-        "sigma_obs_level": -0.2,
+        "sigma_obs_level": 0.8,
+        "sigma_obs_knot": 1.0,
         "size_skewness": -1.5,
         "occ_intercept": rng.normal(0.0, 0.5, nh),
         "occ_beta": rng.normal(0.0, 0.4, (nk, nh)),
@@ -90,7 +91,7 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
     # the centring of the scale model is fixed in advance (the fitted data's own centring would depend on
     # the draw and so reparameterise the truth)
     level = {"mean": float(np.mean(m)), "sd": float(np.std(m))}
-    tau = truth["sigma_obs"][hi] * residual_scale_factor(m, truth["sigma_obs_level"], level)
+    tau = truth["sigma_obs"][hi] * residual_scale_factor(m, truth["sigma_obs_level"], truth["sigma_obs_knot"], level)
     alpha = truth["size_skewness"]
     size = np.maximum(np.rint(np.exp(draw_skewnormal(rng, skewnormal_location(m, tau, alpha), tau, alpha))), 1)
     y = np.where(event, size, 0)

@@ -24,7 +24,7 @@ from climmig.mobility.priors import DEFAULT_DISPLACEMENT_PRIORS, resolve_priors
 from climmig.mobility.simulate import simulate_displacement
 
 FREE = ["intercept", "beta", "sigma_region", "sigma_country", "sigma_year", "sigma_obs_global", "sigma_obs_hazard",
-        "sigma_obs_level", "size_skewness",
+        "sigma_obs_level", "sigma_obs_knot", "size_skewness",
         "exposure_elasticity",
         "occ_intercept", "occ_beta", "occ_population", "occ_year_trend", "occ_sigma_region", "occ_sigma_country"]
 
@@ -221,8 +221,10 @@ def _independent_expected(idata, drivers, s_idx, shocks, scaling, level, ysc):
                             lg = (float(p.occ_population.sel(hazard=h)) * zp + float(p.occ_year_trend.sel(hazard=h)) * zy
                                   + sum(z[c] * float(p.occ_beta.sel(covariate=c, hazard=h)) for c in z)
                                   + float(p.occ_country_effect.sel(country=r, hazard=h)))
+                            # hinge: w * log(1 + e^((z - knot)/w)), w = 0.25
+                            zk = ((m - level["mean"]) / level["sd"] - float(p.sigma_obs_knot)) / 0.25
                             tau = float(p.sigma_obs.sel(hazard=h)) * math.exp(
-                                float(p.sigma_obs_level) * (m - level["mean"]) / level["sd"])
+                                -float(p.sigma_obs_level) * 0.25 * math.log1p(math.exp(zk)))
                             a = float(p.size_skewness)
                             d = a / math.sqrt(1 + a * a)
                             xi = m - tau * d * math.sqrt(2 / math.pi)  # m is the mean of the log size
@@ -336,7 +338,8 @@ def test_cube_likelihood_equals_a_long_format_computation_with_missing_cells(sim
     got = model.compile_logp(vars=[model["occurred"], model["log_displacements"]])(point)
     names = ["beta", "country_effect", "year_shock", "exposure_elasticity", "occ_beta", "occ_population",
              "occ_year_trend",
-             "occ_year_trend", "occ_country_effect", "sigma_obs", "sigma_obs_level", "size_skewness"]
+             "occ_year_trend", "occ_country_effect", "sigma_obs", "sigma_obs_level", "sigma_obs_knot",
+             "size_skewness"]
     # every free and deterministic quantity as a function of the value variables (as in a trace)
     outs = model.unobserved_value_vars
     values = dict(zip([o.name for o in outs], model.compile_fn(outs, on_unused_input="ignore")(point),
@@ -354,7 +357,8 @@ def test_cube_likelihood_equals_a_long_format_computation_with_missing_cells(sim
     y = inputs.displacements
     pos = y > 0
     lv = inputs.size_level()
-    tau = v["sigma_obs"][h] * np.exp(float(v["sigma_obs_level"]) * (m - lv["mean"]) / lv["sd"])
+    hinge = 0.25 * np.log1p(np.exp(((m - lv["mean"]) / lv["sd"] - float(v["sigma_obs_knot"])) / 0.25))
+    tau = v["sigma_obs"][h] * np.exp(-float(v["sigma_obs_level"]) * hinge)
     a = float(v["size_skewness"])
     want = (stats.bernoulli.logpmf(pos, 1 / (1 + np.exp(-logit))).sum()
             + stats.skewnorm.logpdf(np.log(y[pos]), a, loc=skewnormal_location(m[pos], tau[pos], a),
