@@ -13,13 +13,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import xarray as xr
-import yaml
 
 from climmig.config import load_config, science_hash
 from climmig.hpc import chunk_path, chunk_table, missing_chunks
@@ -86,20 +84,6 @@ def _job_state(job_id: str) -> str:
     return "UNKNOWN"
 
 
-def _demo_config(cfg: dict, tmp_path: Path) -> Path:
-    """The demo, reduced: 2 scenarios x 2 climate models (4 chunks), 1-degree grid, short chains."""
-    cfg["scenarios"] = ["ssp126", "ssp585"]
-    cfg["climate_models"] = ["GFDL-ESM4", "UKESM1-0-LL"]
-    cfg["grid"] = {"resolution": 1.0}
-    cfg["mobility"]["sampler"] = {"backend": "nutpie", "draws": 30, "tune": 30, "chains": 1}
-    cfg["mobility"]["gate"]["allow_unconverged"] = True
-    cfg["projection"]["samples"] = 30
-    cfg["outputs"]["run_dir"] = str(tmp_path / "unused")
-    p = tmp_path / "demo-small.yaml"
-    p.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    return p
-
-
 _VOLATILE = ("history", "climmig_chunks")
 
 
@@ -122,39 +106,33 @@ def _outputs(run: Path, stage: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_demo_job_array_kill_resubmit_merge_equals_single_machine(slurm, demo_dict, tmp_path):
-    """(a) array + afterok merge of the (reduced) demo equals `climmig run`; (c) a killed task is redone alone."""
-    config = _demo_config(demo_dict, tmp_path)
+def test_demo_job_array_kill_resubmit_merge_equals_single_machine(slurm, small_demo_run, tmp_path):
+    """(a) array + afterok merge of the (reduced) demo equals `climmig run`; (c) a killed task is redone alone.
+
+    The single-machine reference is the session's reduced demo run (``small_demo_run``, the same config
+    file), so its fits are not computed a second time here.
+    """
+    config = small_demo_run
     cfg = load_config(config)
     h, n = science_hash(cfg), len(chunk_table(cfg))
-    ref, run = tmp_path / "single", tmp_path / "chunked"
-    # the single-machine run goes on while SLURM works on the chunks (its fits take minutes on 2 cores)
-    single = subprocess.Popen([sys.executable, "-m", "climmig", "run", str(config), "--output", str(ref),
-                               "--no-progress"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True)
-    try:
-        first = submit_run(cfg, load_site("local"), config, run)
-        assert first.array_job_id and first.tasks == list(range(n))
-        killed = 0
-        task = f"{first.array_job_id}_{killed}"
-        deadline = time.monotonic() + 120
-        while _squeue_state(task) != "RUNNING":
-            assert time.monotonic() < deadline, f"task {task} never ran"
-            time.sleep(0.2)
-        time.sleep(1.0)  # inside Python by now; a chunk takes several seconds
-        subprocess.run(["scancel", task], check=True)
-        _wait([first.array_job_id, first.merge_job_id], timeout=300)
-        assert missing_chunks(run, n, h) == [killed]
-        assert _job_state(first.merge_job_id) in {"CANCELLED", "UNKNOWN"}  # afterok never satisfied
-        assert not (run / "stages").exists()  # the merge never ran
-        assert [p.name for p in (run / "chunks").iterdir() if p.name.startswith(".")] == []  # no half store
-        done = [i for i in range(n) if i != killed]
-        before = {i: xr.open_dataset(chunk_path(run, i, "netcdf")).attrs["climmig_slurm_job_id"] for i in done}
-        _, err = single.communicate(timeout=1500)
-        assert single.returncode == 0, err[-3000:]
-    finally:
-        if single.poll() is None:
-            single.kill()
+    ref, run = config.parent / "run", tmp_path / "chunked"
+    first = submit_run(cfg, load_site("local"), config, run)
+    assert first.array_job_id and first.tasks == list(range(n))
+    killed = 0
+    task = f"{first.array_job_id}_{killed}"
+    deadline = time.monotonic() + 120
+    while _squeue_state(task) != "RUNNING":
+        assert time.monotonic() < deadline, f"task {task} never ran"
+        time.sleep(0.2)
+    time.sleep(1.0)  # inside Python by now; a chunk takes several seconds
+    subprocess.run(["scancel", task], check=True)
+    _wait([first.array_job_id, first.merge_job_id], timeout=300)
+    assert missing_chunks(run, n, h) == [killed]
+    assert _job_state(first.merge_job_id) in {"CANCELLED", "UNKNOWN"}  # afterok never satisfied
+    assert not (run / "stages").exists()  # the merge never ran
+    assert [p.name for p in (run / "chunks").iterdir() if p.name.startswith(".")] == []  # no half store
+    done = [i for i in range(n) if i != killed]
+    before = {i: xr.open_dataset(chunk_path(run, i, "netcdf")).attrs["climmig_slurm_job_id"] for i in done}
     # the fits do not depend on the exposure: reuse the single-machine ones (same config) so that the merge
     # job does not spend minutes on them again; it still merges exposure and runs every later stage
     for stage in ("inputs", "fit_displacement", "fit_migration"):
