@@ -58,7 +58,7 @@ DEFAULT_DISPLACEMENT_PRIORS: Mapping[str, DistSpec] = MappingProxyType({
     "sigma_obs_level": DistSpec(dist="HalfNormal", params={"sigma": 1.0},
                                 source="sum of N events: log sd ~ N^-1/2 (Fenton 1960); weakly informative"),
     # Knot of that hinge, in sd of the positive log figures above their mean (2008-2017: mean 8.8, sd 2.86
-    # in log people). Normal(1.3, 0.5): 95 % between ~70k and ~2.5M people a year; in 2008-2017 the sd of a
+    # in log people). Normal(1.3, 0.5): 95 % between ~17k and ~4.5M people a year; in 2008-2017 the sd of a
     # country's log figures is flat up to ~440k people (1.6-2.1) and about halves above.
     "sigma_obs_knot": DistSpec(dist="Normal", params={"mu": 1.3, "sigma": 0.5},
                                source="IDMC GIDD 2008-2017 spread by level; weakly informative"),
