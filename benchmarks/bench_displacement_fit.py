@@ -4,7 +4,7 @@ PyMC's default NUTS, in one run.
 Usage::
 
     python benchmarks/bench_displacement_fit.py [--draws 1000] [--tune 1000] [--chains 4] [--cores 2]
-                                                [--backends nutpie,pymc]
+                                                [--target-accept 0.9] [--seed 1] [--backends nutpie,pymc]
 
 Prints, per backend, the compile and sampling wall times, the minimum bulk ESS over the gated parameters,
 ESS per second (of compile + sampling wall time) and the convergence gate, the nutpie/PyMC ratios, and ends
@@ -38,6 +38,8 @@ def main() -> None:
     ap.add_argument("--tune", type=int, default=1000)
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--target-accept", type=float, default=SamplerSpec().target_accept)
+    ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--backends", default="nutpie,pymc")
     ap.add_argument("--parameterization", default="auto", choices=["auto", "centered", "noncentered"])
     args = ap.parse_args()
@@ -52,19 +54,22 @@ def main() -> None:
     print(f"global displacement fit: {n_countries} countries x {len(years)} years x 3 hazards = {n_obs} cells; "
           f"{args.chains} chains x {args.draws} draws (+{args.tune} tune) on {args.cores} cores")
     results = {"n_obs": n_obs, "n_countries": n_countries, "draws": args.draws, "tune": args.tune,
-               "chains": args.chains, "cores": args.cores, "parameterization": inputs.meta["parameterization"]}
+               "chains": args.chains, "cores": args.cores, "target_accept": args.target_accept, "seed": args.seed,
+               "parameterization": inputs.meta["parameterization"]}
     for backend in args.backends.split(","):
         model = build_displacement_model(inputs, resolve_priors())
         sampler = SamplerSpec(backend=backend, draws=args.draws, tune=args.tune, chains=args.chains,
-                              cores=args.cores)
+                              cores=args.cores, target_accept=args.target_accept)
         t0 = time.perf_counter()
-        idata = fit(model, sampler, random_seed=1, model_name="displacement_hurdle")
+        idata = fit(model, sampler, random_seed=args.seed, model_name="displacement_hurdle")
         wall = time.perf_counter() - t0
         diag = check_convergence(idata, GateSpec(), var_names=[v for v in CHECK_VARS if v in idata.posterior])
         ess = float(diag["min_ess_bulk"])
         row = {"wall_s": round(wall, 1), "min_ess_bulk": round(ess, 1), "min_ess_per_s": round(ess / wall, 2),
                "max_r_hat": round(float(diag["max_r_hat"]), 4), "divergences": int(diag["divergences"]),
-               "passed_gate": bool(diag["passed"]), "backend_used": idata.posterior.attrs["sampler_backend"]}
+               "passed_gate": bool(diag["passed"]), "backend_used": idata.posterior.attrs["sampler_backend"],
+               "leapfrog_per_draw": (round(float(idata.sample_stats["n_steps"].mean()), 1)
+                                     if "n_steps" in idata.sample_stats else None)}
         results[backend] = row
         print(f"{backend}: wall {wall:.1f} s (compile + sample), min bulk ESS {ess:.0f}, "
               f"{ess / wall:.2f} ESS/s; {gate_summary(diag)}")

@@ -45,7 +45,7 @@ CHECK_VARS = ["intercept", "beta", "sigma_region", "sigma_country_global", "sigm
               "sigma_obs_hazard", "sigma_obs", "sigma_obs_level", "sigma_obs_knot", "size_skewness",
               "region_effect",
               "country_effect", "year_shock", "occ_intercept", "occ_beta", "occ_population", "occ_year_trend", "occ_sigma_region",
-              "occ_sigma_country", "occ_region_effect", "occ_country_effect"]
+              "occ_sigma_country", "occ_region_effect", "occ_country_effect", "effect_correlation"]
 
 
 @dataclass(frozen=True)

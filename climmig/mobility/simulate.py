@@ -62,6 +62,7 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
         "occ_year_trend": np.full(nh, 0.3),
         "occ_sigma_region": 0.5,
         "occ_sigma_country": np.full(nh, 0.8),
+        "effect_correlation": 0.5,
     }
 
     def zerosum(sd: Any, shape: tuple[int, int]) -> np.ndarray:
@@ -69,12 +70,16 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
         return (z - z.mean(0, keepdims=True)) * sd
 
     truth["region_effect"] = zerosum(truth["sigma_region"], (n_regions, nh))
-    truth["country_effect"] = truth["intercept"] + truth["region_effect"][creg] + rng.normal(0, 1, (n_countries, nh)) * \
-        truth["sigma_country"]
+    z_size = rng.normal(0, 1, (n_countries, nh))
     truth["year_shock"] = zerosum(truth["sigma_year"], (n_years, nh))
     truth["occ_region_effect"] = zerosum(truth["occ_sigma_region"], (n_regions, nh))
-    truth["occ_country_effect"] = truth["occ_intercept"] + truth["occ_region_effect"][creg] + rng.normal(0, 1, (n_countries, nh)) * \
+    z_occ = rng.normal(0, 1, (n_countries, nh))
+    truth["occ_country_effect"] = truth["occ_intercept"] + truth["occ_region_effect"][creg] + z_occ * \
         truth["occ_sigma_country"]
+    # size effects correlated with the occurrence effects, as in the model
+    rho = truth["effect_correlation"]
+    truth["country_effect"] = truth["intercept"] + truth["region_effect"][creg] + truth["sigma_country"] * (
+        rho * z_occ + np.sqrt(1 - rho**2) * z_size)
     ci, ti, hi = (a.ravel() for a in np.meshgrid(np.arange(n_countries), np.arange(n_years), np.arange(nh),
                                                  indexing="ij"))
     logpop_c = rng.uniform(np.log(1e6), np.log(2e8), n_countries)

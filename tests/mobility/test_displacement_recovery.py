@@ -17,7 +17,8 @@ from climmig.mobility.priors import resolve_priors
 from climmig.mobility.simulate import simulate_displacement
 
 SCALAR_LIKE = ["beta", "occ_beta", "sigma_country", "sigma_year", "sigma_obs", "sigma_obs_level",
-               "sigma_obs_knot", "size_skewness", "occ_population", "occ_year_trend", "occ_sigma_country", "sigma_region", "occ_sigma_region"]
+               "sigma_obs_knot", "size_skewness", "occ_population", "occ_year_trend", "occ_sigma_country", "sigma_region", "occ_sigma_region",
+               "effect_correlation"]
 EFFECTS = ("country_effect", "occ_country_effect")
 
 
@@ -70,11 +71,13 @@ def test_recovery_truth_in_94_hdi() -> None:
         assert 1 - len(out) / n >= 0.85, (name, out)
 
     # negative control: the same posterior must reject a truth that is off by modest amounts (slopes +0.5,
-    # scales x1.6, skewness +1.5, knot +0.5 sd); otherwise the check above means nothing
+    # scales x1.6, skewness +1.5, knot +0.5 sd, correlation -0.5); otherwise the check above means nothing
     wrong = dict(truth)
     for name in SCALAR_LIKE:
         v = np.asarray(truth[name], float)
-        if name in ("size_skewness", "sigma_obs_level", "sigma_obs_knot"):
+        if name == "effect_correlation":
+            wrong[name] = v - 0.5  # independent parts
+        elif name in ("size_skewness", "sigma_obs_level", "sigma_obs_knot"):
             wrong[name] = v + (1.5 if name == "size_skewness" else 0.5)
         else:
             wrong[name] = v * 1.6 if name.startswith(("sigma", "occ_sigma")) else v + 0.5
