@@ -688,9 +688,10 @@ def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed:
     -------
     xr.Dataset
         ``expected_displacement`` and ``displaced_persons`` (sample, scenario, climate_model, year, region,
-        hazard), ``year_shock`` (sample, year, hazard). Years inside the calibration period use their fitted
-        shock; later years a new draw from N(0, sigma_year), shared by all regions, scenarios and climate
-        models of one sample.
+        hazard), ``year_shock`` (sample, year, hazard), ``country_effect`` and ``occ_country_effect``
+        (sample, region, hazard). Years inside the calibration period use their fitted shock; later years a
+        new draw from N(0, sigma_year), shared by all regions, scenarios and climate models of one sample.
+        Regions the fit has not seen draw their two effects jointly, with the fitted correlation.
     """
     rng = np.random.default_rng(seed)
     attrs = idata.posterior.attrs
@@ -787,6 +788,10 @@ def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed:
                 "units": "1",
                 "long_name": "new disaster displacements per year (people), posterior predictive draw"}),
             "year_shock": shock.assign_attrs(units="1", long_name="year-by-hazard shock on the log rate"),
+            "country_effect": ce.assign_attrs(units="1", long_name="country effect on the log size (fitted, or "
+                                                                  "drawn for regions the fit has not seen)"),
+            "occ_country_effect": occ_ce.assign_attrs(units="1", long_name="country effect on the logit of "
+                                                                          "occurrence (fitted or drawn)"),
         },
         attrs={"climmig_model_name": "displacement_hurdle_skewnormal",
                "climmig_unknown_regions": json.dumps(unknown),

@@ -305,6 +305,35 @@ def test_rate_multiplier_and_new_countries(sim, rng) -> None:
         predict_displacement(idata, drivers, samples=10_000, seed=1)
 
 
+@pytest.mark.parametrize("rho", [0.9, 0.0])
+def test_new_countries_draw_correlated_effects(sim, rng, rho) -> None:
+    """A country the fit has not seen draws its size and occurrence effects with the fitted correlation."""
+    inputs, _ = sim
+    idata, _ = _fake_idata(inputs, rng)
+    post = idata.posterior
+    idata.posterior["effect_correlation"] = xr.full_like(post["effect_correlation"], rho)
+    new = [f"N{i:03d}" for i in range(150)]
+    g = inputs.coords["world_region"][0]
+    drivers = _drivers(inputs, new, [2040]).assign_coords(world_region=("region", [g] * len(new)))
+    out = predict_displacement(idata, drivers, samples=60, seed=2)
+    ps = post.stack(sample=("chain", "draw"))
+    n = ps.sizes["sample"]
+    pick = np.sort(np.random.default_rng(2).choice(n, size=60, replace=False))
+    ps = ps.isel(sample=pick).drop_vars(["sample", "chain", "draw"]).assign_coords(sample=np.arange(60))
+
+    def standardised(effect, icpt, region, sd):
+        loc = ps[icpt] + ps[region].sel(world_region=g, drop=True)
+        return ((out[effect].drop_vars([c for c in out[effect].coords if c not in out[effect].dims])
+                 - loc) / ps[sd]).transpose("sample", "region", "hazard").values
+
+    zs = standardised("country_effect", "intercept", "region_effect", "sigma_country")
+    zo = standardised("occ_country_effect", "occ_intercept", "occ_region_effect", "occ_sigma_country")
+    for h in range(zs.shape[2]):
+        r = np.corrcoef(zs[..., h].ravel(), zo[..., h].ravel())[0, 1]
+        assert abs(r - rho) < 0.05, (h, r)  # 9000 pairs: sampling sd of r below 0.011
+        assert abs(zs[..., h].std() - 1) < 0.05 and abs(zo[..., h].std() - 1) < 0.05
+
+
 def test_model_signature_tracks_structure(sim, rng) -> None:
     from climmig.mobility.calibration import model_signature
 
