@@ -486,7 +486,7 @@ def _cube_arrays(inputs: DisplacementInputs) -> dict[str, np.ndarray]:
 
 def _size_part(inputs: DisplacementInputs, priors: Mapping[str, DistSpec], log_pop: Any, X2: Any, lex: Any,
                cell_idx: Any, shape: tuple[int, int, int], occ_z: Any) -> tuple[Any, Any, Any]:
-    """Size part (inside the model context): per-observation residual scale, skew-normal location, shape.
+    """Size part (inside the model context): residual scale and skew-normal location at ``cell_idx``, shape.
 
     ``occ_z`` are the standardised occurrence country effects (country, hazard); the size effects are drawn
     conditionally on them (see :func:`_effect_correlation`).
@@ -641,8 +641,12 @@ def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, Di
         # the two parts are linked only through the correlation of their country effects
         logit_p, occ_z = _occurrence_part(inputs, priors, zpop, X2, cell_idx, (n_c, n_t, n_h))
         pm.Bernoulli("occurred", logit_p=logit_p, observed=is_pos.astype(np.int8), dims="obs")
-        tau, loc, alpha = _size_part(inputs, priors, log_pop, X2, lex, cell_idx, (n_c, n_t, n_h), occ_z)
-        pm.SkewNormal("log_displacements", mu=loc[pos_idx], sigma=tau[pos_idx], alpha=alpha,
+        # the size part is evaluated on the positive cells only (a fifth of the cube on the global data),
+        # unless the rate of every cell is recorded
+        size_cells = cell_idx if keep_rate else cell_idx[pos_idx]
+        tau, loc, alpha = _size_part(inputs, priors, log_pop, X2, lex, size_cells, (n_c, n_t, n_h), occ_z)
+        pm.SkewNormal("log_displacements", mu=loc[pos_idx] if keep_rate else loc,
+                      sigma=tau[pos_idx] if keep_rate else tau, alpha=alpha,
                       observed=np.log(y[pos_idx]), dims="positive")
         if keep_rate:
             pm.Deterministic("expected_displacement",
