@@ -40,6 +40,8 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--target-accept", type=float, default=SamplerSpec().target_accept)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--max-tree-depth", type=int, default=SamplerSpec().max_tree_depth)
+    ap.add_argument("--mass-matrix", default=SamplerSpec().mass_matrix, choices=["low_rank", "diagonal"])
     ap.add_argument("--backends", default="nutpie,pymc")
     ap.add_argument("--parameterization", default="auto", choices=["auto", "centered", "noncentered"])
     args = ap.parse_args()
@@ -55,11 +57,13 @@ def main() -> None:
           f"{args.chains} chains x {args.draws} draws (+{args.tune} tune) on {args.cores} cores")
     results = {"n_obs": n_obs, "n_countries": n_countries, "draws": args.draws, "tune": args.tune,
                "chains": args.chains, "cores": args.cores, "target_accept": args.target_accept, "seed": args.seed,
+               "mass_matrix": args.mass_matrix, "max_tree_depth": args.max_tree_depth,
                "parameterization": inputs.meta["parameterization"]}
     for backend in args.backends.split(","):
         model = build_displacement_model(inputs, resolve_priors())
         sampler = SamplerSpec(backend=backend, draws=args.draws, tune=args.tune, chains=args.chains,
-                              cores=args.cores, target_accept=args.target_accept)
+                              cores=args.cores, target_accept=args.target_accept,
+                              mass_matrix=args.mass_matrix, max_tree_depth=args.max_tree_depth)
         t0 = time.perf_counter()
         idata = fit(model, sampler, random_seed=args.seed, model_name="displacement_hurdle")
         wall = time.perf_counter() - t0

@@ -28,8 +28,8 @@ def check_convergence(idata: az.InferenceData, gate: GateSpec, var_names: list[s
     -------
     xr.Dataset
         ``r_hat``, ``ess_bulk``, ``ess_tail`` per parameter (flattened to a ``parameter`` dim), ``bfmi`` per
-        chain, scalars ``divergences``, ``max_r_hat``, ``min_ess_bulk``, ``min_ess_tail`` and boolean
-        ``passed``; the thresholds are in the attrs.
+        chain, scalars ``divergences``, ``tree_depth_hits``, ``max_r_hat``, ``min_ess_bulk``,
+        ``min_ess_tail`` and boolean ``passed``; the thresholds are in the attrs.
     """
     post = idata.posterior if var_names is None else idata.posterior[var_names]
     rhat = az.rhat(post)
@@ -56,11 +56,16 @@ def check_convergence(idata: az.InferenceData, gate: GateSpec, var_names: list[s
     _, et = flat(ess_t)
     stats = idata.get("sample_stats")
     divergences = 0
+    depth_hits = 0
     bfmi = np.array([np.nan])
     if stats is not None:
         for key in ("diverging", "divergences"):
             if key in stats:
                 divergences = int(np.asarray(stats[key]).sum())
+                break
+        for key in ("maxdepth_reached", "reached_max_treedepth"):  # nutpie, PyMC
+            if key in stats:
+                depth_hits = int(np.asarray(stats[key]).sum())
                 break
         if "energy" in stats:
             bfmi = np.asarray(az.bfmi(idata), dtype=float)
@@ -76,6 +81,9 @@ def check_convergence(idata: az.InferenceData, gate: GateSpec, var_names: list[s
             "ess_tail": ("parameter", et, {"long_name": "tail effective sample size", "units": "1"}),
             "bfmi": ("chain", bfmi, {"long_name": "Bayesian fraction of missing information", "units": "1"}),
             "divergences": ((), divergences, {"long_name": "divergent transitions after tuning", "units": "1"}),
+            "tree_depth_hits": ((), depth_hits, {
+                "long_name": "draws after tuning whose NUTS tree reached the maximum depth (an efficiency "
+                             "warning, not part of the gate)", "units": "1"}),
             "max_r_hat": ((), max_r, {"units": "1"}),
             "min_ess_bulk": ((), min_b, {"units": "1"}),
             "min_ess_tail": ((), min_t, {"units": "1"}),
@@ -102,7 +110,9 @@ def gate_summary(diag: xr.Dataset) -> str:
     return (f"convergence {status}: max R-hat {float(diag['max_r_hat']):.3f} (<= {diag.attrs['r_hat_max']}), "
             f"min bulk ESS {float(diag['min_ess_bulk']):.0f}, min tail ESS {float(diag['min_ess_tail']):.0f} "
             f"(>= {diag.attrs['ess_min']:.0f}), divergences {int(diag['divergences'])} "
-            f"(<= {diag.attrs['max_divergences']})")
+            f"(<= {diag.attrs['max_divergences']})"
+            + (f"; {int(diag['tree_depth_hits'])} draws reached the maximum tree depth (raise "
+               "mobility.sampler.max_tree_depth)" if int(diag.get("tree_depth_hits", 0)) else ""))
 
 
 def enforce_gate(diag: xr.Dataset, gate: GateSpec, what: str) -> bool:

@@ -57,6 +57,7 @@ def _sample_nutpie(model: pm.Model, sampler: SamplerSpec, random_seed: int, prog
         target_accept=sampler.target_accept,
         save_warmup=False,
         low_rank_modified_mass_matrix=sampler.mass_matrix == "low_rank",
+        maxdepth=sampler.max_tree_depth,
     )
 
 
@@ -67,7 +68,8 @@ def _sample_pymc(model: pm.Model, sampler: SamplerSpec, random_seed: int, progre
             tune=sampler.tune,
             chains=sampler.chains,
             cores=sampler.cores or 1,
-            target_accept=sampler.target_accept,
+            nuts={"target_accept": sampler.target_accept, "max_treedepth": sampler.max_tree_depth,
+                  "early_max_treedepth": min(8, sampler.max_tree_depth)},
             random_seed=random_seed,
             progressbar=progress,
             compute_convergence_checks=False,

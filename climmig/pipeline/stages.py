@@ -180,14 +180,45 @@ class _Models:
         self.regimes = pair_regimes(table, regions, years)
         self.samples = ctx.cfg.projection.samples
         self.seed = stage_seed(ctx.cfg.seed, "projection")
+        # the last displacement and migration predictions with the inputs they came from: an intervention
+        # that leaves an input object untouched (event-only options keep the drivers and regimes, border
+        # regimes keep the drivers and the rate multiplier) reuses the prediction; every call uses the same
+        # seed, so a reused prediction equals a recomputed one
+        # (the first call's, i.e. the baseline's, and the two latest are kept; the entries hold their input
+        # objects, so an identity match cannot be a recycled id)
+        self._disp_cache: list[tuple[tuple[Any, ...], xr.Dataset]] = []
+        self._flow_cache: list[tuple[tuple[Any, ...], xr.Dataset]] = []
+
+    @staticmethod
+    def _cached(cache: list[tuple[tuple[Any, ...], xr.Dataset]], key: tuple[Any, ...], compute) -> xr.Dataset:
+        for k, v in cache:
+            if all(a is b for a, b in zip(k, key, strict=True)):
+                return v
+        value = compute()
+        cache.append((key, value))
+        if len(cache) > 3:
+            del cache[1]
+        return value
 
     def outcome(self, state: Any) -> xr.Dataset:
         """Displacement and migration for a (possibly intervened) projection state; same seed every call."""
         from climmig.mobility.displacement import predict_displacement
+
+        disp = self._cached(self._disp_cache, (state.drivers, state.rate_multiplier), lambda: predict_displacement(
+            self.disp, state.drivers, samples=self.samples, seed=self.seed, rate_multiplier=state.rate_multiplier))
+        regimes = state.regimes if state.regimes is not None else self.regimes
+        flows = self._cached(self._flow_cache, (state.drivers, regimes), lambda: self._flows(state, regimes))
+        return xr.Dataset({
+            "expected_displacement": disp["expected_displacement"],
+            "displaced_persons": disp["displaced_persons"],
+            "cross_border_migration": flows["cross_border_migration"],
+            "internal_migration": flows["internal_migration"],
+        })
+
+    def _flows(self, state: Any, regimes: xr.DataArray) -> xr.Dataset:
+        """Migration flows for a projection state's drivers under the given border regimes."""
         from climmig.mobility.migration import predict_flows
 
-        disp = predict_displacement(self.disp, state.drivers, samples=self.samples, seed=self.seed,
-                                    rate_multiplier=state.rate_multiplier)
         fd = self.flow_drivers.sel(year=state.drivers["year"], scenario=state.drivers["scenario"])
         gdp = state.drivers["gdp_per_capita"]
         if "sample" in gdp.dims:  # development effect drawn per sample: migration sees its mean
@@ -200,14 +231,7 @@ class _Models:
         base = base.mean("hazard")
         rel = (state.drivers["exposure_ratio"].mean("hazard") / base.where(base > 0)).fillna(1.0)
         fd = fd.assign(exposure_ratio=fd["exposure_ratio"] * rel)
-        regimes = state.regimes if state.regimes is not None else self.regimes
-        flows = predict_flows(self.mig, fd, regimes, samples=self.samples, seed=self.seed)
-        return xr.Dataset({
-            "expected_displacement": disp["expected_displacement"],
-            "displaced_persons": disp["displaced_persons"],
-            "cross_border_migration": flows["cross_border_migration"],
-            "internal_migration": flows["internal_migration"],
-        })
+        return predict_flows(self.mig, fd, regimes, samples=self.samples, seed=self.seed)
 
 
 def stage_projection(ctx: RunContext) -> dict[str, Any]:

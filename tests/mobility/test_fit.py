@@ -86,3 +86,39 @@ def test_nutpie_compiles_without_fastmath(monkeypatch) -> None:
     fit_mod._compile_nutpie(object())
     assert seen == [False]
     assert pytensor.config.numba__fastmath == before
+
+
+def _correlated_model() -> pm.Model:
+    # a narrow ridge (correlation 0.999): NUTS needs long trajectories under a diagonal mass matrix
+    with pm.Model() as m:
+        pm.MvNormal("x", mu=np.zeros(2), cov=np.array([[1.0, 0.999], [0.999, 1.0]]))
+    return m
+
+
+@pytest.mark.parametrize("backend", ["pymc", "nutpie"])
+def test_max_tree_depth_bounds_the_trajectories_and_hits_are_counted(backend) -> None:
+    stats = {}
+    for depth in (2, 10):
+        sampler = SamplerSpec(backend=backend, draws=100, tune=100, chains=1, mass_matrix="diagonal",
+                              max_tree_depth=depth)
+        idata = fit(_correlated_model(), sampler, random_seed=3, model_name="ridge")
+        ss = idata.sample_stats
+        stats[depth] = (int(np.asarray(ss["depth" if "depth" in ss else "tree_depth"]).max()),
+                        int(check_convergence(idata, GateSpec())["tree_depth_hits"]))
+    (deep_2, hits_2), (deep_10, hits_10) = stats[2], stats[10]
+    assert deep_2 <= 2 < deep_10
+    assert hits_2 > 0 and hits_10 == 0
+    diag = check_convergence(idata, GateSpec())
+    assert "maximum tree depth" not in gate_summary(diag)
+
+
+def test_gate_summary_reports_tree_depth_hits() -> None:
+    import arviz as az
+
+    rng = np.random.default_rng(0)
+    idata = az.from_dict(posterior={"a": rng.normal(size=(4, 500))},
+                         sample_stats={"maxdepth_reached": np.zeros((4, 500), bool) | (np.arange(500) < 7)})
+    diag = check_convergence(idata, GateSpec())
+    assert int(diag["tree_depth_hits"]) == 28
+    assert "28 draws reached the maximum tree depth" in gate_summary(diag)
+    assert bool(diag["passed"])  # an efficiency warning, not a gate failure
