@@ -204,10 +204,13 @@ class _Models:
         """Displacement and migration for a (possibly intervened) projection state; same seed every call."""
         from climmig.mobility.displacement import predict_displacement
 
+        # only the variables returned are kept (the full flow matrices are ~10 x larger)
         disp = self._cached(self._disp_cache, (state.drivers, state.rate_multiplier), lambda: predict_displacement(
-            self.disp, state.drivers, samples=self.samples, seed=self.seed, rate_multiplier=state.rate_multiplier))
+            self.disp, state.drivers, samples=self.samples, seed=self.seed, rate_multiplier=state.rate_multiplier,
+        )[["expected_displacement", "displaced_persons"]])
         regimes = state.regimes if state.regimes is not None else self.regimes
-        flows = self._cached(self._flow_cache, (state.drivers, regimes), lambda: self._flows(state, regimes))
+        flows = self._cached(self._flow_cache, (state.drivers, regimes), lambda: self._flows(state, regimes)[
+            ["cross_border_migration", "internal_migration"]])
         return xr.Dataset({
             "expected_displacement": disp["expected_displacement"],
             "displaced_persons": disp["displaced_persons"],
