@@ -75,7 +75,8 @@ def load_observations(cfg: RunConfig, catalog: Any, path: str | Path | None = No
     path : str or Path, optional
         Observations file overriding the catalog entry.
     fmt : str, optional
-        Format overriding the config's ``observation_format``.
+        Format of the observations. Default: the config's ``observation_format`` for the catalog entry, and
+        detection (``auto``) for a file given as ``path`` (the config's format describes its own entry).
 
     Returns
     -------
@@ -83,7 +84,7 @@ def load_observations(cfg: RunConfig, catalog: Any, path: str | Path | None = No
         Tidy table and the sha256 of the source file(s).
     """
     spec = cfg.mobility.displacement
-    fmt = fmt or spec.observation_format
+    fmt = fmt or (spec.observation_format if path is None else "auto")
     if path is not None:
         from climmig.io.readers import sha256_file
 

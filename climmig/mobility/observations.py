@@ -141,7 +141,8 @@ def _events(df: pd.DataFrame, fmt: Format) -> pd.DataFrame:
         hz = None
         val = _first(df, _VALUE_CY)
     if iso is None or year is None or val is None or (fmt != "gidd-country-year" and hz is None):
-        raise DataError(f"the table lacks the columns of the {fmt} format (has {list(df.columns)[:10]}...)")
+        raise DataError(f"the table lacks the columns of the {fmt} format (has {list(df.columns)[:10]}...); "
+                        "check --format (or leave it out to detect the format)")
     out = pd.DataFrame({
         "iso3": normalise_iso3(df[iso]),
         "year": pd.to_numeric(df[year], errors="coerce"),

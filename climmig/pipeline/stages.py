@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -180,17 +181,18 @@ class _Models:
         self.regimes = pair_regimes(table, regions, years)
         self.samples = ctx.cfg.projection.samples
         self.seed = stage_seed(ctx.cfg.seed, "projection")
-        # the last displacement and migration predictions with the inputs they came from: an intervention
-        # that leaves an input object untouched (event-only options keep the drivers and regimes, border
-        # regimes keep the drivers and the rate multiplier) reuses the prediction; every call uses the same
-        # seed, so a reused prediction equals a recomputed one
-        # (the first call's, i.e. the baseline's, and the two latest are kept; the entries hold their input
-        # objects, so an identity match cannot be a recycled id)
+        # recent predictions, keyed by the identity of their input objects: an option that leaves an input
+        # untouched (event-only options keep the drivers and regimes, border regimes keep the drivers and the
+        # rate multiplier) reuses the prediction, which equals a recomputed one (every call uses the same
+        # seed). The first entry (the baseline) and the two latest are kept; entries hold their input
+        # objects, so an identity match cannot be a recycled id
         self._disp_cache: list[tuple[tuple[Any, ...], xr.Dataset]] = []
         self._flow_cache: list[tuple[tuple[Any, ...], xr.Dataset]] = []
 
     @staticmethod
-    def _cached(cache: list[tuple[tuple[Any, ...], xr.Dataset]], key: tuple[Any, ...], compute) -> xr.Dataset:
+    def _cached(cache: list[tuple[tuple[Any, ...], xr.Dataset]], key: tuple[Any, ...],
+                compute: Callable[[], xr.Dataset]) -> xr.Dataset:
+        """The cached value whose key objects are ``key``'s (by identity), else ``compute()``, stored."""
         for k, v in cache:
             if all(a is b for a, b in zip(k, key, strict=True)):
                 return v

@@ -109,3 +109,15 @@ def test_named_format_must_match(tmp_path) -> None:
         read_idmc(p)
     with pytest.raises(DataError, match="not found"):
         read_idmc(tmp_path / "missing.csv")
+
+
+def test_a_file_given_on_the_command_line_is_detected_not_read_as_the_configs_format() -> None:
+    from climmig.config.load import load_config
+    from climmig.mobility.calibration import load_observations
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / "demo.yaml")
+    assert cfg.mobility.displacement.observation_format == "gidd-events"  # the catalog entry's format
+    t, sha = load_observations(cfg, None, path=HDX)
+    assert t.attrs["format"] == "hdx-events" and len(sha) == 64
+    with pytest.raises(DataError, match="lacks the columns of the gidd-country-year format"):
+        load_observations(cfg, None, path=HDX, fmt="gidd-country-year")  # a named format is obeyed
