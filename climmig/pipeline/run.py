@@ -16,7 +16,7 @@ from climmig.io.writers import OutputError
 from climmig.pipeline.context import RunContext, make_context
 from climmig.pipeline.manifest import read_manifest, source_digest, write_manifest, write_resolved_config
 from climmig.pipeline.runner import Stage, StageResult, execute, record_path
-from climmig.pipeline.stages import build_stages
+from climmig.pipeline.stages import BACKGROUND_STAGES, build_stages
 
 __all__ = ["RunSummary", "rerun_pipeline", "run_pipeline"]
 
@@ -35,7 +35,8 @@ class RunSummary:
         """A short human-readable summary for the terminal."""
         lines = [f"outputs in {self.run_dir}"]
         for r in self.results:
-            lines.append(f"  {r.name:<14} {r.status:<8} {r.seconds:7.1f} s")
+            where = " (in a second process)" if r.background else ""
+            lines.append(f"  {r.name:<16} {r.status:<8} {r.seconds:7.1f} s{where}")
         lines += self.headline
         return "\n".join(lines)
 
@@ -110,7 +111,9 @@ def run_pipeline(config: str | Path, *, output: str | Path | None = None, only: 
             what = "up to date, skipped" if res.status == "skipped" else f"done in {res.seconds:.1f} s"
             console.print(f"  {stage.name}: {what}")
 
-    results = execute(stages, ctx, only=only, force=force, on_start=on_start, on_done=on_done)
+    background = BACKGROUND_STAGES if ctx.cfg.compute.background_stages else ()
+    results = execute(stages, ctx, only=only, force=force, on_start=on_start, on_done=on_done,
+                      background=background)
     inputs_file = ctx.path("inputs.json")
     inputs = json.loads(inputs_file.read_text())["entries"] if inputs_file.exists() else {}
     if expect_inputs is not None and inputs != expect_inputs:
@@ -125,7 +128,8 @@ def run_pipeline(config: str | Path, *, output: str | Path | None = None, only: 
     outputs = _outputs(ctx.run_dir, stages)
     digests = run_digests(ctx.run_dir, outputs)
     write_manifest(ctx.run_dir, ctx.cfg, config_file=ctx.config_file, catalog_file=ctx.catalog.file,
-                   inputs=inputs, stages=[{"name": r.name, "status": r.status, "seconds": round(r.seconds, 3)}
+                   inputs=inputs, stages=[{"name": r.name, "status": r.status, "seconds": round(r.seconds, 3),
+                                           "background": r.background}
                                           for r in results],
                    outputs=outputs, flags=flags, digests=digests)
     return RunSummary(run_dir=ctx.run_dir, results=results, headline=headline, digests=digests)

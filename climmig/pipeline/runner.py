@@ -4,16 +4,26 @@ Each stage writes its outputs atomically, then a record ``stages/<name>.json`` h
 hash, the hashes of the records of the stages it depends on, and the sha256 of every output file. A stage is
 skipped on a rerun when its record matches; otherwise it (and everything downstream) runs again. A run
 killed at any point therefore resumes where it stopped and ends with the same outputs.
+
+Stages named in ``background`` run in a second (spawned) process as soon as the stages they depend on are
+complete, alongside the stages after them, until a stage that needs them; their records are written by the
+main process, as for any other stage. A stage in a background process computes exactly what it would
+compute in the main one (its seed comes from the config, not from the order of execution).
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import logging
+import multiprocessing
+import signal
+import sys
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +62,13 @@ class Stage:
 
 @dataclass
 class StageResult:
-    """What happened to a stage in this invocation."""
+    """What happened to a stage in this invocation (``background``: it ran in a second process)."""
 
     name: str
     status: str  # "ran", "skipped"
     seconds: float
     summary: dict[str, Any] = field(default_factory=dict)
+    background: bool = False
 
 
 def stage_seed(seed: int, name: str) -> int:
@@ -141,9 +152,75 @@ def stage_is_current(run_dir: Path, stage: Stage, cfg_hash: str, verify_outputs:
     return True
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (a killed run must not leave a fit running)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # no prctl: the process ends on its own when its stage is done
+            pass
+
+
+def _child(func: Callable[[Any], dict[str, Any]], ctx: Any, conn: Any) -> None:
+    """Body of a background process: run one stage and send back its summary or its error."""
+    _die_with_parent()
+    t0 = time.perf_counter()
+    try:
+        summary = func(ctx) or {}
+        conn.send(("ok", summary, time.perf_counter() - t0))
+    except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent
+        try:
+            conn.send(("error", exc, traceback.format_exc()))
+        except Exception:  # noqa: BLE001 - the exception itself does not pickle
+            conn.send(("error", ClimmigError(f"{type(exc).__name__}: {exc}"), traceback.format_exc()))
+    finally:
+        conn.close()
+
+
+class _Background:
+    """One stage running in a spawned process (its state: the process, the pipe, the start time)."""
+
+    def __init__(self, stage: Stage, ctx: Any) -> None:
+        mp = multiprocessing.get_context("spawn")
+        self.stage = stage
+        self._conn, child_conn = mp.Pipe(duplex=False)
+        # no progress bars from a second process: they would interleave with the main one's
+        child_ctx = replace(ctx, progress=False) if hasattr(ctx, "__dataclass_fields__") else ctx
+        # not a daemon: a stage may start processes of its own (the exposure stage's dask LocalCluster); the
+        # runner always waits for it or stops it, and on Linux it dies with its parent (_die_with_parent)
+        self._proc = mp.Process(target=_child, args=(stage.func, child_ctx, child_conn),
+                                name=f"climmig-{stage.name}", daemon=False)
+        self._proc.start()
+        child_conn.close()
+
+    def result(self) -> tuple[dict[str, Any], float]:
+        """Wait for the stage; return its summary and its own wall time, or raise its error."""
+        try:
+            msg = self._conn.recv()
+        except EOFError:
+            self._proc.join()
+            raise ClimmigError(f"stage {self.stage.name} died in its background process (exit code "
+                               f"{self._proc.exitcode}); rerun, or set compute.background_stages: false to "
+                               "run every stage in one process") from None
+        self._proc.join()
+        if msg[0] == "error":
+            logger.debug("stage %s failed in its background process:\n%s", self.stage.name, msg[2])
+            raise msg[1]
+        return msg[1], msg[2]
+
+    def stop(self) -> None:
+        """Terminate the process if it is still running (after a failure elsewhere)."""
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join()
+        self._conn.close()
+
+
 def execute(stages: Sequence[Stage], ctx: Any, *, only: Sequence[str] | None = None, force: bool = False,
             on_start: Callable[[Stage], None] | None = None,
-            on_done: Callable[[Stage, StageResult], None] | None = None) -> list[StageResult]:
+            on_done: Callable[[Stage, StageResult], None] | None = None,
+            background: Sequence[str] = ()) -> list[StageResult]:
     """Run stages in order, skipping those whose checkpoint is current.
 
     Parameters
@@ -158,6 +235,9 @@ def execute(stages: Sequence[Stage], ctx: Any, *, only: Sequence[str] | None = N
         Rerun the selected stages even if current (downstream stages then rerun too).
     on_start, on_done : callable, optional
         Progress callbacks.
+    background : sequence of str
+        Stages that may run in a second process, started as soon as their upstream stages are complete
+        (``ctx`` and the stage functions must then pickle). The results list stays in stage order.
 
     Returns
     -------
@@ -188,27 +268,15 @@ def execute(stages: Sequence[Stage], ctx: Any, *, only: Sequence[str] | None = N
     else:
         wanted = set(names)
     forced = set(only or names) if force else set()
-    results: list[StageResult] = []
+    results: dict[str, StageResult] = {}
     rerun: set[str] = set()
     run_dir = Path(ctx.run_dir)
-    for stage in stages:
-        if stage.name not in wanted:
-            continue
-        upstream_rerun = any(d in rerun for d in stage.depends_on)
-        if stage.name not in forced and not upstream_rerun and stage_is_current(run_dir, stage, ctx.cfg_hash):
-            rec = json.loads(record_path(run_dir, stage.name).read_text())
-            results.append(StageResult(stage.name, "skipped", 0.0, rec.get("summary", {})))
-            logger.info("stage %s is current; skipped", stage.name)
-            if on_done:
-                on_done(stage, results[-1])
-            continue
-        if on_start:
-            on_start(stage)
-        t0 = time.perf_counter()
-        summary = stage.func(ctx) or {}
-        seconds = time.perf_counter() - t0
+    todo = [s for s in stages if s.name in wanted]
+    pending: dict[str, _Background] = {}
+
+    def record(stage: Stage, summary: dict[str, Any], seconds: float, in_background: bool = False) -> None:
         outputs = {rel: _tree_digest(run_dir / rel) for rel in summary.get("outputs", [])}
-        record = {
+        rec = {
             "stage": stage.name,
             "config_sha256": ctx.cfg_hash,
             "upstream": _upstream(run_dir, stage),
@@ -216,12 +284,67 @@ def execute(stages: Sequence[Stage], ctx: Any, *, only: Sequence[str] | None = N
             "summary": _jsonable(summary),
             "seconds": round(seconds, 3),
         }
-        write_json(record, record_path(run_dir, stage.name))
+        write_json(rec, record_path(run_dir, stage.name))
         rerun.add(stage.name)
-        results.append(StageResult(stage.name, "ran", seconds, record["summary"]))
+        results[stage.name] = StageResult(stage.name, "ran", seconds, rec["summary"], in_background)
         if on_done:
-            on_done(stage, results[-1])
-    return results
+            on_done(stage, results[stage.name])
+
+    def finish(name: str) -> None:
+        job = pending.pop(name)
+        summary, seconds = job.result()
+        record(job.stage, summary, seconds, in_background=True)
+
+    def current(stage: Stage) -> bool:
+        upstream_rerun = any(d in rerun for d in stage.depends_on)
+        if stage.name not in forced and not upstream_rerun and stage_is_current(run_dir, stage, ctx.cfg_hash):
+            rec = json.loads(record_path(run_dir, stage.name).read_text())
+            results[stage.name] = StageResult(stage.name, "skipped", 0.0, rec.get("summary", {}))
+            logger.info("stage %s is current; skipped", stage.name)
+            if on_done:
+                on_done(stage, results[stage.name])
+            return True
+        return False
+
+    def launch_ready() -> None:
+        # start every background stage whose upstream stages are all complete (not pending, not to do)
+        for stage in todo:
+            if (stage.name in background and stage.name not in results and stage.name not in pending
+                    and all(d in results or d not in wanted for d in stage.depends_on)):
+                if not current(stage):
+                    if on_start:
+                        on_start(stage)
+                    pending[stage.name] = _Background(stage, ctx)
+
+    try:
+        for stage in todo:
+            launch_ready()
+            if stage.name in results or stage.name in pending:
+                continue
+            for dep in stage.depends_on:
+                if dep in pending:
+                    finish(dep)
+            if current(stage):
+                continue
+            if on_start:
+                on_start(stage)
+            t0 = time.perf_counter()
+            summary = stage.func(ctx) or {}
+            record(stage, summary, time.perf_counter() - t0)
+        for name in list(pending):
+            finish(name)
+    except Exception:
+        # a failed stage does not throw away a background stage's work: let it finish and record it
+        for name in list(pending):
+            try:
+                finish(name)
+            except Exception as exc:  # noqa: BLE001 - the first error is the one to report
+                logger.warning("background stage %s failed too: %s", name, exc)
+        raise
+    finally:
+        for job in pending.values():
+            job.stop()
+    return [results[s.name] for s in todo if s.name in results]
 
 
 def _jsonable(obj: Any) -> Any:

@@ -407,6 +407,13 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
             "headline": [f"report: {path}"]}
 
 
+#: stages that may run in a second process while the others go on (see :func:`climmig.pipeline.runner.execute`):
+#: both need only the inputs, and they overlap the displacement fit's single-threaded model compilation (the
+#: comparison of interventions in a second process, alongside the projection, made the demo slower: the
+#: second process's start-up and imports cost more than the 6 s projection it overlapped)
+BACKGROUND_STAGES: tuple[str, ...] = ("exposure", "fit_migration")
+
+
 def build_stages() -> list[Stage]:
     """The stages of a run in dependency order.
 
