@@ -509,9 +509,10 @@ class ComputeSpec(_Frozen):
     scheduler_address: str | None = None
     site: SafeId | None = None
     chunks: dict[str, int] = Field(default_factory=lambda: {"lat": 256, "lon": 256})
-    #: run the migration fit in a second process, alongside the exposure and the displacement fit (model
-    #: compilation is single-threaded, so on 2 cores the two fits overlap); false runs every stage in turn
-    background_stages: bool = True
+    background_stages: bool = Field(default=True, description=(
+        "run the exposure and the migration fit in a second process while the displacement fit compiles and "
+        "samples (compilation is single-threaded, so on 2 cores the stages overlap); false runs every stage "
+        "in turn in one process"))
 
     @model_validator(mode="after")
     def _needs(self) -> ComputeSpec:
