@@ -8,24 +8,8 @@ import xarray as xr
 
 from climmig.config.schema import GateSpec
 from climmig.errors import ConvergenceError
-from climmig.mobility.mcmc_stats import rank_diagnostics
 
 __all__ = ["check_convergence", "enforce_gate", "gate_summary"]
-
-
-def _rank_diagnostics(post: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset, xr.Dataset]:
-    """Rank-normalised R-hat, bulk and tail ESS of every posterior variable (as ``az.rhat``/``az.ess``, but
-    vectorised over each variable's elements: :mod:`climmig.mobility.mcmc_stats`)."""
-    out: tuple[dict[str, xr.DataArray], ...] = ({}, {}, {})
-    for v in post.data_vars:
-        da = post[v].transpose("chain", "draw", ...)
-        rest = da.dims[2:]
-        x = np.asarray(da.values, dtype=float).reshape(da.sizes["chain"], da.sizes["draw"], -1)
-        shape = tuple(da.sizes[d] for d in rest)
-        coords = {d: da[d].values for d in rest if d in da.coords}
-        for store, values in zip(out, rank_diagnostics(x), strict=True):
-            store[str(v)] = xr.DataArray(values.reshape(shape), dims=rest, coords=coords)
-    return tuple(xr.Dataset(d) for d in out)  # type: ignore[return-value]
 
 
 def check_convergence(idata: az.InferenceData, gate: GateSpec, var_names: list[str] | None = None) -> xr.Dataset:
@@ -48,7 +32,9 @@ def check_convergence(idata: az.InferenceData, gate: GateSpec, var_names: list[s
         ``min_ess_tail`` and boolean ``passed``; the thresholds are in the attrs.
     """
     post = idata.posterior if var_names is None else idata.posterior[var_names]
-    rhat, ess_b, ess_t = _rank_diagnostics(post)
+    rhat = az.rhat(post)
+    ess_b = az.ess(post, method="bulk")
+    ess_t = az.ess(post, method="tail")
 
     def flat(ds: xr.Dataset) -> tuple[list[str], np.ndarray]:
         names, vals = [], []

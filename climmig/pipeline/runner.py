@@ -179,7 +179,7 @@ def _child(func: Callable[[Any], dict[str, Any]], ctx: Any, conn: Any) -> None:
 
 
 class _Background:
-    """One stage running in a spawned process (its state: the process, the pipe, the start time)."""
+    """One stage running in a spawned process (its state: the process and the pipe it reports through)."""
 
     def __init__(self, stage: Stage, ctx: Any) -> None:
         mp = multiprocessing.get_context("spawn")
