@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,3 +74,43 @@ def test_compare_rejects_unknown_scenario_and_horizon(tmp_path: Path) -> None:
     r = run("compare", "configs/demo.yaml", "--horizon", "never", "--output", str(tmp_path / "run"))
     assert r.returncode == 2 and "'never' is not one of the config's horizons" in r.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_library_noise_is_quiet_but_other_warnings_show() -> None:
+    import warnings
+
+    from climmig.cli import LIBRARY_NOISE, quiet_library_warnings
+
+    samples = {
+        "arviz": "\nArviZ is undergoing a major refactor to improve flexibility and extensibility",
+        "pytensor.link.c.cmodule": "PyTensor could not link to a BLAS installation. Operations that might ...",
+        "zarr.api.asynchronous": "Consolidated metadata is currently not part in the Zarr format 3 specification.",
+        "arviz.stats.diagnostics": "invalid value encountered in scalar divide",
+    }
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        quiet_library_warnings()
+        for (category, _msg, _mod), (module, text) in zip(LIBRARY_NOISE, samples.items(), strict=True):
+            warnings.warn_explicit(text, category, f"{module}.py", 1, module=module)
+        # the same texts from elsewhere, and other warnings, still show
+        warnings.warn_explicit(samples["arviz.stats.diagnostics"], RuntimeWarning, "climmig/x.py", 1,
+                               module="climmig.projection")
+        warnings.warn_explicit("fit has 3 divergences", UserWarning, "arviz.py", 1, module="arviz")
+    assert [str(w.message) for w in seen] == ["invalid value encountered in scalar divide", "fit has 3 divergences"]
+
+
+def test_cli_hides_the_arviz_import_notice(tmp_path: Path) -> None:
+    import os
+
+    # ArviZ prints its notice once a day, stamped in the user's cache directory: give each run a fresh one
+    def python(*args: str, cache: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / cache)}
+        return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=120, env=env)
+
+    shown = python("-W", "always", "-c", "import arviz", cache="a")
+    if "ArviZ is undergoing" not in shown.stderr:
+        pytest.skip("this ArviZ prints no notice on import")
+    r = python("-c", "import sys, warnings; warnings.simplefilter('always'); "
+               "from climmig.cli import quiet_library_warnings; quiet_library_warnings(); import arviz", cache="b")
+    assert r.returncode == 0, r.stderr
+    assert "ArviZ is undergoing" not in r.stderr

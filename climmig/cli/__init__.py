@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 
 import typer
 from rich.console import Console
@@ -37,10 +38,34 @@ def _register() -> None:
                 raise
 
 
+#: (category, message regex, module regex) of library warnings that tell a user nothing they can act on;
+#: ``--verbose`` shows them
+LIBRARY_NOISE: tuple[tuple[type[Warning], str, str], ...] = (
+    # printed by ArviZ on import, about its next major version
+    (FutureWarning, r"\s*ArviZ is undergoing a major refactor", "arviz"),
+    # climmig compiles its models with numba, which does its own linear algebra, not with PyTensor's C backend
+    (UserWarning, "PyTensor could not link to a BLAS installation", "pytensor"),
+    # climmig writes Zarr v3 with consolidated metadata on purpose (one read opens a store); xarray reads it
+    (UserWarning, "Consolidated metadata is currently not part in the Zarr format 3", "zarr"),
+    # R-hat of a quantity that is constant in every chain (the migration model's reference border regime,
+    # whose effect is 0 by definition): ArviZ returns NaN, which the convergence gate leaves out
+    (RuntimeWarning, "invalid value encountered in scalar divide", r"arviz\.stats\.diagnostics"),
+)
+
+
+def quiet_library_warnings() -> None:
+    """Ignore the warnings in :data:`LIBRARY_NOISE` (the CLI's default; ``--verbose`` keeps them)."""
+    for category, message, module in LIBRARY_NOISE:
+        warnings.filterwarnings("ignore", message=message, category=category, module=module)
+
+
 @app.callback()
-def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Show progress logging.")) -> None:
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v",
+                                       help="Show progress logging and the libraries' own warnings.")) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        quiet_library_warnings()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,6 +22,7 @@ import signal
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -162,9 +163,25 @@ def _die_with_parent() -> None:
             pass
 
 
-def _child(func: Callable[[Any], dict[str, Any]], ctx: Any, conn: Any) -> None:
+def _process_setup() -> dict[str, Any]:
+    """What a spawned process needs to warn and log as this one does (it starts with Python's defaults)."""
+    root = logging.getLogger()
+    fmt = next((h.formatter._fmt for h in root.handlers if h.formatter is not None), None)
+    return {"warning_filters": list(warnings.filters), "log_level": root.level, "log_format": fmt}
+
+
+def _apply_setup(setup: dict[str, Any]) -> None:
+    warnings.filters[:] = setup["warning_filters"]
+    if setup["log_format"] is not None:
+        logging.basicConfig(level=setup["log_level"], format=setup["log_format"])
+    else:
+        logging.getLogger().setLevel(setup["log_level"])
+
+
+def _child(func: Callable[[Any], dict[str, Any]], ctx: Any, conn: Any, setup: dict[str, Any]) -> None:
     """Body of a background process: run one stage and send back its summary or its error."""
     _die_with_parent()
+    _apply_setup(setup)
     t0 = time.perf_counter()
     try:
         summary = func(ctx) or {}
@@ -189,7 +206,7 @@ class _Background:
         child_ctx = replace(ctx, progress=False) if hasattr(ctx, "__dataclass_fields__") else ctx
         # not a daemon: a stage may start processes of its own (the exposure stage's dask LocalCluster); the
         # runner always waits for it or stops it, and on Linux it dies with its parent (_die_with_parent)
-        self._proc = mp.Process(target=_child, args=(stage.func, child_ctx, child_conn),
+        self._proc = mp.Process(target=_child, args=(stage.func, child_ctx, child_conn, _process_setup()),
                                 name=f"climmig-{stage.name}", daemon=False)
         self._proc.start()
         child_conn.close()

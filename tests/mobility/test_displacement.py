@@ -346,17 +346,21 @@ def test_model_signature_tracks_structure(sim, rng) -> None:
     assert model_signature(build_displacement_model(inputs, fixed)) != a  # a parameter became a constant
 
 
-def test_cube_likelihood_equals_a_long_format_computation_with_missing_cells(sim) -> None:
-    """The model computes on the dense country x year x hazard cube; with cells missing (not reported), its
-    likelihood equals a per-observation scipy computation from the same parameter values."""
+@pytest.mark.parametrize("missing", [True, False], ids=["missing-cells", "whole-cube"])
+def test_cube_likelihood_equals_a_long_format_computation(sim, missing) -> None:
+    """The model computes on the dense country x year x hazard cube; with cells missing (not reported: the
+    occurrence logits are gathered) and with every cell observed (no gather), its likelihood equals a
+    per-observation scipy computation from the same parameter values."""
     import dataclasses
 
     from scipy import stats
 
-    from climmig.mobility.displacement import skewnormal_location
+    from climmig.mobility.displacement import _cube_arrays, skewnormal_location
 
     full, _ = sim
-    keep = np.flatnonzero(np.arange(len(full.coords["obs"])) % 7 != 3)  # drop every 7th cell
+    n = len(full.coords["obs"])
+    assert np.array_equal(_cube_arrays(full)["cell_idx"], np.arange(n))  # the simulation fills the cube
+    keep = np.flatnonzero(np.arange(n) % 7 != 3) if missing else np.arange(n)  # drop every 7th cell
     inputs = dataclasses.replace(
         full, coords={**full.coords, "obs": list(range(keep.size))},
         **{k: getattr(full, k)[keep] for k in ("displacements", "log_population", "log_exposure_ratio",

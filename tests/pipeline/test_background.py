@@ -166,3 +166,40 @@ def test_background_stage_may_start_processes(tmp_path: Path) -> None:
     res = execute([Stage("p", stage_spawns), Stage("a", stage_a)], Ctx(tmp_path, "h"), background=["p"])
     assert [(r.name, r.background) for r in res] == [("p", True), ("a", False)]
     assert int((tmp_path / "pool.txt").read_text()) != os.getpid()
+
+
+def stage_warn(ctx: Ctx) -> dict:
+    """Issues an ignored and a shown warning and logs at INFO and WARNING, reporting what got through."""
+    import logging
+    import warnings
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.warn("library noise the parent ignores", UserWarning, stacklevel=1)
+        warnings.warn("a warning the user should see", UserWarning, stacklevel=1)
+    root = logging.getLogger()
+    return {"outputs": [], "warnings": [str(w.message) for w in seen], "level": root.level,
+            "format": next((h.formatter._fmt for h in root.handlers if h.formatter), None)}
+
+
+def test_background_process_warns_and_logs_like_its_parent(tmp_path: Path) -> None:
+    import logging
+    import warnings
+
+    root = logging.getLogger()
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("CHILD-TEST %(message)s"))
+    old_level, old_handlers = root.level, root.handlers[:]
+    root.handlers[:] = [handler]  # as the CLI configures it (pytest adds its own handlers)
+    root.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")  # shown ones are recorded, not swallowed by the registry
+            warnings.filterwarnings("ignore", message="library noise")
+            res = execute([Stage("w", stage_warn)], Ctx(tmp_path, "h"), background=["w"])
+    finally:
+        root.handlers[:] = old_handlers
+        root.setLevel(old_level)
+    summary = res[0].summary
+    assert res[0].background
+    assert summary["warnings"] == ["a warning the user should see"]
+    assert summary["level"] == logging.ERROR and summary["format"] == "CHILD-TEST %(message)s"
