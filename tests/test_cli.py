@@ -114,3 +114,26 @@ def test_cli_hides_the_arviz_import_notice(tmp_path: Path) -> None:
                "from climmig.cli import quiet_library_warnings; quiet_library_warnings(); import arviz", cache="b")
     assert r.returncode == 0, r.stderr
     assert "ArviZ is undergoing" not in r.stderr
+
+
+def test_repeated_log_notes_are_printed_once(capsys) -> None:
+    import logging
+
+    from climmig.cli import _OncePerMessage
+
+    log = logging.getLogger("climmig.test_once")
+    handler = logging.StreamHandler()
+    handler.addFilter(_OncePerMessage())
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        for _ in range(3):
+            log.warning("no WDI value for %s in 2015-2019; using its latest earlier value", "VEN")
+        log.warning("no WDI value for %s in 2015-2019; using its latest earlier value", "SOM")
+        log.error("no WDI value for %s in 2015-2019; using its latest earlier value", "SOM")
+    finally:
+        log.removeHandler(handler)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["no WDI value for VEN in 2015-2019; using its latest earlier value",
+                     "no WDI value for SOM in 2015-2019; using its latest earlier value",
+                     "no WDI value for SOM in 2015-2019; using its latest earlier value"]

@@ -59,11 +59,28 @@ def quiet_library_warnings() -> None:
         warnings.filterwarnings("ignore", message=message, category=category, module=module)
 
 
+class _OncePerMessage(logging.Filter):
+    """Pass each distinct (logger, level, message) once: stages that load the same data repeat its notes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[tuple[str, int, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.levelno, record.getMessage())
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+
 @app.callback()
 def _root(verbose: bool = typer.Option(False, "--verbose", "-v",
                                        help="Show progress logging and the libraries' own warnings.")) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_OncePerMessage())
     if not verbose:
         quiet_library_warnings()
 
