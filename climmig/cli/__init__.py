@@ -47,9 +47,6 @@ LIBRARY_NOISE: tuple[tuple[type[Warning], str, str], ...] = (
     (UserWarning, "PyTensor could not link to a BLAS installation", "pytensor"),
     # climmig writes Zarr v3 with consolidated metadata on purpose (one read opens a store); xarray reads it
     (UserWarning, "Consolidated metadata is currently not part in the Zarr format 3", "zarr"),
-    # R-hat of a quantity that is constant in every chain (the migration model's reference border regime,
-    # whose effect is 0 by definition): ArviZ returns NaN, which the convergence gate leaves out
-    (RuntimeWarning, "invalid value encountered in scalar divide", r"arviz\.stats\.diagnostics"),
 )
 
 

@@ -53,6 +53,21 @@ def test_gate_refuses_unconverged(rng) -> None:
     assert enforce_gate(diag, GateSpec(allow_unconverged=True), "toy") is False
 
 
+def test_constant_quantity_is_left_out_of_the_gate_without_warnings(rng) -> None:
+    import warnings
+
+    import arviz as az
+
+    # a reference level fixed at 0 (as the migration model's reference border regime) next to a mixed one
+    post = {"effect": np.stack([np.stack([rng.normal(0, 1, 500), np.zeros(500)], axis=-1) for _ in range(4)])}
+    idata = az.from_dict(posterior=post)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        diag = check_convergence(idata, GateSpec())
+    assert np.isnan(diag["r_hat"].values).sum() == 1
+    assert bool(diag["passed"]) and float(diag["max_r_hat"]) < 1.01
+
+
 @pytest.mark.parametrize("mass_matrix", ["low_rank", "diagonal"])
 def test_mass_matrix_setting_reaches_nutpie(monkeypatch, rng, mass_matrix) -> None:
     import nutpie
