@@ -716,7 +716,8 @@ def _negbin(rng: np.random.Generator, mu: np.ndarray, alpha: np.ndarray) -> np.n
 
 
 def predict_flows(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *, samples: int, seed: int,
-                  internal: xr.Dataset | None = None, max_rate: float | None = None) -> xr.Dataset:
+                  internal: xr.Dataset | None = None, max_rate: float | None = None,
+                  totals_only: bool = False) -> xr.Dataset:
     """Project annual migration flows between regions from posterior draws (vectorised).
 
     Parameters
@@ -745,6 +746,10 @@ def predict_flows(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *, sam
         Bound on an origin's annual cross-border emigration as a share of its population [yr-1]. Default:
         the highest rate of any origin in the fitted flows (:func:`max_emigration_rate`). Where a draw's
         total exceeds it, the origin's cross-border flows are scaled down to the bound.
+    totals_only : bool
+        Return only the per-region totals ``internal_migration`` and ``cross_border_migration`` (equal to
+        those of a full call with the same arguments), skipping the pair matrices' expected and typical
+        flows and their bounds; the comparison of interventions needs only the totals.
 
     Returns
     -------
@@ -798,10 +803,6 @@ def predict_flows(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *, sam
     draws_np = _negbin(rng, np.maximum(mu, 1e-12), alpha.to_numpy())
     draws_np[mu <= 0] = 0.0
     flow = expected.copy(data=draws_np) / scale
-    # the ratio depends on the shapes only (one per sample and flow type): computed on those, then broadcast
-    # (the gamma quantile over every cell took ~1.5 s per call in the demo's intervention comparison)
-    ratio = xr.where(internal_mask, _gamma_median_ratio(internal["alpha"]), _gamma_median_ratio(draws["mig_alpha"]))
-    typical = (expected * ratio).transpose(*expected.dims)
     if max_rate is None:
         max_rate, cap_from = max_emigration_rate(idata)
         cap_source = (f"highest annual emigration rate in the fitted flows ({cap_from}: {max_rate:.4f} of the "
@@ -811,15 +812,31 @@ def predict_flows(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *, sam
     cap = (max_rate * drivers["population"]).rename(region="origin")
     cross_mask = ~internal_mask
     flow, n_flow = _cap_emigration(flow, cross_mask, cap)
-    expected, n_exp = _cap_emigration(expected, cross_mask, cap)
-    typical, n_typ = _cap_emigration(typical, cross_mask, cap)
     n_cells = int(np.prod([flow.sizes[d] for d in flow.dims if d != "destination"]))
-    cap_attrs = {"climmig_emigration_cap_rate": f"{max_rate:.6g}", "climmig_emigration_cap_source": cap_source,
-                 "climmig_capped_draws": str(n_flow), "climmig_capped_expected": str(n_exp),
-                 "climmig_capped_typical": str(n_typ), "climmig_capped_cells": str(n_cells)}
     if n_flow:
         logger.info("emigration bound (%.4f of the population per year) capped %d of %d draws of origin totals",
                     max_rate, n_flow, n_cells)
+    cap_attrs = {"climmig_emigration_cap_rate": f"{max_rate:.6g}", "climmig_emigration_cap_source": cap_source,
+                 "climmig_capped_draws": str(n_flow), "climmig_capped_cells": str(n_cells)}
+    ds_attrs = {"climmig_model_name": str(attrs.get("model_name", MODEL_NAME)), "climmig_seed": str(seed),
+                "climmig_sampling_design": "posterior draws chosen by seeded choice; same draws for every "
+                                           "scenario, climate model and year",
+                "climmig_regime_changes": regimes.attrs.get("climmig_regime_changes", "")}
+    totals = xr.Dataset({
+        "internal_migration": flow.where(internal_mask).sum("destination").rename(origin="region").assign_attrs(
+            units="1", long_name="people moving between zones inside the region in the year"),
+        "cross_border_migration": flow.where(cross_mask).sum("destination").rename(origin="region").assign_attrs(
+            units="1", long_name="people emigrating from the region to the other regions in the year")})
+    if totals_only:
+        totals["cross_border_migration"].attrs.update(cap_attrs)
+        return totals.assign_attrs({**cap_attrs, **ds_attrs})
+    # the ratio depends on the shapes only (one per sample and flow type): computed on those, then broadcast
+    # (the gamma quantile over every cell took ~1.5 s per call in the demo's intervention comparison)
+    ratio = xr.where(internal_mask, _gamma_median_ratio(internal["alpha"]), _gamma_median_ratio(draws["mig_alpha"]))
+    typical = (expected * ratio).transpose(*expected.dims)
+    expected, n_exp = _cap_emigration(expected, cross_mask, cap)
+    typical, n_typ = _cap_emigration(typical, cross_mask, cap)
+    cap_attrs.update({"climmig_capped_expected": str(n_exp), "climmig_capped_typical": str(n_typ)})
     typical.attrs = {"units": "1", "long_name": "median of the predictive distribution of people migrating "
                                                "from origin to destination in the year (gamma part)"}
     unit = {"units": "1", "cell_methods": "time: sum (per year)"}
@@ -828,15 +845,9 @@ def predict_flows(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *, sam
     ds = xr.Dataset({"migration_flow": flow, "expected_migration_flow": expected,
                      "typical_migration_flow": typical})
     ds["internal"] = internal_mask.assign_attrs(long_name="origin and destination are the same region")
-    ds["internal_migration"] = flow.where(internal_mask).sum("destination").rename(origin="region").assign_attrs(
-        units="1", long_name="people moving between zones inside the region in the year")
-    ds["cross_border_migration"] = flow.where(~internal_mask).sum("destination").rename(
-        origin="region").assign_attrs(units="1", long_name="people emigrating from the region to the other "
-                                      "regions in the year", **cap_attrs)
-    ds.attrs = {**cap_attrs, "climmig_model_name": str(attrs.get("model_name", MODEL_NAME)), "climmig_seed": str(seed),
-                "climmig_sampling_design": "posterior draws chosen by seeded choice; same draws for every "
-                                           "scenario, climate model and year",
-                "climmig_regime_changes": regimes.attrs.get("climmig_regime_changes", "")}
+    ds["internal_migration"] = totals["internal_migration"]
+    ds["cross_border_migration"] = totals["cross_border_migration"].assign_attrs(cap_attrs)
+    ds.attrs = {**cap_attrs, **ds_attrs}
     return ds
 
 

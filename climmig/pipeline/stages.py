@@ -188,6 +188,7 @@ class _Models:
         # objects, so an identity match cannot be a recycled id
         self._disp_cache: list[tuple[tuple[Any, ...], xr.Dataset]] = []
         self._flow_cache: list[tuple[tuple[Any, ...], xr.Dataset]] = []
+        self._internal: xr.Dataset | None = None
 
     @staticmethod
     def _cached(cache: list[tuple[tuple[Any, ...], xr.Dataset]], key: tuple[Any, ...],
@@ -236,7 +237,14 @@ class _Models:
         base = base.mean("hazard")
         rel = (state.drivers["exposure_ratio"].mean("hazard") / base.where(base > 0)).fillna(1.0)
         fd = fd.assign(exposure_ratio=fd["exposure_ratio"] * rel)
-        return predict_flows(self.mig, fd, regimes, samples=self.samples, seed=self.seed)
+        # only the per-region totals are used (the pair matrices' expected and typical flows are skipped); the
+        # internal-migration parameter draws depend on the seed only, so they are drawn once
+        if self._internal is None:
+            from climmig.mobility.internal import internal_parameter_draws
+
+            self._internal = internal_parameter_draws(None, self.samples, self.seed)
+        return predict_flows(self.mig, fd, regimes, samples=self.samples, seed=self.seed, internal=self._internal,
+                             totals_only=True)
 
 
 def stage_projection(ctx: RunContext) -> dict[str, Any]:

@@ -238,6 +238,15 @@ def test_emigration_bound_from_fitted_flows(world) -> None:
     assert out["cross_border_migration"].attrs["climmig_capped_draws"] == str(n_capped)
     assert out.attrs["climmig_capped_cells"] == str(40 * 2 * 2 * 1 * len(regions))
     assert float(out.attrs["climmig_emigration_cap_rate"]) == pytest.approx(rate, rel=1e-5)
+    # the totals-only path (used by the projection and the comparison) gives the full call's totals, bound
+    # included, and skips the pair matrices
+    totals = predict_flows(idata, drivers, regimes, samples=40, seed=5, totals_only=True)
+    assert set(totals.data_vars) == {"internal_migration", "cross_border_migration"}
+    for var in totals.data_vars:
+        xr.testing.assert_identical(totals[var], out[var].drop_attrs().assign_attrs(totals[var].attrs))
+        assert np.array_equal(totals[var].values, out[var].values)
+    assert totals.attrs["climmig_capped_draws"] == str(n_capped)
+    assert totals["cross_border_migration"].attrs["climmig_capped_draws"] == str(n_capped)
 
 
 def test_unseen_country_gets_hierarchical_effect(world) -> None:
