@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -189,18 +191,24 @@ class _Models:
         self._disp_cache: list[tuple[tuple[Any, ...], xr.Dataset]] = []
         self._flow_cache: list[tuple[tuple[Any, ...], xr.Dataset]] = []
         self._internal: xr.Dataset | None = None
+        self._lock = threading.Lock()
 
-    @staticmethod
-    def _cached(cache: list[tuple[tuple[Any, ...], xr.Dataset]], key: tuple[Any, ...],
+    def _cached(self, cache: list[tuple[tuple[Any, ...], xr.Dataset]], key: tuple[Any, ...],
                 compute: Callable[[], xr.Dataset]) -> xr.Dataset:
-        """The cached value whose key objects are ``key``'s (by identity), else ``compute()``, stored."""
-        for k, v in cache:
-            if all(a is b for a, b in zip(k, key, strict=True)):
-                return v
+        """The cached value whose key objects are ``key``'s (by identity), else ``compute()``, stored.
+
+        Thread-safe (the comparison evaluates options in threads): the lock guards the lookup and the
+        insertion, not the computation; two threads missing the same key compute equal values.
+        """
+        with self._lock:
+            for k, v in cache:
+                if all(a is b for a, b in zip(k, key, strict=True)):
+                    return v
         value = compute()
-        cache.append((key, value))
-        if len(cache) > 3:
-            del cache[1]
+        with self._lock:
+            cache.append((key, value))
+            if len(cache) > 3:
+                del cache[1]
         return value
 
     def outcome(self, state: Any) -> xr.Dataset:
@@ -239,10 +247,11 @@ class _Models:
         fd = fd.assign(exposure_ratio=fd["exposure_ratio"] * rel)
         # only the per-region totals are used (the pair matrices' expected and typical flows are skipped); the
         # internal-migration parameter draws depend on the seed only, so they are drawn once
-        if self._internal is None:
-            from climmig.mobility.internal import internal_parameter_draws
+        with self._lock:
+            if self._internal is None:
+                from climmig.mobility.internal import internal_parameter_draws
 
-            self._internal = internal_parameter_draws(None, self.samples, self.seed)
+                self._internal = internal_parameter_draws(None, self.samples, self.seed)
         return predict_flows(self.mig, fd, regimes, samples=self.samples, seed=self.seed, internal=self._internal,
                              totals_only=True)
 
@@ -299,6 +308,15 @@ def stage_projection(ctx: RunContext) -> dict[str, Any]:
             "headline": lines, "unconverged_fit": not all(passed.values())}
 
 
+def _comparison_threads(compute: Any) -> int:
+    """Threads comparing the options: the machine's cores (at most ``n_workers`` for a local backend), at
+    most 4 (each holds a few hundred MB of draws in the demo)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if compute.backend in ("threads", "local"):
+        cores = min(cores, compute.n_workers)
+    return max(1, min(cores, 4))
+
+
 def stage_interventions(ctx: RunContext) -> dict[str, Any]:
     """Compare interventions and portfolios under uncertainty (``interventions/``)."""
     from climmig.interventions import ProjectionState
@@ -312,7 +330,8 @@ def stage_interventions(ctx: RunContext) -> dict[str, Any]:
     state = ProjectionState.baseline(m.drivers, m.samples, regimes=m.regimes)
     cmp = compare_interventions(state, [*ctx.cfg.interventions, *ctx.cfg.border_regimes], ctx.cfg.portfolios,
                                 m.outcome, ctx.cfg.horizons, ctx.cfg.comparison,
-                                np.random.default_rng(stage_seed(ctx.cfg.seed, "interventions")))
+                                np.random.default_rng(stage_seed(ctx.cfg.seed, "interventions")),
+                                max_workers=_comparison_threads(ctx.cfg.compute))
     cmp = stamp(cmp, "intervention comparison", ctx.cfg_hash, ctx.cfg.seed)
     write_netcdf(cmp, ctx.path("interventions", "comparison.nc"))
     tab = comparison_table(cmp)

@@ -85,6 +85,10 @@ def test_compare_output_structure(state, outcome_fn):
     again = compare_interventions(state, specs, pf, outcome_fn, HORIZONS, ComparisonSpec(),
                                   np.random.default_rng(1))
     xr.testing.assert_identical(ds, again)
+    # options evaluated in threads: the same result, in the same order
+    threaded = compare_interventions(state, specs, pf, outcome_fn, HORIZONS, ComparisonSpec(),
+                                     np.random.default_rng(1), max_workers=3)
+    xr.testing.assert_identical(ds, threaded)
 
 
 def test_averted_grows_with_coverage(state, outcome_fn, expected_fn):
