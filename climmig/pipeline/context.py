@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from climmig.catalog import ResolvedCatalog, load_catalog
 from climmig.config import RunConfig, catalog_path, load_config, science_hash
@@ -30,6 +31,9 @@ class RunContext:
         Science-config hash (identity of the run).
     progress : bool
         Show progress bars.
+    memo : dict
+        What stages of this invocation share in memory (e.g. the loaded fits, keyed by their files' state);
+        empty in a background process (not pickled).
     """
 
     cfg: RunConfig
@@ -38,6 +42,10 @@ class RunContext:
     run_dir: Path
     cfg_hash: str
     progress: bool = True
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "memo": {}}
 
     def path(self, *parts: str) -> Path:
         """A path inside the run directory."""

@@ -192,6 +192,16 @@ class _Models:
         self._flow_cache: list[tuple[tuple[Any, ...], xr.Dataset]] = []
         self._internal: xr.Dataset | None = None
         self._lock = threading.Lock()
+        self._baseline: Any = None
+
+    def baseline(self) -> Any:
+        """The no-intervention projection state (one object, so its outcome is computed once per process)."""
+        from climmig.interventions import ProjectionState
+
+        with self._lock:
+            if self._baseline is None:
+                self._baseline = ProjectionState.baseline(self.drivers, self.samples, regimes=self.regimes)
+            return self._baseline
 
     def _cached(self, cache: list[tuple[tuple[Any, ...], xr.Dataset]], key: tuple[Any, ...],
                 compute: Callable[[], xr.Dataset]) -> xr.Dataset:
@@ -222,12 +232,13 @@ class _Models:
         regimes = state.regimes if state.regimes is not None else self.regimes
         flows = self._cached(self._flow_cache, (state.drivers, regimes), lambda: self._flows(state, regimes)[
             ["cross_border_migration", "internal_migration"]])
+        # a shallow copy: callers may set attrs without touching the cached predictions
         return xr.Dataset({
             "expected_displacement": disp["expected_displacement"],
             "displaced_persons": disp["displaced_persons"],
             "cross_border_migration": flows["cross_border_migration"],
             "internal_migration": flows["internal_migration"],
-        })
+        }).copy(deep=False)
 
     def _flows(self, state: Any, regimes: xr.DataArray) -> xr.Dataset:
         """Migration flows for a projection state's drivers under the given border regimes."""
@@ -256,14 +267,32 @@ class _Models:
                              totals_only=True)
 
 
+def _models(ctx: RunContext) -> _Models:
+    """The run's :class:`_Models`, loaded once per process while their files are unchanged.
+
+    The projection, the comparison and the report each need the fits, the exposure and the migration data
+    (about 3 s to load in the demo) and the baseline outcome; stages of one invocation share them.
+    """
+    disp_rec = ctx.path("stages", "fit_displacement.json")
+    files = [disp_rec, ctx.path("fits", "migration.nc"), ctx.path("exposure", "exposure.nc")]
+    if disp_rec.exists():
+        files.append(ctx.path(json.loads(disp_rec.read_text())["summary"]["fit"]))
+    key = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) if f.exists() else (str(f),) for f in files)
+    held = ctx.memo.get("models")
+    if held is not None and held[0] == key:
+        return held[1]
+    models = _Models(ctx)
+    ctx.memo["models"] = (key, models)
+    return models
+
+
 def stage_projection(ctx: RunContext) -> dict[str, Any]:
     """Posterior predictive displacement and migration over sample x scenario x climate_model x year."""
-    from climmig.interventions import ProjectionState
     from climmig.projection.uncertainty import projection_summary
 
     passed = _gate(ctx)
-    m = _Models(ctx)
-    state = ProjectionState.baseline(m.drivers, m.samples, regimes=m.regimes)
+    m = _models(ctx)
+    state = m.baseline()
     out = m.outcome(state)
     for v, ln in [("expected_displacement", "expected new displacements per year (posterior mean rate)"),
                   ("displaced_persons", "projected new displacements per year (posterior predictive)"),
@@ -319,15 +348,14 @@ def _comparison_threads(compute: Any) -> int:
 
 def stage_interventions(ctx: RunContext) -> dict[str, Any]:
     """Compare interventions and portfolios under uncertainty (``interventions/``)."""
-    from climmig.interventions import ProjectionState
     from climmig.interventions.compare import compare_interventions
     from climmig.report.tables import comparison_table
 
     _gate(ctx)
     if not ctx.cfg.interventions and not ctx.cfg.border_regimes:
         return {"outputs": [], "headline": ["no interventions configured"]}
-    m = _Models(ctx)
-    state = ProjectionState.baseline(m.drivers, m.samples, regimes=m.regimes)
+    m = _models(ctx)
+    state = m.baseline()
     cmp = compare_interventions(state, [*ctx.cfg.interventions, *ctx.cfg.border_regimes], ctx.cfg.portfolios,
                                 m.outcome, ctx.cfg.horizons, ctx.cfg.comparison,
                                 np.random.default_rng(stage_seed(ctx.cfg.seed, "interventions")),
@@ -407,7 +435,7 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     if cmp_file.exists():
         sections.append(comparison_section(xr.open_dataset(cmp_file).load(), scenario=mid_sc))
     # present-day plausibility: today's exposure (ratio 1) and the first projection year's population
-    m = _Models(ctx)
+    m = _models(ctx)
     first = int(m.drivers["year"].values[0])
     today = m.drivers.sel(year=[first], scenario=[mid_sc])
     today = today.assign(exposure_ratio=xr.ones_like(today["exposure_ratio"]))

@@ -48,3 +48,34 @@ def test_reused_predictions_equal_recomputed_ones(small_demo_run: Path, monkeypa
         xr.testing.assert_identical(out, fresh)
     np.testing.assert_array_equal(got[2]["cross_border_migration"], got[0]["cross_border_migration"])
     assert not got[1]["displaced_persons"].equals(got[0]["displaced_persons"])
+
+
+@pytest.mark.slow
+def test_stages_of_one_invocation_share_the_loaded_models(small_demo_run: Path) -> None:
+    import os
+    import pickle
+
+    from climmig.pipeline import stages
+    from climmig.pipeline.context import make_context
+
+    ctx = make_context(small_demo_run, progress=False)
+    first = stages._models(ctx)
+    assert stages._models(ctx) is first
+    base = first.baseline()
+    assert first.baseline() is base
+    # the baseline outcome is computed once; callers setting attrs do not touch the cached one
+    out = first.outcome(base)
+    out["displaced_persons"].attrs["marker"] = "set by a caller"
+    again = first.outcome(base)
+    assert "marker" not in again["displaced_persons"].attrs
+    xr.testing.assert_identical(again, first.outcome(base))
+    # a background process gets an empty memo
+    assert pickle.loads(pickle.dumps(ctx)).memo == {}
+    # a changed fit file is reloaded
+    mig = ctx.path("fits", "migration.nc")
+    st = mig.stat()
+    os.utime(mig, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    try:
+        assert stages._models(ctx) is not first
+    finally:
+        os.utime(mig, ns=(st.st_atime_ns, st.st_mtime_ns))
