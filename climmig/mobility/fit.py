@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,8 +46,11 @@ def _compile_nutpie(model: pm.Model) -> Any:
 def _sample_nutpie(model: pm.Model, sampler: SamplerSpec, random_seed: int, progress: bool) -> az.InferenceData:
     import nutpie
 
+    start = time.perf_counter()
     compiled = _compile_nutpie(model)
-    return nutpie.sample(
+    logger.info("compiled the model for nutpie in %.1f s", time.perf_counter() - start)
+    start = time.perf_counter()
+    idata = nutpie.sample(
         compiled,
         draws=sampler.draws,
         tune=sampler.tune,
@@ -59,6 +63,9 @@ def _sample_nutpie(model: pm.Model, sampler: SamplerSpec, random_seed: int, prog
         low_rank_modified_mass_matrix=sampler.mass_matrix == "low_rank",
         maxdepth=sampler.max_tree_depth,
     )
+    logger.info("sampled %d chains x (%d tuning + %d draws) in %.1f s", sampler.chains, sampler.tune,
+                sampler.draws, time.perf_counter() - start)
+    return idata
 
 
 def _sample_pymc(model: pm.Model, sampler: SamplerSpec, random_seed: int, progress: bool) -> az.InferenceData:
