@@ -20,6 +20,7 @@ import pymc as pm
 from climmig.config.schema import SamplerSpec
 from climmig.errors import ProvenanceMismatchError
 from climmig.io.writers import atomic_path
+from climmig.mobility.expand import expand_posterior
 from climmig.provenance import canonical_json, package_versions
 
 __all__ = ["fit", "load_fit", "save_fit"]
@@ -28,7 +29,10 @@ logger = logging.getLogger(__name__)
 
 
 def _compile_nutpie(model: pm.Model) -> Any:
-    """Compile for nutpie with numba's fastmath off.
+    """Compile for nutpie with numba's fastmath off, tracing the free variables only.
+
+    The constrained values and deterministics are computed after sampling by :func:`expand_posterior`
+    (numpy, vectorised over draws) instead of by a second numba function that nutpie would compile.
 
     With fastmath on (pytensor's default), the logp kernel that a run compiles fresh and the one a later run
     loads from pytensor's numba cache differed in the last bits, and NUTS amplifies such differences: the
@@ -40,7 +44,7 @@ def _compile_nutpie(model: pm.Model) -> Any:
     import pytensor
 
     with pytensor.config.change_flags(numba__fastmath=False):
-        return nutpie.compile_pymc_model(model)
+        return nutpie.compile_pymc_model(model, var_names=[])
 
 
 def _sample_nutpie(model: pm.Model, sampler: SamplerSpec, random_seed: int, progress: bool) -> az.InferenceData:
@@ -65,6 +69,7 @@ def _sample_nutpie(model: pm.Model, sampler: SamplerSpec, random_seed: int, prog
     )
     logger.info("sampled %d chains x (%d tuning + %d draws) in %.1f s", sampler.chains, sampler.tune,
                 sampler.draws, time.perf_counter() - start)
+    idata.posterior = expand_posterior(idata.posterior, model)
     return idata
 
 
@@ -153,7 +158,7 @@ def fit(model: pm.Model, sampler: SamplerSpec, *, random_seed: int, model_name: 
 
 
 def save_fit(idata: az.InferenceData, path: str | Path) -> Path:
-    """Save a fit to NetCDF atomically.
+    """Save a fit to NetCDF atomically (uncompressed).
 
     Parameters
     ----------
@@ -167,8 +172,11 @@ def save_fit(idata: az.InferenceData, path: str | Path) -> Path:
     Path
     """
     path = Path(path)
+    # uncompressed: posterior draws are close to incompressible (zlib saved 4 % on the demo's 129 MB
+    # displacement fit) and compression made saving 5 times slower (3.0 s against 0.56 s) and every
+    # load twice as slow (1.0 s against 0.52 s)
     with atomic_path(path) as tmp:
-        idata.to_netcdf(str(tmp))
+        idata.to_netcdf(str(tmp), compress=False)
     return path
 
 

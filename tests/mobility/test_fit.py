@@ -96,7 +96,7 @@ def test_nutpie_compiles_without_fastmath(monkeypatch) -> None:
     from climmig.mobility import fit as fit_mod
 
     seen = []
-    monkeypatch.setattr(nutpie, "compile_pymc_model", lambda model: seen.append(pytensor.config.numba__fastmath))
+    monkeypatch.setattr(nutpie, "compile_pymc_model", lambda model, **kw: seen.append(pytensor.config.numba__fastmath))
     before = pytensor.config.numba__fastmath
     fit_mod._compile_nutpie(object())
     assert seen == [False]
