@@ -8,6 +8,7 @@ import xarray as xr
 
 from climmig.config.schema import GateSpec
 from climmig.errors import ConvergenceError
+from climmig.mobility.rank_stats import ess_bulk, ess_tail, rhat_rank
 
 __all__ = ["check_convergence", "enforce_gate", "gate_summary"]
 
@@ -32,32 +33,24 @@ def check_convergence(idata: az.InferenceData, gate: GateSpec, var_names: list[s
         ``min_ess_tail`` and boolean ``passed``; the thresholds are in the attrs.
     """
     post = idata.posterior if var_names is None else idata.posterior[var_names]
+    names, columns = [], []
+    for v in post.data_vars:
+        arr = post[v].transpose("chain", "draw", ...)
+        extra = arr.dims[2:]
+        if not extra:
+            names.append(str(v))
+        else:
+            index = arr.isel(chain=0, draw=0, drop=True).stack(_flat=extra)["_flat"].values
+            names.extend(f"{v}[{','.join(map(str, i if isinstance(i, tuple) else (i,)))}]" for i in index)
+        columns.append(np.asarray(arr.values, dtype=float).reshape(arr.sizes["chain"], arr.sizes["draw"], -1))
+    draws = np.concatenate(columns, axis=2) if columns else np.empty((0, 0, 0))
     # a quantity that is constant in every chain (the migration model's reference border regime, 0 by
-    # definition) has no between- or within-chain variance: ArviZ's R-hat is then 0/0 = NaN, which the
-    # gate leaves out (nanmax/nanmin below), so numpy's "invalid value" warning is expected here
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rhat = az.rhat(post)
-        ess_b = az.ess(post, method="bulk")
-        ess_t = az.ess(post, method="tail")
-
-    def flat(ds: xr.Dataset) -> tuple[list[str], np.ndarray]:
-        names, vals = [], []
-        for v in ds.data_vars:
-            arr = ds[v]
-            if arr.ndim == 0:
-                names.append(str(v))
-                vals.append(float(arr))
-                continue
-            stacked = arr.stack(_flat=arr.dims)
-            for idx, val in zip(stacked["_flat"].values, stacked.values, strict=True):
-                key = ",".join(map(str, idx if isinstance(idx, tuple) else (idx,)))
-                names.append(f"{v}[{key}]")
-                vals.append(float(val))
-        return names, np.asarray(vals, dtype=float)
-
-    names, r = flat(rhat)
-    _, eb = flat(ess_b)
-    _, et = flat(ess_t)
+    # definition) has no between- or within-chain variance: its R-hat is then 0/0 = NaN, which the gate
+    # leaves out (nanmax/nanmin below); the statistics equal ArviZ's (climmig.mobility.rank_stats)
+    if draws.size:
+        r, eb, et = rhat_rank(draws), ess_bulk(draws), ess_tail(draws)
+    else:
+        r = eb = et = np.empty(0)
     stats = idata.get("sample_stats")
     divergences = 0
     depth_hits = 0

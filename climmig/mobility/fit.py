@@ -27,6 +27,11 @@ __all__ = ["fit", "load_fit", "save_fit"]
 
 logger = logging.getLogger(__name__)
 
+# Fits are read and written with netCDF4 - the library every other NetCDF file of a run goes through - and
+# not ArviZ's default h5netcdf: h5netcdf loads h5py, whose wheel bundles a second HDF5 library (2.0.0 beside
+# netCDF4's 2.2.0 here), and a test process that had both loaded crashed in HDF5 now and then
+FIT_ENGINE = "netcdf4"
+
 
 def _compile_nutpie(model: pm.Model) -> Any:
     """Compile for nutpie with numba's fastmath off, tracing the free variables only.
@@ -176,7 +181,7 @@ def save_fit(idata: az.InferenceData, path: str | Path) -> Path:
     # displacement fit) and compression made saving 5 times slower (3.0 s against 0.56 s) and every
     # load twice as slow (1.0 s against 0.52 s)
     with atomic_path(path) as tmp:
-        idata.to_netcdf(str(tmp), compress=False)
+        idata.to_netcdf(str(tmp), compress=False, engine=FIT_ENGINE)
     return path
 
 
@@ -203,8 +208,11 @@ def load_fit(path: str | Path, expected: Mapping[str, str] | None = None) -> az.
     path = Path(path)
     if not path.exists():
         raise ProvenanceMismatchError(f"no saved fit at {path}")
-    idata = az.from_netcdf(str(path))
-    idata.posterior.load()
+    # eager: every group is read into memory and the file closed. A lazily opened fit stays open in xarray's
+    # file cache, and a later open of a file rewritten at the same path (a refit, a forced rerun) crashed
+    # inside HDF5 now and then
+    with az.rc_context({"data.load": "eager"}):
+        idata = az.from_netcdf(str(path), engine=FIT_ENGINE)
     attrs = dict(idata.posterior.attrs)
     for key, want in (expected or {}).items():
         got = attrs.get(key)

@@ -161,18 +161,17 @@ class _Models:
     """The fitted models and fixed inputs that the projection and the comparison share."""
 
     def __init__(self, ctx: RunContext) -> None:
-        import arviz as az
-
+        from climmig.mobility.fit import load_fit
         from climmig.mobility.migration import flow_drivers
         from climmig.mobility.regimes import pair_regimes
         from climmig.projection.drivers import displacement_drivers
 
         disp_rec = json.loads(ctx.path("stages", "fit_displacement.json").read_text())["summary"]
-        self.disp = az.from_netcdf(str(ctx.path(disp_rec["fit"])))
-        self.mig = az.from_netcdf(str(ctx.path("fits", "migration.nc")))
+        self.disp = load_fit(str(ctx.path(disp_rec["fit"])))
+        self.mig = load_fit(str(ctx.path("fits", "migration.nc")))
         self.disp.posterior.load()
         self.mig.posterior.load()
-        self.exposure = xr.open_dataset(ctx.path("exposure", "exposure.nc")).load()
+        self.exposure = xr.load_dataset(ctx.path("exposure", "exposure.nc"))
         hazards = [str(h) for h in self.disp.posterior["hazard"].values]
         self.drivers = displacement_drivers(self.exposure, hazards, ctx.cfg.mobility.displacement.hazard_layer_map)
         _inputs, cov, geo, table = _migration_data(ctx)
@@ -420,8 +419,8 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
         projection_section,
     )
 
-    proj = xr.open_dataset(ctx.path("projection", "projection.nc")).load()
-    summ = xr.open_dataset(ctx.path("projection", "summary.nc")).load()
+    proj = xr.load_dataset(ctx.path("projection", "projection.nc"))
+    summ = xr.load_dataset(ctx.path("projection", "summary.nc"))
     boundaries = ctx.catalog.open(ctx.cfg.study_area.boundaries)
     sections = [projection_section(proj["displaced_persons"].sum("hazard"), summ["variance"], ctx.cfg.horizons,
                                    boundaries=boundaries, horizon_partition=summ.get("variance_horizon"))]
@@ -433,7 +432,7 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
                                   period=f"{last.start}-{last.end}, {mid_sc}"))
     cmp_file = ctx.path("interventions", "comparison.nc")
     if cmp_file.exists():
-        sections.append(comparison_section(xr.open_dataset(cmp_file).load(), scenario=mid_sc))
+        sections.append(comparison_section(xr.load_dataset(cmp_file), scenario=mid_sc))
     # present-day plausibility: today's exposure (ratio 1) and the first projection year's population
     m = _models(ctx)
     first = int(m.drivers["year"].values[0])

@@ -209,7 +209,7 @@ class RunEvaluator:
 
     def __init__(self, cfg: RunConfig, catalog: Any, run_dir: Path, outputs: Sequence[str], paths: Sequence[str],
                  samples: int | None = None, config_file: str | Path = "CONFIG") -> None:
-        import arviz as az
+        from climmig.mobility.fit import load_fit
 
         _check_paths(paths)
         _check_outputs(outputs, cfg)
@@ -219,9 +219,9 @@ class RunEvaluator:
         _check_run(self.run_dir, cfg, config_file)
 
         rec = json.loads((self.run_dir / "stages" / "fit_displacement.json").read_text())["summary"]
-        self.disp = az.from_netcdf(str(self.run_dir / rec["fit"]))
+        self.disp = load_fit(str(self.run_dir / rec["fit"]))
         self.disp.posterior.load()
-        self.run_exposure = xr.open_dataset(self.run_dir / "exposure" / "exposure.nc").load()
+        self.run_exposure = xr.load_dataset(self.run_dir / "exposure" / "exposure.nc")
         self.hazards = [str(h) for h in self.disp.posterior["hazard"].values]
         varied = {p.split(".")[1] for p in paths if p.startswith("hazards.") and p.count(".") >= 2}
         self.layers: Any = None

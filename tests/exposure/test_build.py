@@ -87,7 +87,7 @@ def test_demo_cli_writes_cf_exposure_matching_ssp_totals(tmp_path) -> None:
     proc = subprocess.run([sys.executable, "-m", "climmig", "exposure", str(DEMO), "--output", str(out),
                            "--no-progress"], capture_output=True, text=True, cwd=REPO, timeout=170)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    ds = xr.open_dataset(out / "exposure.nc")
+    ds = xr.load_dataset(out / "exposure.nc")
     _check_cf(ds)
     z = xr.open_zarr(out / "exposure.zarr")
     xr.testing.assert_allclose(z.population.load(), ds.population)

@@ -132,7 +132,7 @@ def test_demo_job_array_kill_resubmit_merge_equals_single_machine(slurm, small_d
     assert not (run / "stages").exists()  # the merge never ran
     assert [p.name for p in (run / "chunks").iterdir() if p.name.startswith(".")] == []  # no half store
     done = [i for i in range(n) if i != killed]
-    before = {i: xr.open_dataset(chunk_path(run, i, "netcdf")).attrs["climmig_slurm_job_id"] for i in done}
+    before = {i: xr.load_dataset(chunk_path(run, i, "netcdf")).attrs["climmig_slurm_job_id"] for i in done}
     # the fits do not depend on the exposure: reuse the single-machine ones (same config) so that the merge
     # job does not spend minutes on them again; it still merges exposure and runs every later stage
     for stage in ("inputs", "fit_displacement", "fit_migration"):
@@ -150,11 +150,11 @@ def test_demo_job_array_kill_resubmit_merge_equals_single_machine(slurm, small_d
 
     # only the killed chunk was redone; every chunk records the SLURM job that made it
     for i in done:
-        assert xr.open_dataset(chunk_path(run, i, "netcdf")).attrs["climmig_slurm_job_id"] == before[i]
-    redone = xr.open_dataset(chunk_path(run, killed, "netcdf")).attrs
+        assert xr.load_dataset(chunk_path(run, i, "netcdf")).attrs["climmig_slurm_job_id"] == before[i]
+    redone = xr.load_dataset(chunk_path(run, killed, "netcdf")).attrs
     assert redone["climmig_slurm_array_job_id"] == second.array_job_id
     assert redone["climmig_slurm_array_task_id"] == str(killed)
-    exposure = xr.open_dataset(run / "exposure" / "exposure.nc").attrs
+    exposure = xr.load_dataset(run / "exposure" / "exposure.nc").attrs
     assert exposure["climmig_slurm_job_id"] == second.merge_job_id
     assert [r["task"] for r in json.loads(exposure["climmig_chunks"])] == list(range(n))
 

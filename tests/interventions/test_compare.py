@@ -191,7 +191,7 @@ def test_apply_and_compare_stay_lazy_on_dask_drivers(drivers, regimes, expected_
                                    np.random.default_rng(0))
     assert ds["averted_displacement"].chunks is not None
     path = write_netcdf(ds.compute(), tmp_path / "comparison.nc")
-    back = xr.open_dataset(path)
+    back = xr.load_dataset(path)
     assert back["prob_best"].attrs["units"] == "1"
     np.testing.assert_allclose(back["averted_displacement"].values, ds["averted_displacement"].values)
 

@@ -137,3 +137,31 @@ def test_gate_summary_reports_tree_depth_hits() -> None:
     assert int(diag["tree_depth_hits"]) == 28
     assert "28 draws reached the maximum tree depth" in gate_summary(diag)
     assert bool(diag["passed"])  # an efficiency warning, not a gate failure
+
+
+def test_fits_are_stored_without_a_second_hdf5_library(tmp_path) -> None:
+    # h5py (ArviZ's default h5netcdf engine) bundles its own HDF5 beside netCDF4's; a process must load one
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import sys
+        import arviz as az
+        import numpy as np
+        import xarray as xr
+        from climmig.mobility.fit import load_fit, save_fit
+        from climmig.io.writers import write_netcdf
+        draws = np.random.default_rng(0).normal(size=(2, 50, 3))
+        idata = az.from_dict(posterior={{"beta": draws}}, dims={{"beta": ["hazard"]}},
+                             coords={{"hazard": ["flood", "drought", "heat"]}})
+        save_fit(idata, r"{tmp_path / 'fit.nc'}")
+        back = load_fit(r"{tmp_path / 'fit.nc'}")
+        assert np.array_equal(back.posterior["beta"].values, draws)
+        assert list(back.posterior["hazard"].values) == ["flood", "drought", "heat"]
+        write_netcdf(xr.Dataset({{"x": ("t", np.arange(3.0))}}), r"{tmp_path / 'x.nc'}")
+        xr.load_dataset(r"{tmp_path / 'x.nc'}").load()
+        print("h5py" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stderr

@@ -26,21 +26,21 @@ def test_demo_run_end_to_end_and_resume(small_demo_run: Path) -> None:
               "projection/displacement_by_region_scenario_horizon.csv", "interventions/comparison.nc",
               "interventions/comparison.csv", "report.html", "manifest.json", "config.yaml"]:
         assert (run / f).exists(), f
-    proj = xr.open_dataset(run / "projection" / "projection.nc")
+    proj = xr.load_dataset(run / "projection" / "projection.nc")
     assert set(proj["displaced_persons"].dims) == {"sample", "scenario", "climate_model", "year", "region",
                                                    "hazard"}
     assert proj["displaced_persons"].attrs["units"] == "1" and "long_name" in proj["displaced_persons"].attrs
     assert proj.attrs["Conventions"].startswith("CF-") and proj.attrs["climmig_config_sha256"]
     assert proj.attrs["climmig_unconverged_fit"] in ("true", "false")
     assert "climmig_sampling_design" in proj.attrs
-    summ = xr.open_dataset(run / "projection" / "summary.nc")
+    summ = xr.load_dataset(run / "projection" / "summary.nc")
     parts = summ["variance"]
     total = parts.sel(uncertainty="total")
     comps = parts.sel(uncertainty=["scenario", "climate_model", "parameter", "residual"]).sum("uncertainty")
     assert float(abs(comps - total).max()) <= 1e-6 * float(total.max())
     html = (run / "report.html").read_text()
     assert html.count("<img") >= 5
-    cmp = xr.open_dataset(run / "interventions" / "comparison.nc")
+    cmp = xr.load_dataset(run / "interventions" / "comparison.nc")
     # exposure-reducing options reach slow-onset migration too (through the climate stress of the origin);
     # options acting only on event displacement (cash, early warning) leave migration unchanged
     moved = abs(cmp["averted_internal"]).sum(["sample", "region"])

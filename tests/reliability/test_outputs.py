@@ -63,7 +63,7 @@ def test_disk_full_mid_write_keeps_the_previous_file(tmp_path, monkeypatch, kind
     if kind == "text":
         assert target.read_text() == "old"
     else:
-        assert xr.open_dataset(target, engine="netcdf4" if kind == "netcdf" else "zarr").sizes["x"] == 10
+        assert xr.load_dataset(target, engine="netcdf4" if kind == "netcdf" else "zarr").sizes["x"] == 10
 
 
 def test_read_only_directory_gives_a_clear_error(tmp_path, monkeypatch) -> None:

@@ -81,8 +81,8 @@ def test_localcluster_exposure_is_identical_to_threads(fast_runs: FastRuns) -> N
 
 @pytest.mark.slow
 def test_another_seed_changes_the_emulated_hazards(fast_runs: FastRuns) -> None:
-    ea = xr.open_dataset(fast_runs.a / "exposure" / "exposure.nc")
-    es = xr.open_dataset(fast_runs.seed / "exposure" / "exposure.nc")
+    ea = xr.load_dataset(fast_runs.a / "exposure" / "exposure.nc")
+    es = xr.load_dataset(fast_runs.seed / "exposure" / "exposure.nc")
     assert ea.attrs["climmig_seed"] != es.attrs["climmig_seed"]
     assert not np.array_equal(ea["hazard_intensity"].values, es["hazard_intensity"].values)
     np.testing.assert_array_equal(ea["population"].values, es["population"].values)  # seed-free inputs

@@ -65,11 +65,11 @@ def test_current_values_reproduce_the_pipeline_without_refitting(small_demo_run:
     out = ev({"hazards.flood.threshold": 0.5, "interventions.early_warning.effect.params.alpha": 3.0})
     assert set(out.data_vars) == set(prob.outputs) and all(out[v].dims == ("horizon",) for v in out.data_vars)
     assert out["cost_per_person_averted.cash_plus_defences"].attrs["units"] == "USD per person"
-    proj = xr.open_dataset(run_dir / "projection" / "projection.nc")
+    proj = xr.load_dataset(run_dir / "projection" / "projection.nc")
     total = horizon_mean(proj["displaced_persons"].astype(float).sum(["region", "hazard"]), cfg.horizons)
     expect = total.median(["sample", "scenario", "climate_model"])
     np.testing.assert_allclose(out["displaced_persons"].values, expect.values, rtol=1e-5)
-    cmp = xr.open_dataset(run_dir / "interventions" / "comparison.nc").sel(intervention="early_warning")
+    cmp = xr.load_dataset(run_dir / "interventions" / "comparison.nc").sel(intervention="early_warning")
     expect = cmp["averted_displacement"].sum("region").median(["sample", "scenario"])
     np.testing.assert_allclose(out["averted_displacement.early_warning"].values, expect.values, rtol=1e-6)
     np.testing.assert_allclose(out["prob_best.early_warning"].values,
