@@ -281,7 +281,7 @@ def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
     xr.Dataset
         Lazy (dask) dataset with the variables, dims and units of section 1 of ``docs/interfaces.md``:
         ``population``, ``exposed_population``, ``livelihood_weighted_exposure``, ``hazard_intensity``,
-        ``exposed_population_baseline``, ``gdp_per_capita``, ``agricultural_share``, ``rural_share``.
+        ``exposed_population_baseline``, ``population_baseline``, ``gdp_per_capita``, ``agricultural_share``, ``rural_share``.
         Coordinates ``region_name``, ``hazard`` (+ ``hazard_indicator``, ``hazard_threshold``,
         ``hazard_units``, ``hazard_emulated``). Attrs ``climmig_emulated``, ``climmig_inputs``.
 
@@ -352,6 +352,9 @@ def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
             "exposed_population_baseline": baseline_da.assign_attrs(
                 units="1", long_name=f"people exposed in the present climate ({window[0]}-{window[-1]} mean, "
                 f"{y0} population)", cell_methods="year: mean area: sum"),
+            "population_baseline": (layers.factor0 * base_r).drop_vars("year", errors="ignore").assign_attrs(
+                units="1", long_name=f"people in {y0} (the population of exposed_population_baseline)",
+                cell_methods="area: sum"),
             "gdp_per_capita": gdppc.transpose("scenario", "year", "region").assign_attrs(
                 units="USD", currency="USD", price_year=2005, long_name="GDP per capita, PPP (SSP projection)"),
             "agricultural_share": agri.assign_attrs(units="1", long_name="share of employment in agriculture"),

@@ -116,8 +116,8 @@ def compare_interventions(
         ``averted_displacement`` (people, summed over the horizon's years), ``averted_cross_border`` and
         ``averted_internal`` (when the outcome has them), ``discounted_cost`` (cost in the horizon's
         years discounted to ``base_year``), ``cumulative_cost`` and ``cumulative_averted`` (from the
-        first projection year to the horizon's end), ``cost_per_person_averted`` (their ratio; NaN where
-        nothing is averted), ``baseline_displacement``, ``prob_benefit`` (share of samples with averted > 0) and
+        first projection year to the horizon's end; that year is attr ``climmig_cumulative_from_year``),
+        ``cost_per_person_averted`` (their ratio; NaN where nothing is averted), ``baseline_displacement``, ``prob_benefit`` (share of samples with averted > 0) and
         ``prob_best`` (intervention x scenario x horizon: share of samples in which the option averts
         the most over all regions; ties shared).
 
@@ -217,6 +217,7 @@ def compare_interventions(
     best = score == score.max("intervention")
     ds["prob_best"] = (best / best.sum("intervention")).mean("sample")
     _attrs(ds, currency, price_year, comparison_spec, outcome_var)
+    ds.attrs["climmig_cumulative_from_year"] = first_year
     return ds
 
 

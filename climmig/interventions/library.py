@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 _DROUGHT_WORDS = ("drought", "heat", "crop", "water", "dry")
 _EXPOSURE_VARS = ("exposure_ratio", "exposed_population", "livelihood_weighted_exposure")
+#: exposure variables that count people (they scale with the scenario's population)
+_PEOPLE_VARS = ("exposed_population", "livelihood_weighted_exposure")
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -446,7 +448,9 @@ def mitigation(state: ProjectionState, spec: InterventionSpec, effect_draws) -> 
 
     Every hazard variable :math:`x` with a ``scenario`` dim becomes :math:`x + s (x_{target} - x)`, where
     the effect is the share of the gap closed (1 = the target scenario's hazard). Population and income
-    keep their own scenario (the socio-economic pathway is unchanged). Mitigation is global: ``regions``
+    keep their own scenario (the socio-economic pathway is unchanged): counts of exposed people move toward
+    the target scenario's exposed *share* of this scenario's people, and the exposure ratio is a share
+    already (:func:`climmig.exposure.ratio.exposure_ratio`). Mitigation is global: ``regions``
     and ``coverage`` are ignored.
 
     Parameters
@@ -474,7 +478,13 @@ def mitigation(state: ProjectionState, spec: InterventionSpec, effect_draws) -> 
             continue
         arr = state.drivers[name]
         hz = target_hazards(spec, arr["hazard"].values) if "hazard" in arr.dims else []
-        gap = arr.sel(scenario=target, drop=True) - arr
+        goal = arr.sel(scenario=target, drop=True)
+        if name in _PEOPLE_VARS and "population" in state.drivers:
+            # counts of exposed people: the target's exposed share of this scenario's people
+            pop = state.drivers["population"]
+            pop_t = pop.sel(scenario=target, drop=True)
+            goal = (goal * pop / pop_t.where(pop_t > 0)).fillna(0.0)
+        gap = goal - arr
         step = s * gap
         if "hazard" in arr.dims:
             step = step.where(arr["hazard"].isin(hz), 0.0)

@@ -34,6 +34,7 @@ import xarray as xr
 
 from climmig.config.schema import DistSpec
 from climmig.errors import ConfigError, DataError
+from climmig.exposure.ratio import exposure_ratio
 from climmig.mobility.regimes import REGIMES, regime_codes
 
 __all__ = [
@@ -584,8 +585,8 @@ def flow_drivers(exposure: xr.Dataset, covariates: xr.Dataset, geography: xr.Dat
     ----------
     exposure : xr.Dataset
         With ``population`` and ``gdp_per_capita`` (scenario, year, region), ``exposed_population``
-        (hazard, scenario, climate_model, year, region) and ``exposed_population_baseline`` (hazard,
-        climate_model, region).
+        (hazard, scenario, climate_model, year, region), ``exposed_population_baseline`` (hazard,
+        climate_model, region) and ``population_baseline`` (region).
     covariates : xr.Dataset
         ``climate_stress`` (region), the baseline weather-displacement rate, and ``gdp_per_capita`` (region),
         the fit period's GDP per capita in the fit's units (:func:`country_covariates`).
@@ -596,13 +597,12 @@ def flow_drivers(exposure: xr.Dataset, covariates: xr.Dataset, geography: xr.Dat
     -------
     xr.Dataset
         ``population``, ``gdp_per_capita``, ``exposure_ratio`` (hazard, scenario, climate_model, year,
-        region; 1 where the baseline exposure is 0), ``climate_stress``, ``gdp_per_capita_baseline``,
+        region; the share of people exposed relative to the baseline,
+        :func:`climmig.exposure.ratio.exposure_ratio`; 1 where the baseline exposure is 0), ``climate_stress``, ``gdp_per_capita_baseline``,
         ``distance_km``, ``contiguous``.
     """
     regions = [str(r) for r in exposure["region"].values]
-    base = exposure["exposed_population_baseline"]
-    ratio = (exposure["exposed_population"] / base).where(base > 0, 1.0)
-    ratio.attrs = {"units": "1", "long_name": "exposed population relative to the baseline"}
+    ratio = exposure_ratio(exposure)
     return xr.Dataset({
         "population": exposure["population"],
         "gdp_per_capita": exposure["gdp_per_capita"],

@@ -1,7 +1,7 @@
 """Checkpointed execution of a run's stages.
 
 Each stage writes its outputs atomically, then a record ``stages/<name>.json`` holding the science-config
-hash, the hashes of the records of the stages it depends on, and the sha256 of every output file. A stage is
+hash, the stage's version, the hashes of the records of the stages it depends on, and the sha256 of every output file. A stage is
 skipped on a rerun when its record matches; otherwise it (and everything downstream) runs again. A run
 killed at any point therefore resumes where it stopped and ends with the same outputs.
 
@@ -53,12 +53,17 @@ class Stage:
         Stages whose outputs this one reads.
     description : str
         Shown in progress output.
+    version : int
+        Version of what the stage writes. A record of another version is not current, so a climmig release
+        that changes a stage's outputs (a new variable, a corrected formula) recomputes that stage, and
+        everything downstream, in existing run directories instead of reusing the old outputs.
     """
 
     name: str
     func: Callable[[Any], dict[str, Any]]
     depends_on: tuple[str, ...] = ()
     description: str = ""
+    version: int = 1
 
 
 @dataclass
@@ -143,6 +148,8 @@ def stage_is_current(run_dir: Path, stage: Stage, cfg_hash: str, verify_outputs:
     except (OSError, json.JSONDecodeError):
         return False
     if rec.get("config_sha256") != cfg_hash or rec.get("upstream") != _upstream(run_dir, stage):
+        return False
+    if rec.get("stage_version", 1) != stage.version:
         return False
     for rel, digest in rec.get("outputs", {}).items():
         out = Path(run_dir) / rel
@@ -296,6 +303,7 @@ def execute(stages: Sequence[Stage], ctx: Any, *, only: Sequence[str] | None = N
         rec = {
             "stage": stage.name,
             "config_sha256": ctx.cfg_hash,
+            "stage_version": stage.version,
             "upstream": _upstream(run_dir, stage),
             "outputs": outputs,
             "summary": _jsonable(summary),

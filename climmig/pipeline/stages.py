@@ -411,12 +411,14 @@ def _save_section_figures(ctx: RunContext, sections: list) -> list:
 def stage_report(ctx: RunContext) -> dict[str, Any]:
     """Figures, CSV summaries and the HTML report for non-programmers."""
     from climmig.interventions import ProjectionState
+    from climmig.projection.attribution import scenario_attribution
     from climmig.report.html import write_html_report
     from climmig.report.sections import (
         comparison_section,
         flows_section,
         plausibility_section,
         projection_section,
+        society_section,
     )
 
     proj = xr.load_dataset(ctx.path("projection", "projection.nc"))
@@ -426,6 +428,17 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
                                    boundaries=boundaries, horizon_partition=summ.get("variance_horizon"))]
     last = ctx.cfg.horizons[-1]
     mid_sc = ctx.cfg.scenarios[len(ctx.cfg.scenarios) // 2]
+    m = _models(ctx)
+    if len(ctx.cfg.scenarios) > 1:
+        # the projection's own draws (same samples and seed) next to the same futures with the middle
+        # scenario's people and incomes
+        attribution = scenario_attribution(
+            m.disp, m.drivers, reference=mid_sc, years=range(last.start, last.end + 1), samples=m.samples,
+            seed=m.seed, projected=proj["displaced_persons"])
+        sections.append(society_section(attribution, period=f"{last.start}-{last.end}"))
+        write_netcdf(stamp(attribution, f"why the scenarios differ: each scenario with {mid_sc}'s population and "
+                                        "income", ctx.cfg_hash, ctx.cfg.seed),
+                     ctx.path("report_scenario_attribution.nc"))
     sel = {"scenario": mid_sc, "year": slice(last.start, last.end)}
     sections.append(flows_section(proj["internal_migration"].sel(sel).mean("year"),
                                   proj["cross_border_migration"].sel(sel).mean("year"),
@@ -434,7 +447,6 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     if cmp_file.exists():
         sections.append(comparison_section(xr.load_dataset(cmp_file), scenario=mid_sc))
     # present-day plausibility: today's exposure (ratio 1) and the first projection year's population
-    m = _models(ctx)
     first = int(m.drivers["year"].values[0])
     today = m.drivers.sel(year=[first], scenario=[mid_sc])
     today = today.assign(exposure_ratio=xr.ones_like(today["exposure_ratio"]))
@@ -457,7 +469,8 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
                              metadata=manifest_bits)
     figs = sorted(str(p.relative_to(ctx.run_dir)) for p in ctx.path("figures").glob("*.png")) \
         if ctx.path("figures").exists() else []
-    return {"outputs": [str(path.relative_to(ctx.run_dir)), "report_plausibility.csv", *figs],
+    extra = ["report_scenario_attribution.nc"] if ctx.path("report_scenario_attribution.nc").exists() else []
+    return {"outputs": [str(path.relative_to(ctx.run_dir)), "report_plausibility.csv", *extra, *figs],
             "headline": [f"report: {path}"]}
 
 
@@ -477,7 +490,9 @@ def build_stages() -> list[Stage]:
     """
     return [
         Stage("inputs", stage_inputs, (), "verify input data"),
-        Stage("exposure", stage_exposure, ("inputs",), "hazard and livelihood layers, exposure per region"),
+        # version 2: population_baseline stored, so exposure ratios are changes of the exposed share
+        Stage("exposure", stage_exposure, ("inputs",), "hazard and livelihood layers, exposure per region",
+              version=2),
         Stage("fit_displacement", stage_fit_displacement, ("inputs",), "calibrate the displacement model"),
         Stage("fit_migration", stage_fit_migration, ("inputs",), "calibrate the migration model"),
         Stage("projection", stage_projection, ("exposure", "fit_displacement", "fit_migration"),

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 
 import xarray as xr
 
+from climmig.exposure.ratio import exposure_ratio
+
 __all__ = ["displacement_drivers"]
 
 
@@ -33,9 +35,11 @@ def displacement_drivers(exposure: xr.Dataset, hazards: Sequence[str],
     xr.Dataset
         ``population``, ``gdp_per_capita`` (scenario, year, region), ``agricultural_share``,
         ``rural_share`` (region), and on a ``hazard`` dim of the displacement types: ``exposure_ratio``
-        (1 where there is no layer or no baseline exposure), ``exposed_population``,
+        (the share of people exposed relative to the present-climate baseline,
+        :func:`climmig.exposure.ratio.exposure_ratio`; 1 where there is no layer or no baseline exposure), ``exposed_population``,
         ``livelihood_weighted_exposure``, ``hazard_intensity`` (NaN where there is no layer).
     """
+    ratio_all = exposure_ratio(exposure)
     per_hazard: dict[str, list[xr.DataArray]] = {
         "exposure_ratio": [], "exposed_population": [], "livelihood_weighted_exposure": [],
         "hazard_intensity": [],
@@ -45,9 +49,7 @@ def displacement_drivers(exposure: xr.Dataset, hazards: Sequence[str],
         layer = layer_map.get(h)
         if layer is not None and layer in exposure["hazard"].values:
             ex = exposure.sel(hazard=layer, drop=True)
-            base = ex["exposed_population_baseline"]
-            ratio = (ex["exposed_population"] / base).where(base > 0, 1.0)
-            per_hazard["exposure_ratio"].append(ratio)
+            per_hazard["exposure_ratio"].append(ratio_all.sel(hazard=layer, drop=True).drop_attrs())
             for v in ("exposed_population", "livelihood_weighted_exposure", "hazard_intensity"):
                 per_hazard[v].append(ex[v].drop_attrs() if hasattr(ex[v], "drop_attrs") else ex[v])
         else:
@@ -63,7 +65,7 @@ def displacement_drivers(exposure: xr.Dataset, hazards: Sequence[str],
     for name, parts in per_hazard.items():
         da = xr.concat(parts, dim=xr.DataArray(list(hazards), dims="hazard", name="hazard"))
         out[name] = da.transpose("hazard", "scenario", "climate_model", "year", "region")
-    out["exposure_ratio"].attrs = {"units": "1", "long_name": "exposed population relative to the baseline"}
+    out["exposure_ratio"].attrs = {"units": "1", "long_name": "share of people exposed relative to the baseline"}
     out["exposed_population"].attrs = {"units": "1", "long_name": "people exposed above the threshold"}
     out["livelihood_weighted_exposure"].attrs = {"units": "1",
                                                  "long_name": "exposed people weighted by agricultural dependency"}

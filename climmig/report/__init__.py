@@ -11,6 +11,7 @@ from climmig.report.plots import (
     observed_vs_simulated,
     ranked_bars,
     save_figure,
+    society_dots,
     uncertainty_by_horizon,
     uncertainty_partition,
 )
@@ -19,6 +20,7 @@ from climmig.report.sections import (
     flows_section,
     plausibility_section,
     projection_section,
+    society_section,
 )
 from climmig.report.tables import comparison_table, headline_table, interval_table
 
@@ -41,6 +43,8 @@ __all__ = [
     "ranked_bars",
     "render_html",
     "save_figure",
+    "society_dots",
+    "society_section",
     "uncertainty_by_horizon",
     "uncertainty_partition",
     "write_html_report",

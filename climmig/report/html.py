@@ -106,6 +106,8 @@ def _fmt(v: Any) -> str:
             return "–"
         if np.isinf(v):
             return "no benefit" if v > 0 else "–"
+        if v == 0:
+            return "0"
         if abs(v) >= 100:
             return f"{v:,.0f}"
         if abs(v) >= 1:

@@ -27,6 +27,7 @@ __all__ = [
     "observed_vs_simulated",
     "ranked_bars",
     "save_figure",
+    "society_dots",
     "uncertainty_by_horizon",
     "uncertainty_partition",
 ]
@@ -465,6 +466,55 @@ def flows_bars(
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(title or f"Internal and cross-border movement (median, {int(level * 100)} % interval)",
                  fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def society_dots(attribution: xr.Dataset, *, level: float = 0.9, title: str | None = None) -> Figure:
+    """Each scenario as projected and with the reference scenario's people and incomes (medians, intervals).
+
+    Parameters
+    ----------
+    attribution : xr.Dataset
+        :func:`climmig.projection.attribution.scenario_attribution` output.
+    level : float
+        Interval probability.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    Figure
+    """
+    probs = [(1 - level) / 2, 0.5, (1 + level) / 2]
+    ref = attribution.attrs.get("climmig_reference_society", "reference")
+    scen = [str(s) for s in attribution["scenario"].values]
+    fig = Figure(figsize=(7.2, 0.9 * len(scen) + 1.8))
+    ax = fig.subplots()
+    y = np.arange(len(scen))[::-1]
+    variants = (("projected", "as projected (each scenario's own people and incomes)", "o", -0.13),
+                ("reference_society", f"with {ref.upper()}'s people and incomes (climate differs only)", "s",
+                 0.13))
+    for var, label, marker, off in variants:
+        q = _q(attribution[var], probs).compute()
+        for yi, sc in zip(y, scen, strict=True):
+            lo, med, hi = (float(q.sel(scenario=sc, quantile=p)) for p in probs)
+            col = _SCENARIO_COLOURS.get(sc, "#444444")
+            ax.plot([lo, hi], [yi + off] * 2, color=col, lw=1.6, alpha=0.8)
+            ax.plot([med], [yi + off], marker=marker, color=col, ms=7,
+                    mfc=col if var == "projected" else "white", mew=1.6)
+            ax.annotate(_people(med), (med, yi + off), textcoords="offset points", xytext=(0, 5), ha="center",
+                        fontsize=7.5)
+        ax.plot([], [], marker=marker, ls="-", color="#555555", mfc="#555555" if var == "projected" else "white",
+                label=label)
+    ax.set_yticks(y, [s.upper() for s in scen])
+    ax.set_ylim(y.min() - 0.6, y.max() + 0.6)
+    ax.set_xlim(left=0)
+    _people_axis(ax, axis="x")
+    ax.set_xlabel("people displaced per year")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=8, frameon=False)
+    ax.set_title(title or f"Climate or society? (median, {int(level * 100)} % interval)", fontsize=11)
     fig.tight_layout()
     return fig
 

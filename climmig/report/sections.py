@@ -17,12 +17,13 @@ from climmig.report.plots import (
     flows_bars,
     observed_vs_simulated,
     ranked_bars,
+    society_dots,
     uncertainty_by_horizon,
     uncertainty_partition,
 )
 from climmig.report.tables import comparison_table
 
-__all__ = ["comparison_section", "flows_section", "plausibility_section", "projection_section"]
+__all__ = ["comparison_section", "flows_section", "plausibility_section", "projection_section", "society_section"]
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +130,69 @@ def projection_section(
     return Section(f"Projected {what}", text, figures=figs)
 
 
+def society_section(attribution: xr.Dataset, *, period: str, level: float = 0.9) -> Section:
+    """Why the scenarios differ: climate against population and income, with a figure and a table.
+
+    Parameters
+    ----------
+    attribution : xr.Dataset
+        :func:`climmig.projection.attribution.scenario_attribution` output.
+    period : str
+        The years averaged, e.g. ``"2081-2100"``.
+    level : float
+        Interval probability.
+
+    Returns
+    -------
+    Section
+    """
+    ref = str(attribution.attrs.get("climmig_reference_society", ""))
+    scen = [str(s) for s in attribution["scenario"].values]
+    lo, hi = (1 - level) / 2, (1 + level) / 2
+    pooled = [d for d in attribution["projected"].dims if d != "scenario"]
+    q = {v: attribution[v].quantile([lo, 0.5, hi], dim=pooled).compute() for v in ("projected", "reference_society")}
+    med = {v: {sc: float(q[v].sel(scenario=sc, quantile=0.5)) for sc in scen} for v in q}
+    pop = {sc: float(attribution["population"].sel(scenario=sc)) for sc in scen}
+    gdp = {sc: float(attribution["gdp_per_capita"].sel(scenario=sc)) for sc in scen}
+    order_p = sorted(scen, key=med["projected"].get)
+    order_r = sorted(scen, key=med["reference_society"].get)
+    low, high = order_r[0], order_r[-1]
+    ga = attribution["gdp_per_capita"].attrs
+    units = str(ga.get("units", "USD")) + (f" of {ga['price_year']}" if "price_year" in ga else "")
+    storyline = "; ".join(f"{sc.upper()} {_n(pop[sc])} people with GDP per capita of about {gdp[sc]:,.0f} "
+                          f"{units}" for sc in scen)
+    text = (
+        "Each scenario is a whole storyline: besides emissions, it sets how many people will live in the study "
+        f"area and how rich they will be. In {period}: {storyline}. More people means more people who can be "
+        "displaced, and income changes how many of the people exposed are displaced (the model learns by how "
+        f"much from the record). To separate the climate from the society, every scenario is projected again with "
+        f"{ref.upper()}'s people and incomes: what then differs between scenarios is the climate alone.\n\n"
+        f"With {ref.upper()}'s people and incomes, displacement in {period} goes from about "
+        f"{_n(med['reference_society'][low])} a year under {low.upper()} to {_n(med['reference_society'][high])} "
+        f"under {high.upper()} (medians): that difference is the climate's part.")
+    if order_p != order_r:
+        text += (" The order of the scenarios changes when they share the same people and incomes, so the "
+                 "differences between the projected scenarios come more from population and income than from "
+                 "the climate. " + " ".join(
+                     f"{sc.upper()}: {_n(med['projected'][sc])} as projected, "
+                     f"{_n(med['reference_society'][sc])} with {ref.upper()}'s people and incomes."
+                     for sc in scen if sc != ref))
+    rows = []
+    for sc in scen:
+        a, b = q["projected"].sel(scenario=sc).values, q["reference_society"].sel(scenario=sc).values
+        rows.append({"scenario": sc.upper(), "people": _n(pop[sc]), f"GDP per capita ({units})": f"{gdp[sc]:,.0f}",
+                     "displaced per year, as projected": f"{_n(a[1])} ({_n(a[0])} to {_n(a[2])})",
+                     f"with {ref.upper()}'s people and incomes": f"{_n(b[1])} ({_n(b[0])} to {_n(b[2])})"})
+    fig = ReportFigure(
+        society_dots(attribution, level=level),
+        f"People displaced per year in {period}, each scenario as projected (filled) and with {ref.upper()}'s "
+        f"people and incomes (open). Dots are medians and lines {int(level * 100)} % intervals. Both use the "
+        "same simulated futures, so their difference comes from population and income only.")
+    table = ReportTable(pd.DataFrame(rows), f"Population, income and displacement per year in {period} "
+                                            f"(medians, {int(level * 100)} % intervals).")
+    return Section("Why the scenarios differ", text, figures=[fig], tables=[table])
+
+
 def comparison_section(comparison: xr.Dataset, *, scenario: str | None = None, level: float = 0.9) -> Section:
     """Ranked options per horizon, benefit against cost, and the headline table.
 
@@ -158,10 +222,12 @@ def comparison_section(comparison: xr.Dataset, *, scenario: str | None = None, l
         f"Under {scen.upper()}, in the {last} period, the option most often best is {best['intervention']} "
         f"({best['prob_best'] * 100:.0f} % of simulated futures), averting about {_n(best['averted_median'])} "
         f"displacements (90 % interval {_n(best['averted_lower'])} to {_n(best['averted_upper'])}).")
+    first_year = int(comparison.attrs.get("climmig_cumulative_from_year", 0)) or None
+    since = f"{first_year} to the period's end" if first_year else "from the first year to the period's end"
     cols = {"intervention": "option", "timescale": "timescale", "scenario": "scenario", "horizon": "period",
-            "averted_median": "averted (median)", "averted_lower": "averted (low)",
-            "averted_upper": "averted (high)", "cost_median": "discounted cost (median)",
-            "cost_per_person_median": "cost per person averted (median)",
+            "averted_median": "averted in the period (median)", "averted_lower": "averted (low)",
+            "averted_upper": "averted (high)", "cost_median": "discounted cost in the period (median)",
+            "cost_per_person_median": f"cost per person averted, {since} (median)",
             "prob_benefit": "chance of any benefit", "prob_best": "chance of being best"}
     shown = table[list(cols)].rename(columns=cols)
     for c in ("chance of any benefit", "chance of being best"):
@@ -178,7 +244,9 @@ def comparison_section(comparison: xr.Dataset, *, scenario: str | None = None, l
     ]
     return Section("Comparing options", text, figures=figs, tables=[ReportTable(
         shown, f"Headline results by option, scenario and period ({int(level * 100)} % intervals; costs in "
-               f"{currency}).")])
+               f"{currency}). 'Averted' and 'discounted cost' count the period's years only; the cost per person "
+               f"averted divides everything spent by everything averted {since}, so an option that has stopped "
+               "spending (or averting) in a period still shows what its people averted cost.")])
 
 
 def flows_section(internal: xr.DataArray, cross_border: xr.DataArray, *, period: str = "",

@@ -10,6 +10,7 @@ from climmig.config.schema import BorderRegimeChange, DistSpec, InterventionSpec
 from climmig.errors import ClimmigError
 from climmig.interventions import (
     KINDS,
+    ProjectionState,
     apply_intervention,
     border_regime_spec,
     draw_effects,
@@ -163,6 +164,25 @@ def test_mitigation_moves_toward_target_scenario(state):
     bad = spec("mitigation", params={"target_scenario": "ssp245"})
     with pytest.raises(ClimmigError, match="not projected"):
         apply_intervention(state, bad, full(1.0))
+
+
+def test_mitigation_keeps_the_scenario_population(drivers, regimes):
+    """Mitigation changes the climate, not the socio-economic pathway: exposed people move to the target
+    scenario's exposed share of this scenario's own people."""
+    fewer = xr.DataArray([1.0, 0.7], dims="scenario", coords={"scenario": ["ssp126", "ssp585"]})
+    pop = drivers["population"] * fewer  # SSP5 with 30 % fewer people, same exposed shares
+    d = drivers.assign(population=pop, exposed_population=drivers["exposed_population"] * fewer,
+                       livelihood_weighted_exposure=drivers["livelihood_weighted_exposure"] * fewer)
+    st = ProjectionState.baseline(d, N, regimes=regimes, hazards=["flood", "storm", "drought"])
+    sp = spec("mitigation", timescale="long", start_year=2027, ramp_years=0,
+              params={"target_scenario": "ssp126"})
+    out = apply_intervention(st, sp, full(1.0)).drivers
+    ex = out["exposed_population"].isel(sample=0, drop=True).sel(scenario="ssp585", year=2030, hazard="flood")
+    share126 = (d["exposed_population"] / d["population"]).sel(scenario="ssp126", year=2030, hazard="flood")
+    np.testing.assert_allclose(ex.values, (share126 * pop.sel(scenario="ssp585", year=2030)).values)
+    assert not np.allclose(ex.values, d["exposed_population"].sel(scenario="ssp126", year=2030, hazard="flood"))
+    xr.testing.assert_equal(out["population"], d["population"])
+    xr.testing.assert_equal(out["gdp_per_capita"], d["gdp_per_capita"])
 
 
 def test_development_compounds_growth(state):

@@ -305,13 +305,19 @@ def test_flow_drivers_from_exposure_stage(world) -> None:
                         dims=("hazard", "climate_model", "region"),
                         coords={"hazard": coords["hazard"], "climate_model": coords["climate_model"],
                                 "region": regions})
-    pop = cov["population"].sel(region=regions).expand_dims(scenario=["ssp126"], year=[2030])
+    pop0 = cov["population"].sel(region=regions)
+    # the first region's population doubles by 2030: its exposed share, not its exposed count, is compared
+    growth = xr.DataArray([2.0, 1.0, 1.0], dims="region", coords={"region": regions})
+    pop = (pop0 * growth).expand_dims(scenario=["ssp126"], year=[2030])
     exposure = xr.Dataset({"population": pop, "gdp_per_capita": pop * 0 + 1000.0,
-                           "exposed_population": exposed, "exposed_population_baseline": base})
+                           "exposed_population": exposed, "exposed_population_baseline": base,
+                           "population_baseline": pop0})
     d = flow_drivers(exposure, cov, geo)
     r = d["exposure_ratio"].sel(scenario="ssp126", climate_model="GFDL-ESM4", year=2030)
-    np.testing.assert_allclose(r.sel(hazard="flood").values, [3.0, 3.0, 1.0])  # zero baseline -> 1
-    np.testing.assert_allclose(r.sel(hazard="heat").values, [1.0, 1.0, 1.0])
+    np.testing.assert_allclose(r.sel(hazard="flood").values, [1.5, 3.0, 1.0])  # zero baseline -> 1
+    np.testing.assert_allclose(r.sel(hazard="heat").values, [0.5, 1.0, 1.0])
+    with pytest.raises(DataError, match="population_baseline"):
+        flow_drivers(exposure.drop_vars("population_baseline"), cov, geo)
     assert d["distance_km"].dims == ("origin", "destination") and d.sizes["origin"] == 3
     assert d["exposure_ratio"].attrs["units"] == "1"
 

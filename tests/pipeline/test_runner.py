@@ -53,6 +53,21 @@ def test_config_change_reruns(tmp_path: Path) -> None:
     assert (tmp_path / "b.txt").read_text() == "20"
 
 
+def test_new_stage_version_reruns_it_and_downstream(tmp_path: Path) -> None:
+    """A release that changes what a stage writes recomputes it in existing run directories."""
+    import dataclasses
+    import json
+
+    calls: list[str] = []
+    execute(_stages(calls), Ctx(tmp_path, "h1"))
+    assert json.loads((tmp_path / "stages" / "a.json").read_text())["stage_version"] == 1
+    bumped = [dataclasses.replace(s, version=2) if s.name == "a" else s for s in _stages(calls)]
+    res = execute(bumped, Ctx(tmp_path, "h1"))
+    assert [r.status for r in res] == ["ran", "ran"]
+    assert [r.status for r in execute(bumped, Ctx(tmp_path, "h1"))] == ["skipped", "skipped"]
+    assert calls == ["a", "b", "a", "b"]
+
+
 def test_edited_output_is_detected(tmp_path: Path) -> None:
     calls: list[str] = []
     execute(_stages(calls), Ctx(tmp_path, "h1"))

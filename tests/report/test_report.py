@@ -204,3 +204,38 @@ def test_headline_table_ranks_and_formats(demo):
     assert set(head["P(best)"].astype(float)) <= {float(x) for x in np.round(sub["prob_best"], 2)}
     with pytest.raises(KeyError, match="no rows for scenario"):
         headline_table(table, scenario="ssp999", horizon="mid")
+
+
+def _attribution(projected, reference):
+    """An attribution dataset: medians per scenario as given, lognormal spread over samples."""
+    rng = np.random.default_rng(7)
+    scen = list(projected)
+    z = rng.normal(0, 0.3, (100, 1, 2))
+    noise = np.exp(np.concatenate([z, -z]))  # median 1
+    mk = lambda vals: xr.DataArray(np.array(vals)[None, :, None] * noise, dims=("sample", "scenario", "climate_model"),  # noqa: E731
+                                   coords={"scenario": scen, "climate_model": ["a", "b"]})
+    ds = xr.Dataset({"projected": mk(list(projected.values())), "reference_society": mk(list(reference.values())),
+                     "population": ("scenario", [230e6, 305e6, 217e6]),
+                     "gdp_per_capita": ("scenario", [18e3, 9.8e3, 32.9e3], {"units": "USD", "price_year": 2005})},
+                    coords={"scenario": scen})
+    ds.attrs["climmig_reference_society"] = "ssp245"
+    return ds
+
+
+def test_society_section_says_when_the_society_reorders_the_scenarios(tmp_path):
+    from climmig.report import society_section
+
+    flipped = _attribution({"ssp126": 0.85e6, "ssp245": 1.9e6, "ssp585": 1.05e6},
+                           {"ssp126": 1.5e6, "ssp245": 1.9e6, "ssp585": 2.6e6})
+    sec = society_section(flipped, period="2081-2100")
+    assert "from about 1.5 million a year under SSP126 to 2.6 million under SSP585" in sec.text
+    assert "The order of the scenarios changes" in sec.text
+    assert "305.0 million people" in sec.text and "USD of 2005" in sec.text
+    table = sec.tables[0].table
+    assert list(table["scenario"]) == ["SSP126", "SSP245", "SSP585"]
+    assert table.iloc[2]["with SSP245's people and incomes"].startswith("2.6 million (")
+    kept = _attribution({"ssp126": 1.2e6, "ssp245": 1.9e6, "ssp585": 2.2e6},
+                        {"ssp126": 1.5e6, "ssp245": 1.9e6, "ssp585": 2.6e6})
+    assert "The order of the scenarios changes" not in society_section(kept, period="2081-2100").text
+    text = write_html_report(tmp_path, [sec], title="Demo").read_text()
+    assert text.count("data:image/png;base64,") == 1 and "Why the scenarios differ" in text

@@ -128,7 +128,7 @@ def test_a_fit_that_failed_the_gate_is_refused_like_the_pipeline_does(tmp_path: 
             return {"outputs": [f"{name}.txt"], "passed": False, "gate": "convergence FAILED: R-hat 1.2"}
         return run
 
-    stages = [Stage(s.name, fake(s.name), s.depends_on) for s in build_stages()
+    stages = [Stage(s.name, fake(s.name), s.depends_on, version=s.version) for s in build_stages()
               if s.name in ("inputs", "exposure", "fit_displacement")]
     execute(stages, SimpleNamespace(run_dir=tmp_path, cfg_hash=science_hash(cfg)))
     with pytest.raises(ConvergenceError, match=r"did not converge \(convergence FAILED: R-hat 1.2\)"):

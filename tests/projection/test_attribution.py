@@ -1,0 +1,66 @@
+"""Why scenarios differ: the same futures with one scenario's population and income."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from climmig.errors import DataError
+from climmig.mobility.displacement import predict_displacement
+from climmig.mobility.simulate import simulate_displacement
+from climmig.projection.attribution import scenario_attribution, with_reference_society
+
+from ..mobility.test_displacement import _drivers, _fake_idata
+
+YEARS = [2040, 2041, 2042]
+
+
+@pytest.fixture
+def fit_and_drivers(rng):
+    inputs, _ = simulate_displacement(rng, n_countries=12, n_years=6, hazards=("flood", "storm"), n_regions=3,
+                                      return_truth=True)
+    idata, _ = _fake_idata(inputs, rng)
+    return idata, _drivers(inputs, ["C00", "C01", "C02"], YEARS)
+
+
+def test_reference_society_takes_people_and_income_only(fit_and_drivers):
+    _, d = fit_and_drivers
+    out = with_reference_society(d, "ssp126")
+    for v in ("population", "gdp_per_capita"):
+        assert out[v].dims == d[v].dims
+        for sc in ("ssp126", "ssp585"):
+            xr.testing.assert_equal(out[v].sel(scenario=sc, drop=True), d[v].sel(scenario="ssp126", drop=True))
+    xr.testing.assert_identical(out["exposure_ratio"], d["exposure_ratio"])
+    assert out.attrs["climmig_reference_society"] == "ssp126"
+    with pytest.raises(DataError, match="ssp245"):
+        with_reference_society(d, "ssp245")
+    with pytest.raises(DataError, match="no scenario dim"):
+        with_reference_society(d, "ssp126", variables=("agricultural_share",))
+
+
+def test_attribution_shares_the_futures_and_isolates_the_society(fit_and_drivers):
+    idata, d = fit_and_drivers
+    kw = {"samples": 12, "seed": 4, "years": YEARS[1:]}
+    att = scenario_attribution(idata, d, reference="ssp585", **kw)
+    assert att["projected"].dims == ("sample", "scenario", "climate_model")
+    # the reference scenario is itself in both variants (same draws: common random numbers)
+    xr.testing.assert_allclose(att["projected"].sel(scenario="ssp585"), att["reference_society"].sel(scenario="ssp585"))
+    # the projected variant is the projection (summed over regions and hazards, averaged over the years)
+    full = predict_displacement(idata, d, samples=12, seed=4)["displaced_persons"]
+    np.testing.assert_allclose(att["projected"].values,
+                               full.sel(year=YEARS[1:]).sum(("region", "hazard")).mean("year").values)
+    # passing the projection's own draws gives the same result
+    again = scenario_attribution(idata, d, reference="ssp585", projected=full, **kw)
+    xr.testing.assert_allclose(again, att)
+    # with the same climate in every scenario, the reference society leaves nothing between scenarios
+    same = d.assign(exposure_ratio=d["exposure_ratio"].sel(scenario="ssp585", drop=True)
+                    .broadcast_like(d["exposure_ratio"]).transpose(*d["exposure_ratio"].dims))
+    e = scenario_attribution(idata, same, reference="ssp585", variable="expected_displacement", **kw)
+    xr.testing.assert_allclose(e["reference_society"].sel(scenario="ssp126", drop=True),
+                               e["reference_society"].sel(scenario="ssp585", drop=True))
+    assert not np.allclose(e["projected"].sel(scenario="ssp126"), e["projected"].sel(scenario="ssp585"))
+    # population and income of the study area per scenario
+    pop = d["population"].sel(year=YEARS[1:]).sum("region").mean("year")
+    xr.testing.assert_allclose(att["population"], pop.assign_attrs(att["population"].attrs))
+    assert att.attrs["climmig_reference_society"] == "ssp585"
