@@ -35,6 +35,7 @@ import xarray as xr
 from climmig.config.schema import DistSpec
 from climmig.errors import ConfigError, DataError
 from climmig.exposure.ratio import exposure_ratio
+from climmig.mobility.crn_draws import negbin_draws
 from climmig.mobility.regimes import REGIMES, regime_codes
 
 __all__ = [
@@ -706,15 +707,6 @@ def _cap_emigration(flow: xr.DataArray, cross: xr.DataArray, cap: xr.DataArray) 
     return out, int((factor < 1).sum())
 
 
-def _negbin(rng: np.random.Generator, mu: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Negative-binomial draws (gamma-Poisson mixture) with mean ``mu`` and shape ``alpha``."""
-    lam = rng.gamma(alpha, mu / alpha)
-    # With the small fitted shapes (alpha ~ 0.2) and extrapolated means for countries outside the fitted
-    # flows, single gamma draws can exceed what numpy's Poisson accepts (~1e19). No flow can exceed the
-    # world's population, so draws are capped there (8e9); the cap only touches the extreme tail.
-    return rng.poisson(np.minimum(lam, 8e9)).astype(float)
-
-
 def predict_flows(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *, samples: int, seed: int,
                   internal: xr.Dataset | None = None, max_rate: float | None = None,
                   totals_only: bool = False) -> xr.Dataset:
@@ -800,7 +792,7 @@ def predict_flows(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *, sam
     alpha_i = (internal["alpha"]).broadcast_like(expected).transpose(*expected.dims)
     alpha = xr.where(internal_mask, alpha_i, alpha_x).transpose(*expected.dims)
     mu = (expected * scale).transpose(*expected.dims).to_numpy()
-    draws_np = _negbin(rng, np.maximum(mu, 1e-12), alpha.to_numpy())
+    draws_np = negbin_draws(rng, np.maximum(mu, 1e-12), alpha.to_numpy())
     draws_np[mu <= 0] = 0.0
     flow = expected.copy(data=draws_np) / scale
     if max_rate is None:

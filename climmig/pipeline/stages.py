@@ -495,8 +495,12 @@ def build_stages() -> list[Stage]:
               version=2),
         Stage("fit_displacement", stage_fit_displacement, ("inputs",), "calibrate the displacement model"),
         Stage("fit_migration", stage_fit_migration, ("inputs",), "calibrate the migration model"),
+        # version 2: migration counts drawn with common random numbers (climmig.mobility.crn_draws)
         Stage("projection", stage_projection, ("exposure", "fit_displacement", "fit_migration"),
-              "posterior predictive projections"),
-        Stage("interventions", stage_interventions, ("projection",), "compare interventions"),
-        Stage("report", stage_report, ("projection", "interventions"), "figures and HTML report"),
+              "posterior predictive projections", version=2),
+        # version 2: mitigation keeps the scenario's population; cost per person marked cumulative
+        Stage("interventions", stage_interventions, ("projection",), "compare interventions", version=2),
+        # version 2: "why the scenarios differ" section and report_scenario_attribution.nc
+        Stage("report", stage_report, ("projection", "interventions"), "figures and HTML report",
+              version=2),
     ]

@@ -16,7 +16,8 @@ from typing import Literal
 import dask.array as dsa
 import numpy as np
 import xarray as xr
-from scipy import stats
+
+from climmig.mobility.crn_draws import negbin_draws
 
 __all__ = ["expected_negbin", "sample_negbin"]
 
@@ -63,10 +64,9 @@ def _block_sampler(seed: int, method: str):
     def _draw(mu: np.ndarray, alpha: np.ndarray, block_info: dict | None = None) -> np.ndarray:
         loc = tuple(block_info[None]["chunk-location"]) if block_info else (0,) * mu.ndim
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=loc))
-        p = alpha / (alpha + np.maximum(mu, 0.0))
         if method == "inversion":
-            u = rng.random(mu.shape)
-            return np.where(p >= 1.0, 0.0, stats.nbinom.ppf(u, alpha, np.minimum(p, 1.0)))
+            return negbin_draws(rng, np.maximum(mu, 0.0), alpha)
+        p = alpha / (alpha + np.maximum(mu, 0.0))
         return rng.negative_binomial(alpha, p).astype(np.float64)
 
     return _draw
@@ -90,10 +90,11 @@ def sample_negbin(
     seed : int
         Seed; each block draws from ``SeedSequence(seed, spawn_key=block position)``.
     method : {"generator", "inversion"}
-        ``"generator"``: numpy's gamma-Poisson sampler (fast). ``"inversion"``: one uniform per value
-        pushed through the negative-binomial quantile function (about 10x slower for large means, but a
-        value changes only where its mean changes and is monotone in the mean, so comparisons of
-        variants with the same seed use exactly common random numbers).
+        ``"generator"``: numpy's gamma-Poisson sampler (fast). ``"inversion"``: a gamma draw that depends on
+        ``alpha`` only and a uniform pushed through the Poisson quantile function
+        (:func:`climmig.mobility.crn_draws.negbin_draws`; about 2x slower, but a value changes only where
+        its mean changes and is monotone in the mean, so comparisons of variants with the same seed use
+        exactly common random numbers).
 
     Returns
     -------
