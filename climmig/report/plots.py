@@ -305,6 +305,12 @@ def averted_vs_cost(
 ) -> Figure:
     """Displacement averted against discounted cost, medians with central intervals on both axes.
 
+    Both axes are cumulative from the first projection year to the horizon's end (the quantities whose
+    ratio is the comparison's cost per person averted), so the slope from the origin to a point is its
+    cost per person and the dashed rays mark constant costs per person. A measure paid for early and
+    working late (relocation, defences) therefore keeps its cost. Comparisons without the cumulative
+    variables (written by climmig before they existed) are drawn with the horizon's own totals.
+
     Parameters
     ----------
     comparison : xr.Dataset
@@ -320,11 +326,22 @@ def averted_vs_cost(
     -------
     Figure
     """
-    av = _totals(comparison, "averted_displacement", scenario).sel(horizon=horizon)
-    cost = _totals(comparison, "discounted_cost", scenario).sel(horizon=horizon)
+    cumulative = "cumulative_cost" in comparison and "cumulative_averted" in comparison
+    av_var, cost_var = (("cumulative_averted", "cumulative_cost") if cumulative
+                        else ("averted_displacement", "discounted_cost"))
+    av = _totals(comparison, av_var, scenario).sel(horizon=horizon)
+    cost = _totals(comparison, cost_var, scenario).sel(horizon=horizon)
     probs = [(1 - level) / 2, 0.5, (1 + level) / 2]
     qa, qc = av.quantile(probs, dim="sample").compute(), cost.quantile(probs, dim="sample").compute()
     currency = comparison["discounted_cost"].attrs.get("currency", "")
+    end = int(comparison["horizon_end"].sel(horizon=horizon)) if "horizon_end" in comparison.coords else None
+    if cumulative and end is not None:
+        first = comparison.attrs.get("climmig_cumulative_from_year", "the first projection year")
+        span = f"{first} to {end}"
+    elif "horizon_start" in comparison.coords and end is not None:
+        span = f"{int(comparison['horizon_start'].sel(horizon=horizon))} to {end}"
+    else:
+        span = f"horizon {horizon}"
     fig = Figure(figsize=(9.0, 4.8))
     ax = fig.subplots()
     markers = "osD^vP*Xh<>"
@@ -335,14 +352,36 @@ def averted_vs_cost(
         ax.errorbar(a[1], c[1] / 1e6, xerr=[[a[1] - a[0]], [a[2] - a[1]]],
                     yerr=[[(c[1] - c[0]) / 1e6], [(c[2] - c[1]) / 1e6]], fmt=markers[i % len(markers)],
                     capsize=3, ms=6, alpha=0.85, label=str(name))
+    if cumulative:
+        _cost_per_person_rays(ax, currency)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5), title="option", title_fontsize=9)
-    ax.set_xlabel(f"displacement averted, people (median and {int(level * 100)} % interval)")
-    ax.set_ylabel(f"discounted cost (million {currency})")
+    ax.set_xlabel(f"displacement averted {span}, people (median and {int(level * 100)} % interval)")
+    ax.set_ylabel(f"discounted cost {span} (million {currency})")
     _people_axis(ax, "x")
     ax.grid(alpha=0.3)
-    ax.set_title(title or f"Benefit and cost, {scenario}, horizon {horizon}", fontsize=12)
+    ax.set_title(title or f"Benefit and cost, {scenario}, {span}", fontsize=12)
     fig.tight_layout()
     return fig
+
+
+def _cost_per_person_rays(ax: Any, currency: str) -> None:
+    """Dashed rays from the origin at constant cost per person averted (powers of ten that cross the axes)."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    if x1 <= 0 or y1 <= 0:
+        return
+    for cpp in (10.0, 100.0, 1000.0, 10000.0):
+        # ray y = cpp * x / 1e6 (million units), clipped to the axes
+        xe = min(x1, y1 * 1e6 / cpp)
+        ye = cpp * xe / 1e6
+        # rays too steep or too flat to read beside the points are left out
+        if xe < 0.06 * (x1 - x0) or ye < 0.06 * (y1 - y0):
+            continue
+        ax.plot([0, xe], [0, ye], ls="--", lw=0.8, color="0.6", zorder=0)
+        ax.annotate(f"{cpp:,.0f} {currency}/person", (xe, ye), textcoords="offset points", xytext=(-4, -10),
+                    ha="right", fontsize=7, color="0.45")
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
 
 
 def change_map(

@@ -240,7 +240,9 @@ def comparison_section(comparison: xr.Dataset, *, scenario: str | None = None, l
                      "A bar crossing the dashed zero line means the option may not help."),
         ReportFigure(averted_vs_cost(comparison, scenario=scen, horizon=last),
                      f"Benefit (right is better) against discounted cost in million {currency} (lower is "
-                     f"cheaper) in the {last} period. Options toward the lower right give the most for the money."),
+                     f"cheaper), both added up {since.replace('the period', f'the {last} period')}: what was "
+                     "spent early counts for what it averts later. The dashed rays mark constant costs per "
+                     "person averted; options toward the lower right give the most for the money."),
     ]
     return Section("Comparing options", text, figures=figs, tables=[ReportTable(
         shown, f"Headline results by option, scenario and period ({int(level * 100)} % intervals; costs in "

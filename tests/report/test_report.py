@@ -92,6 +92,15 @@ def test_comparison_figures_and_table(demo):
     fig = averted_vs_cost(cmp, scenario="ssp585", horizon="mid")
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert sorted(legend) == sorted(["cash", "warning", "paris", "cash_and_warning"])
+    # the points are cumulative from the first year (the ratio behind the cost per person), not the
+    # horizon's own totals: money spent before the horizon still counts
+    names = list(cmp["intervention"].values)
+    cash = fig.axes[0].containers[names.index("cash")].lines[0]
+    cum = cmp.sel(intervention="cash", scenario="ssp585", horizon="mid").sum("region")
+    assert float(cash.get_xdata()[0]) == pytest.approx(float(cum["cumulative_averted"].median("sample")))
+    assert float(cash.get_ydata()[0]) == pytest.approx(float(cum["cumulative_cost"].median("sample")) / 1e6)
+    assert float(cum["cumulative_cost"].median()) > float(cum["discounted_cost"].median())
+    assert "to 20" in fig.axes[0].get_xlabel()
     table = comparison_table(cmp)
     assert len(table) == 4 * 2 * 2
     row = table.query("intervention == 'cash' and scenario == 'ssp585' and horizon == 'mid'").iloc[0]
