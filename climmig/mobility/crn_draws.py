@@ -48,30 +48,26 @@ def poisson_quantile(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
     """
     u = np.asarray(u, dtype=float)
     lam = np.asarray(lam, dtype=float)
-    out = np.empty(lam.shape)
-    small = lam < EXACT_BELOW
-    big = ~small
-    if big.any():
-        lb = lam[big]
-        z = special.ndtri(u[big])
-        out[big] = np.maximum(np.floor(lb + np.sqrt(lb) * z + (z * z - 1.0) / 6.0 + 0.5), 0.0)
-    if small.any():
-        out[small] = _invert_small(u[small], lam[small])
-    return out
+    z = special.ndtri(u)  # cheap beside the branches; the compiled loop picks per cell
+    return _quantile(u.ravel(), z.ravel(), lam.ravel()).reshape(lam.shape)
 
 
 @numba.njit(cache=True, nogil=True)
-def _invert_small(u: np.ndarray, lam: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """Exact Poisson inversion by the recurrence ``p_k = p_{k-1} lam / k``, cell by cell."""
+def _quantile(u: np.ndarray, z: np.ndarray, lam: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Per cell: exact inversion by ``p_k = p_{k-1} lam / k`` below :data:`EXACT_BELOW`, else Cornish-Fisher."""
     out = np.empty(lam.shape)
     for i in range(lam.size):
-        p = np.exp(-lam[i])
+        li = lam[i]
+        if li >= EXACT_BELOW:
+            out[i] = max(np.floor(li + np.sqrt(li) * z[i] + (z[i] * z[i] - 1.0) / 6.0 + 0.5), 0.0)
+            continue
+        p = np.exp(-li)
         cdf = p
         k = 0
         # P(X > lam + 20 sqrt(lam) + 40) is below 1e-80 for lam < 50: the bound is never reached
         while cdf < u[i] and k < 400:
             k += 1
-            p = p * lam[i] / k
+            p = p * li / k
             cdf += p
         out[i] = k
     return out
