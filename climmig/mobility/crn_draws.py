@@ -42,7 +42,7 @@ def poisson_quantile(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
     Returns
     -------
     np.ndarray of float
-        Counts. Exact for ``lam < EXACT_BELOW``; above, the Cornish-Fisher expansion
+        Counts (NaN where ``lam`` is NaN). Exact for ``lam < EXACT_BELOW``; above, the Cornish-Fisher expansion
         :math:`\\lambda + \\sqrt{\\lambda} z + (z^2 - 1)/6` rounded, with :math:`z = \\Phi^{-1}(u)`. Both
         parts are non-decreasing in ``lam`` and in ``u``.
     """
@@ -58,6 +58,9 @@ def _quantile(u: np.ndarray, z: np.ndarray, lam: np.ndarray) -> np.ndarray:  # p
     out = np.empty(lam.shape)
     for i in range(lam.size):
         li = lam[i]
+        if np.isnan(li):  # an undefined mean stays undefined (numpy's sampler raised here)
+            out[i] = np.nan
+            continue
         if li >= EXACT_BELOW:
             out[i] = max(np.floor(li + np.sqrt(li) * z[i] + (z[i] * z[i] - 1.0) / 6.0 + 0.5), 0.0)
             continue

@@ -67,3 +67,8 @@ def test_flows_of_untouched_years_are_identical_under_a_measure(rng) -> None:
     for v in ("cross_border_migration", "internal_migration"):
         xr.testing.assert_equal(base[v].sel(year=[2040, 2050]), alt[v].sel(year=[2040, 2050]))
     assert not base["cross_border_migration"].sel(year=2030).equals(alt["cross_border_migration"].sel(year=2030))
+
+
+def test_undefined_means_stay_undefined() -> None:
+    got = poisson_quantile(np.array([0.3, 0.3, 0.3]), np.array([np.nan, 0.0, 80.0]))
+    assert np.isnan(got[0]) and got[1] == 0.0 and got[2] == stats.poisson.ppf(0.3, 80.0)
