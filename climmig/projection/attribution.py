@@ -110,6 +110,7 @@ def scenario_attribution(idata: Any, drivers: xr.Dataset, *, reference: str, yea
     sub = drivers.sel(year=list(years))
     pop = sub["population"]
     gdp = (sub["gdp_per_capita"] * pop).sum("region") / pop.sum("region")
+    gdp.attrs = {}  # binary operations merge the operands' attrs (population's "area: sum" does not apply)
     ds = xr.Dataset({
         "projected": per_year(projected),
         "reference_society": per_year(ref[variable]),

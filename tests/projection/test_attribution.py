@@ -21,7 +21,11 @@ def fit_and_drivers(rng):
     inputs, _ = simulate_displacement(rng, n_countries=12, n_years=6, hazards=("flood", "storm"), n_regions=3,
                                       return_truth=True)
     idata, _ = _fake_idata(inputs, rng)
-    return idata, _drivers(inputs, ["C00", "C01", "C02"], YEARS)
+    d = _drivers(inputs, ["C00", "C01", "C02"], YEARS)
+    # attrs as the exposure stage writes them
+    d["population"].attrs = {"units": "1", "long_name": "people", "cell_methods": "area: sum"}
+    d["gdp_per_capita"].attrs = {"units": "USD", "currency": "USD", "price_year": 2005}
+    return idata, d
 
 
 def test_reference_society_takes_people_and_income_only(fit_and_drivers):
@@ -64,3 +68,6 @@ def test_attribution_shares_the_futures_and_isolates_the_society(fit_and_drivers
     pop = d["population"].sel(year=YEARS[1:]).sum("region").mean("year")
     xr.testing.assert_allclose(att["population"], pop.assign_attrs(att["population"].attrs))
     assert att.attrs["climmig_reference_society"] == "ssp585"
+    # a population-weighted mean: population's "area: sum" must not ride along on the arithmetic
+    assert "cell_methods" not in att["gdp_per_capita"].attrs
+    assert att["gdp_per_capita"].attrs["long_name"] == "GDP per capita (population-weighted)"
