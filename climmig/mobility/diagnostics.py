@@ -81,9 +81,11 @@ def check_convergence(idata: az.InferenceData, gate: GateSpec, var_names: list[s
             "tree_depth_hits": ((), depth_hits, {
                 "long_name": "draws after tuning whose NUTS tree reached the maximum depth (an efficiency "
                              "warning, not part of the gate)", "units": "1"}),
-            "max_r_hat": ((), max_r, {"units": "1"}),
-            "min_ess_bulk": ((), min_b, {"units": "1"}),
-            "min_ess_tail": ((), min_t, {"units": "1"}),
+            "max_r_hat": ((), max_r, {"long_name": "largest R-hat over the gated quantities", "units": "1"}),
+            "min_ess_bulk": ((), min_b, {"long_name": "smallest bulk effective sample size over the gated "
+                                                       "quantities", "units": "1"}),
+            "min_ess_tail": ((), min_t, {"long_name": "smallest tail effective sample size over the gated "
+                                                       "quantities", "units": "1"}),
             "passed": ((), passed, {"long_name": "fit passed the convergence gate"}),
         },
         coords={"parameter": names, "chain": np.arange(bfmi.size)},

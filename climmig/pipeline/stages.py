@@ -82,9 +82,10 @@ def stage_exposure(ctx: RunContext) -> dict[str, Any]:
             "emulated": ds.attrs.get("climmig_emulated", "false")}
 
 
-def _diag_file(diag: xr.Dataset, path) -> None:
-    write_netcdf(diag.assign(passed=diag["passed"].astype("int8").assign_attrs(
-        long_name="fit passed the convergence gate (1) or not (0)")), path)
+def _diag_file(ctx: RunContext, diag: xr.Dataset, path, title: str) -> None:
+    ds = diag.assign(passed=diag["passed"].astype("int8").assign_attrs(
+        long_name="fit passed the convergence gate (1) or not (0)", units="1"))
+    write_netcdf(stamp(ds, title, ctx.cfg_hash, ctx.cfg.seed), path)
 
 
 def stage_fit_displacement(ctx: RunContext) -> dict[str, Any]:
@@ -94,7 +95,8 @@ def stage_fit_displacement(ctx: RunContext) -> dict[str, Any]:
 
     out = ctx.path("fits")
     cal = calibrate(ctx.cfg, ctx.catalog, out_dir=out, reuse=True, progress=ctx.progress)
-    _diag_file(cal.diagnostics, out / "displacement_diagnostics.nc")
+    _diag_file(ctx, cal.diagnostics, out / "displacement_diagnostics.nc",
+               "convergence diagnostics of the displacement model fit")
     pngs = plot_predictive_checks(cal, ctx.path("figures"), seed=ctx.cfg.seed)
     return {"outputs": [str(cal.path.relative_to(ctx.run_dir)), "fits/displacement_diagnostics.nc",
                         *[str(p.relative_to(ctx.run_dir)) for p in pngs]],
@@ -132,7 +134,8 @@ def stage_fit_migration(ctx: RunContext) -> dict[str, Any]:
                 progress=ctx.progress)
     diag = check_convergence(idata, ctx.cfg.mobility.gate)
     save_fit(idata, ctx.path("fits", "migration.nc"))
-    _diag_file(diag, ctx.path("fits", "migration_diagnostics.nc"))
+    _diag_file(ctx, diag, ctx.path("fits", "migration_diagnostics.nc"),
+               "convergence diagnostics of the migration model fit")
     fr = regime_frictions(idata)
     with atomic_path(ctx.path("fits", "regime_frictions.csv")) as tmp:
         fr.to_csv(tmp)

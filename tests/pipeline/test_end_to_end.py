@@ -12,6 +12,8 @@ import pytest
 import xarray as xr
 import yaml
 
+from tests.cf_check import cf_problems
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -24,8 +26,24 @@ def test_demo_run_end_to_end_and_resume(small_demo_run: Path) -> None:
     run = Path(cfg["outputs"]["run_dir"])
     for f in ["exposure/exposure.nc", "projection/projection.nc", "projection/summary.nc",
               "projection/displacement_by_region_scenario_horizon.csv", "interventions/comparison.nc",
-              "interventions/comparison.csv", "report.html", "manifest.json", "config.yaml"]:
+              "interventions/comparison.csv", "report.html", "manifest.json", "config.yaml",
+              "report_plausibility.csv", "report_scenario_attribution.nc"]:
         assert (run / f).exists(), f
+    # the attribution reruns every scenario with the reference scenario's people and incomes, with the same
+    # draws: for the reference scenario itself both variants are the same projection
+    # every NetCDF the run wrote meets the CF essentials (fits are ArviZ groups, checked by ArviZ's reader)
+    problems = []
+    for f in sorted(run.rglob("*.nc")):
+        if f.parent.name == "fits" and not f.name.endswith("_diagnostics.nc"):
+            continue
+        with xr.open_dataset(f, decode_cf=False) as ds:
+            problems += cf_problems(ds, str(f.relative_to(run)))
+            assert ds.attrs.get("climmig_config_sha256") and ds.attrs.get("history"), f
+    assert not problems, problems
+    att = xr.load_dataset(run / "report_scenario_attribution.nc")
+    ref = att.attrs["climmig_reference_society"]
+    xr.testing.assert_allclose(att["projected"].sel(scenario=ref), att["reference_society"].sel(scenario=ref))
+    assert att.attrs["Conventions"].startswith("CF-") and att["projected"].attrs["units"] == "1"
     proj = xr.load_dataset(run / "projection" / "projection.nc")
     assert set(proj["displaced_persons"].dims) == {"sample", "scenario", "climate_model", "year", "region",
                                                    "hazard"}
