@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 from scipy import fft, special
+from scipy.stats import mstats
 
 __all__ = ["ess_bulk", "ess_tail", "rhat_rank"]
 
@@ -208,26 +209,6 @@ def _ess_bulk(x: np.ndarray) -> np.ndarray:
     return np.where(_invalid(x, min_chains=1), np.nan, _ess(_z_scale(_split(x))))
 
 
-def _quantile_type7(rows: np.ndarray, p: float) -> np.ndarray:
-    """Type-7 quantile of each row, with the floating-point steps of ``scipy.stats.mstats.mquantiles``.
-
-    ArviZ's tail ESS uses ``mquantiles(alphap=1, betap=1)``. Mathematically that is ``np.quantile``'s
-    default. It reaches the interpolation weight by another route, though: ``n p + (1 - p)`` instead of
-    ``(n - 1) p``. Where the quantile falls on a draw, one of the two can land just below the draw and the
-    other on it. The indicator ``x <= q`` then differs by one draw, and so does the ESS (at 41 draws, 28.6
-    against 38.9). The same steps give the same numbers.
-    """
-    x = np.sort(rows, axis=1)
-    n = x.shape[1]
-    if n == 1:
-        return x[:, 0]
-    m = 1.0 + p * (1.0 - 1.0 - 1.0)
-    aleph = n * p + m
-    k = int(np.floor(np.clip(aleph, 1, n - 1)))
-    gamma = float(np.clip(aleph - k, 0, 1))
-    return (1.0 - gamma) * x[:, k - 1] + gamma * x[:, k]
-
-
 def ess_tail(x: np.ndarray, prob: tuple[float, float] = (0.05, 0.95)) -> np.ndarray:
     """Tail effective sample size: the smaller ESS of the indicators of the 5 % and 95 % quantiles.
 
@@ -247,8 +228,11 @@ def ess_tail(x: np.ndarray, prob: tuple[float, float] = (0.05, 0.95)) -> np.ndar
     def block(x: np.ndarray) -> np.ndarray:
         pooled = x.reshape(x.shape[0], -1)
         with np.errstate(invalid="ignore"):
-            ess = [_ess(_split((x <= _quantile_type7(pooled, p)[:, None, None]).astype(float)))
-                   for p in prob]
+            # ArviZ's own quantile (type 7 by mquantiles). np.quantile is the same mathematically but rounds
+            # differently where the quantile falls on a draw: x <= q then counts one draw more or less, and
+            # the ESS moves with it (at 41 draws, 28.6 against ArviZ's 38.9)
+            qs = np.asarray(mstats.mquantiles(pooled, prob=list(prob), alphap=1, betap=1, axis=1))
+            ess = [_ess(_split((x <= qs[:, i, None, None]).astype(float))) for i in range(len(prob))]
         return np.where(_invalid(x, min_chains=1), np.nan, np.minimum(*ess))
 
     return _blockwise(block, x)

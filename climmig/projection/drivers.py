@@ -49,7 +49,7 @@ def displacement_drivers(exposure: xr.Dataset, hazards: Sequence[str],
         layer = layer_map.get(h)
         if layer is not None and layer in exposure["hazard"].values:
             ex = exposure.sel(hazard=layer, drop=True)
-            per_hazard["exposure_ratio"].append(ratio_all.sel(hazard=layer, drop=True).drop_attrs())
+            per_hazard["exposure_ratio"].append(ratio_all.sel(hazard=layer, drop=True))
             for v in ("exposed_population", "livelihood_weighted_exposure", "hazard_intensity"):
                 per_hazard[v].append(ex[v].drop_attrs() if hasattr(ex[v], "drop_attrs") else ex[v])
         else:
