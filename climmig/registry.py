@@ -34,7 +34,7 @@ def scenarios() -> dict[str, dict[str, float]]:
 
 
 def climate_models() -> dict[str, dict[str, float]]:
-    """Known climate models and their equilibrium climate sensitivity (K)."""
+    """Known climate models (CMIP6 source ids, and the CMIP5 models of bundled scenario files)."""
     return registry()["climate_models"]
 
 

@@ -31,6 +31,7 @@ from climmig.units import dimensionality, parse_quantity
 __all__ = [
     "BBox",
     "BorderRegimeChange",
+    "ClimateSpec",
     "ComparisonSpec",
     "ComputeSpec",
     "CostSpec",
@@ -214,7 +215,10 @@ class HazardSpec(_Frozen):
     indicator: str
     input: SafeId = Field(description="catalog id of the raw hazard input (or the emulator's baseline)")
     threshold: str = Field(description="threshold with units, e.g. '0.5 m' or '35 degC'")
-    source: Literal["scenario_files", "emulator"] = "emulator"
+    source: Literal["warming_levels", "scenario_files", "emulator"] = Field(
+        default="warming_levels",
+        description="warming_levels: real data scaled by each CMIP6 model's warming (AR6 ch. 12); scenario_files: "
+        "the user's CMIP6/ISIMIP files; emulator: the documented fallback for places without data")
     params: dict[str, float | int | str | bool] = Field(default_factory=dict)
 
     @field_validator("indicator")
@@ -532,6 +536,18 @@ class OutputSpec(_Frozen):
     )
 
 
+class ClimateSpec(_Frozen):
+    """Where each climate model's warming comes from, and how models are placed in the AR6 ranges."""
+
+    warming: SafeId = Field(
+        default="cmip6_regional_tas",
+        description="catalog id of the CMIP6 yearly temperature table (model, scenario, year, AR6 regions, world)")
+    position_region: str | None = Field(
+        default=None,
+        description="AR6 region whose warming per K of global warming orders the models in the p10-p90 ranges "
+        "(default: the AR6 region holding most of the grid's cells)")
+
+
 # --------------------------------------------------------------------------------------------- the run
 class RunConfig(_Frozen):
     """A whole climmig run, as read from one YAML file."""
@@ -546,6 +562,7 @@ class RunConfig(_Frozen):
     horizons: list[HorizonSpec] = Field(min_length=1)
     scenarios: list[Scenario] = Field(min_length=1)
     climate_models: list[ClimateModel] = Field(min_length=1)
+    climate: ClimateSpec = Field(default_factory=ClimateSpec)
     hazards: list[HazardSpec] = Field(min_length=1)
     livelihoods: list[LivelihoodSpec] = Field(default_factory=list)
     mobility: MobilitySpec = Field(default_factory=MobilitySpec)

@@ -29,6 +29,7 @@ from climmig.grid.lonlat import normalize_lonlat
 from climmig.grid.masks import boundary_region_ids
 from climmig.hazards import INDICATOR_UNITS, exceedance_threshold, hazard_indicator, warming_since_baseline
 from climmig.hazards.emulator import stable_key
+from climmig.hazards.warming_levels import ClimateDrivers, cell_country_a2, climate_drivers, position_region
 from climmig.livelihoods import population_weights, rural_share, scale_to_projection, ssp_series, wdi_share
 from climmig.livelihoods.checks import checked_population_counts
 
@@ -145,9 +146,14 @@ class ExposureLayers:
     window : list of int
         Years of the present-climate baseline (``BASELINE_WINDOW`` around ``period.baseline_year``).
     dT : xr.DataArray, [K], dims (scenario, climate_model, year)
-        Warming since the baseline year.
+        Warming since the baseline year (projection years).
     chunks : dict
         Spatial chunks from ``compute.chunks``.
+    climate : ClimateDrivers
+        Each model's warming since 1850-1900 over the baseline window and the projection years, its yearly
+        anomaly and position in the across-model ranges (warming-level layers).
+    cell_country : xr.DataArray
+        ISO 3166 alpha-2 code of the country holding most of each cell ("" where none).
     """
 
     grid: xr.Dataset
@@ -164,6 +170,8 @@ class ExposureLayers:
     window: list[int]
     dT: xr.DataArray
     chunks: dict[str, int]
+    climate: ClimateDrivers
+    cell_country: xr.DataArray
 
 
 def exposure_layers(cfg: Any, catalog: Any) -> ExposureLayers:
@@ -195,12 +203,17 @@ def exposure_layers(cfg: Any, catalog: Any) -> ExposureLayers:
     pop_table = catalog.open(pop_spec.projection or "ssp_population")
     projected = ssp_series(pop_table, pop_spec.ssp_model, list(cfg.scenarios), countries, ssp_years)
     factor = _country_scaling(weights, projected)  # (scenario, year, region)
-    dT = warming_since_baseline(list(cfg.scenarios), list(cfg.climate_models), years, y0)
     window = list(range(y0 + BASELINE_WINDOW[0], y0 + BASELINE_WINDOW[1] + 1))
+    table = catalog.open(cfg.climate.warming)
+    region = cfg.climate.position_region or position_region(grid, catalog, table)
+    climate = climate_drivers(table, list(cfg.scenarios), list(cfg.climate_models),
+                              sorted(set(years) | set(window)), cfg.seed, region)
+    dT = warming_since_baseline(climate.warming, y0).sel(year=years)
     return ExposureLayers(grid=grid, study=study, weights=weights, source=source,
                           base_r=weights.sum(("lat", "lon")), factor=factor,
                           factor0=factor.sel(year=y0).mean("scenario"), projected=projected, countries=countries,
-                          years=years, baseline_year=y0, window=window, dT=dT, chunks=chunks)
+                          years=years, baseline_year=y0, window=window, dT=dT, chunks=chunks, climate=climate,
+                          cell_country=cell_country_a2(fractions, catalog.open(cfg.study_area.boundaries)))
 
 
 def hazard_fields(spec: Any, layers: ExposureLayers, catalog: Any, seed: int) -> tuple[xr.DataArray, xr.DataArray]:
@@ -223,6 +236,14 @@ def hazard_fields(spec: Any, layers: ExposureLayers, catalog: Any, seed: int) ->
         ``(field, field0)``, dims (scenario, climate_model, year, lat, lon); ``field0`` covers the baseline
         window (scenario ``present`` for emulated hazards).
     """
+    if spec.source == "warming_levels":
+        # the baseline is the observed climatology at the window's warming (every observed year once)
+        field = hazard_indicator(spec, catalog, layers.grid, layers.dT, seed, layers.chunks,
+                                 climate=layers.climate.select(layers.years), cell_country=layers.cell_country)
+        field0 = hazard_indicator(spec, catalog, layers.grid, layers.dT, seed, layers.chunks,
+                                  climate=layers.climate.select(layers.window, climatology=True),
+                                  cell_country=layers.cell_country)
+        return field, field0
     field = hazard_indicator(spec, catalog, layers.grid, layers.dT, seed, layers.chunks)
     dT = layers.dT
     if spec.source == "emulator":
@@ -230,9 +251,7 @@ def hazard_fields(spec: Any, layers: ExposureLayers, catalog: Any, seed: int) ->
         dT0 = dT0.assign_coords(scenario=["present"])
         field0 = hazard_indicator(spec, catalog, layers.grid, dT0, seed ^ stable_key("baseline"), layers.chunks)
     else:
-        dTw = warming_since_baseline([str(s) for s in dT["scenario"].values],
-                                     [str(m) for m in dT["climate_model"].values], layers.window,
-                                     layers.baseline_year)
+        dTw = warming_since_baseline(layers.climate.warming, layers.baseline_year).sel(year=layers.window)
         field0 = hazard_indicator(spec, catalog, layers.grid, dTw, seed, layers.chunks)
     return field, field0
 
@@ -305,7 +324,7 @@ def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
         intensity.append(hz_intensity)
         baseline.append(hz_baseline)
         meta.append((spec.name, spec.indicator, spec.threshold, INDICATOR_UNITS[spec.indicator],
-                     field.attrs.get("climmig_emulated", "false")))
+                     field.attrs.get("climmig_emulated", "false"), field.attrs.get("climmig_hazard_source", "")))
         inputs[spec.input] = field.attrs.get("climmig_catalog_id", spec.input)
         logger.info("hazard %s: %s > %s", spec.name, spec.indicator, thr)
     hz = xr.Variable("hazard", [m[0] for m in meta])
@@ -313,7 +332,8 @@ def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
                "hazard_indicator": ("hazard", [m[1] for m in meta]),
                "hazard_threshold": ("hazard", [m[2] for m in meta]),
                "hazard_units": ("hazard", [m[3] for m in meta]),
-               "hazard_emulated": ("hazard", [m[4] for m in meta])}
+               "hazard_emulated": ("hazard", [m[4] for m in meta]),
+               "hazard_source": ("hazard", [m[5] for m in meta])}
     exposed_da = xr.concat(exposed, dim=hz, coords="minimal").assign_coords(hcoords)
     exposed_da = exposed_da.transpose("hazard", "scenario", "climate_model", "year", "region")
     intensity_da = xr.concat(intensity, dim=hz, coords="minimal").assign_coords(hcoords)
@@ -372,18 +392,17 @@ def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
         climmig_grid_resolution_deg=float(cfg.grid.resolution),
         climmig_baseline_window=f"{window[0]}-{window[-1]}",
         climmig_hazard_inputs=", ".join(f"{k}" for k in inputs),
+        climmig_hazard_sources="; ".join(f"{m[0]}: {m[5]}" for m in meta),
         title=f"climmig exposure: {cfg.run_id}",
     )
     if emulated:
-        ds.attrs["comment"] = ("Hazards marked hazard_emulated=true come from the warming-level emulator "
-                               "(climmig.hazards.emulator): baseline fields scaled by IPCC AR6 warming per SSP and "
-                               "climate-model ECS with seeded variability. The flood depth distribution is "
-                               "transplanted from an ISIMIP Central-Europe field onto a synthetic susceptibility "
-                               "pattern; drought and crop baselines are synthetic.")
+        ds.attrs["comment"] = ("Hazards marked hazard_emulated=true come from the fallback emulator "
+                               "(climmig.hazards.emulator): baseline fields scaled by each model's warming with "
+                               "seeded variability, not from hazard data; see hazard_source.")
     return ds
 
 
-def _units_attr(meta: list[tuple[str, str, str, str, str]]) -> dict[str, str]:
+def _units_attr(meta: list[tuple[str, str, str, str, str, str]]) -> dict[str, str]:
     units = {m[3] for m in meta}
     if len(units) == 1:
         return {"units": units.pop()}

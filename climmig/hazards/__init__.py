@@ -1,4 +1,4 @@
-"""Hazard indicators (pure, xclim-style), scenario-file readers and the warming-level emulator."""
+"""Hazard indicators, warming-level layers from real data, scenario-file readers and the fallback emulator."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from climmig.hazards.indicators import (
 )
 from climmig.hazards.layers import exceedance_threshold, hazard_indicator
 from climmig.hazards.scenario_files import open_scenario_files
-from climmig.hazards.warming import global_warming, warming_since_baseline
+from climmig.hazards.warming import warming_since_baseline
 
 __all__ = [
     "INDICATOR_UNITS",
@@ -25,7 +25,6 @@ __all__ = [
     "drought_months",
     "exceedance_threshold",
     "flooded_fraction",
-    "global_warming",
     "hazard_indicator",
     "heat_days",
     "open_scenario_files",

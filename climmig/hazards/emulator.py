@@ -100,6 +100,7 @@ def _per_chunk(dT: xr.DataArray) -> xr.DataArray:
 def _finish(da: xr.DataArray, name: str, units: str, long_name: str, recipe: str) -> xr.DataArray:
     da = da.astype(np.float32).transpose(*_DIMS).rename(name)
     da.attrs = {"units": units, "long_name": long_name, "climmig_emulated": "true", "climmig_emulator": recipe,
+                "climmig_hazard_source": f"EMULATOR FALLBACK (climmig.hazards.emulator): {recipe}",
                 "cell_methods": "year: point"}
     return da
 

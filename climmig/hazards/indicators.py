@@ -38,6 +38,8 @@ INDICATOR_UNITS: dict[str, str] = {
     "crop_yield_loss": "1",
     "water_stress": "1",
     "coastal_inundation": "m",
+    "rainfall_deficit": "1",
+    "flood_return_period": "yr",
 }
 
 

@@ -1,4 +1,4 @@
-"""Hazard layers on the analysis grid, from scenario files or the warming-level emulator.
+"""Hazard layers on the analysis grid: warming-level layers from real data, scenario files, or the fallback emulator.
 
 :func:`hazard_indicator` returns the annual indicator of one configured hazard with dims
 ``(scenario, climate_model, year, lat, lon)``; :func:`exceedance_threshold` says when a cell counts as
@@ -35,6 +35,8 @@ EXCEEDANCE: dict[str, tuple[str, str]] = {
     "crop_yield_loss": ("threshold", "1"),
     "water_stress": ("threshold", "1"),
     "coastal_inundation": ("threshold", "m"),
+    "rainfall_deficit": ("threshold", "1"),
+    "flood_return_period": ("threshold", "yr"),
 }
 _DEFAULT_MIN = {"min_days": 10.0, "min_months": 3.0}
 
@@ -147,7 +149,8 @@ def _from_files(spec: Any, catalog: Any, grid: xr.Dataset, years: list[int], chu
 
 
 def hazard_indicator(spec: Any, catalog: Any, grid: xr.Dataset, dT: xr.DataArray, seed: int,
-                     chunks: dict[str, int] | None = None) -> xr.DataArray:
+                     chunks: dict[str, int] | None = None, climate: Any = None,
+                     cell_country: xr.DataArray | None = None) -> xr.DataArray:
     """The annual indicator of one hazard on the analysis grid.
 
     Parameters
@@ -165,13 +168,27 @@ def hazard_indicator(spec: Any, catalog: Any, grid: xr.Dataset, dT: xr.DataArray
         Run seed (emulator variability).
     chunks : dict, optional
         Spatial chunks (``lat``/``lon``).
+    climate : climmig.hazards.warming_levels.ClimateDrivers, optional
+        Per-model warming for ``source: warming_levels`` (its years are the layer's years).
+    cell_country : xr.DataArray, optional
+        ISO alpha-2 country per cell (crop layer of ``source: warming_levels``).
 
     Returns
     -------
     xr.DataArray, [indicator units], dims (scenario, climate_model, year, lat, lon)
-        Lazy, float32; attrs ``climmig_emulated`` ("true"/"false") and ``climmig_catalog_id``.
+        Lazy, float32; attrs ``climmig_emulated`` ("true"/"false"), ``climmig_catalog_id`` and
+        ``climmig_hazard_source`` (the data and method the layer came from).
     """
     chunks = dict(chunks or {"lat": 256, "lon": 256})
+    if spec.source == "warming_levels":
+        from climmig.hazards.warming_levels import warming_level_layer
+
+        if climate is None:
+            raise DataError(f"hazard {spec.name}: source warming_levels needs the climate models' warming")
+        out = warming_level_layer(spec, catalog, grid, climate, cell_country)
+        out.attrs["climmig_catalog_id"] = spec.input
+        out.attrs["units"] = ind.INDICATOR_UNITS[spec.indicator]
+        return out.astype(np.float32).rename(spec.name)
     if spec.source == "emulator":
         out = _emulated(spec, catalog, grid, dT, seed, chunks)
     else:
@@ -181,5 +198,8 @@ def hazard_indicator(spec: Any, catalog: Any, grid: xr.Dataset, dT: xr.DataArray
                          "lon": chunks.get("lon", 256)})
     out = out.astype(np.float32).transpose("scenario", "climate_model", "year", "lat", "lon")
     out.attrs.setdefault("climmig_catalog_id", spec.input)
+    out.attrs.setdefault("climmig_hazard_source", (
+        "EMULATOR FALLBACK (climmig.hazards.emulator): baseline field scaled by each model's warming with seeded "
+        f"noise; input {spec.input}" if spec.source == "emulator" else f"scenario files {spec.input}"))
     out.attrs["units"] = ind.INDICATOR_UNITS[spec.indicator]
     return out.rename(spec.name)

@@ -362,12 +362,16 @@ def _protected_share(state: ProjectionState, spec: InterventionSpec, hz: list[st
         if not 0 <= v <= 1:
             raise ConfigError([f"intervention {spec.id}: params.protected_share must lie in [0, 1]"])
         return v
-    if "protection_depth_m" not in p:
-        raise ConfigError([f"intervention {spec.id}: flood_protection needs params.protection_depth_m "
-                           "(design standard) or params.protected_share"])
+    # the design standard and the exposure threshold are in the flood indicator's units: a return period
+    # (protection_level/threshold_level, e.g. 100 and 20 years) or a depth (protection_depth_m/threshold_m)
+    level_key = next((k for k in ("protection_level", "protection_depth_m") if k in p), None)
+    if level_key is None:
+        raise ConfigError([f"intervention {spec.id}: flood_protection needs params.protection_level (design "
+                           "standard in the flood indicator's units, e.g. 100 for a 100-year return period), "
+                           "params.protection_depth_m (depth layers) or params.protected_share"])
     _need(state, spec, "hazard_intensity", "exposed_population", "population")
-    standard = float(p["protection_depth_m"])
-    threshold = float(p.get("threshold_m", 0.5))
+    standard = float(p[level_key])
+    threshold = float(p.get("threshold_level", p.get("threshold_m", 0.5)))
     pop = state.drivers["population"]
     exposed = state.drivers["exposed_population"].sel(hazard=hz)
     depth = state.drivers["hazard_intensity"].sel(hazard=hz)
@@ -383,11 +387,13 @@ def flood_protection(state: ProjectionState, spec: InterventionSpec, effect_draw
     """Flood protection: removes flood hazard below a design standard.
 
     The share of flood exposure below the standard is ``params.protected_share`` if given; otherwise it
-    is estimated assuming the depth above the exposure threshold (``params.threshold_m``, default 0.5 m)
-    is exponentially distributed with the mean of the exposed population's depth, estimated as
-    ``hazard_intensity * population / exposed_population`` (population-weighted mean depth over all
-    people, attributed to the exposed), so :math:`p = 1 - \\exp(-(D - \\theta)/\\bar d)` with :math:`D`
-    = ``params.protection_depth_m``. Deeper future floods therefore make a fixed standard protect less.
+    is estimated assuming the flood indicator above the exposure threshold (``params.threshold_level``, in
+    the indicator's units, e.g. 20 for a 20-year return period; ``threshold_m`` for depth layers, default 0.5)
+    is exponentially distributed with the mean of the exposed population's indicator, estimated as
+    ``hazard_intensity * population / exposed_population`` (population-weighted mean over all people,
+    attributed to the exposed), so :math:`p = 1 - \\exp(-(D - \\theta)/\\bar d)` with :math:`D` the design
+    standard ``params.protection_level`` (or ``protection_depth_m``). Larger future floods therefore make a
+    fixed standard protect less.
 
     Parameters
     ----------

@@ -63,7 +63,7 @@ def test_threshold_with_wrong_units(demo_dict: dict) -> None:
     demo_dict["hazards"][0]["threshold"] = "35 degC"
     errs = _errors(demo_dict)
     assert errs[0].startswith("hazards -> 0 -> threshold:")
-    assert "[length]" in errs[0] and "'0.5 m'" in errs[0]
+    assert "[time]" in errs[0] and "'20 yr'" in errs[0]
 
 
 def test_threshold_not_a_quantity(demo_dict: dict) -> None:

@@ -66,7 +66,11 @@ def test_build_exposure_is_lazy_and_meets_the_contract(small_cfg, assert_lazy) -
     for name, dims in CONTRACT.items():
         assert ds[name].dims == dims, name
     assert list(ds.hazard.values) == ["flood", "heat", "drought", "crop"]
-    assert ds.attrs["climmig_emulated"] == "true"
+    # the demo reads no synthetic field: every hazard comes from real data, and says which
+    assert ds.attrs["climmig_emulated"] == "false"
+    assert list(ds.hazard_emulated.values) == ["false"] * 4
+    for name, words in {"flood": "DFO", "heat": "tx35", "drought": "CHIRPS", "crop": "Li et al"}.items():
+        assert words in str(ds.hazard_source.sel(hazard=name).values), name
     assert set(ds.region.values) == {"DJI", "ETH", "KEN", "SOM"}
     ds = finalise_exposure(ds, small_cfg, cat).compute()
     _check_cf(ds)
@@ -99,4 +103,5 @@ def test_demo_cli_writes_cf_exposure_matching_ssp_totals(tmp_path) -> None:
     cfg = parse_config({**__import__("yaml").safe_load(DEMO.read_text()), "catalog": str(CATALOG)})
     ssp = _ssp_totals(cfg, cfg.years()).sel(region=ds.region.values)
     np.testing.assert_allclose(ds.population.values, ssp.values, rtol=0.01)
-    assert ds.sizes["hazard"] >= 3 and ds.attrs["climmig_emulated"] == "true"
+    assert ds.sizes["hazard"] >= 3 and ds.attrs["climmig_emulated"] == "false"
+    assert all(src for src in ds.hazard_source.values)

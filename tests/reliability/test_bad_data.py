@@ -12,7 +12,7 @@ from climmig.catalog import load_catalog
 from climmig.config.schema import HazardSpec
 from climmig.errors import CatalogError, DataError
 from climmig.grid import make_grid, normalize_lonlat, regrid_counts, regrid_intensity
-from climmig.hazards import hazard_indicator, warming_since_baseline
+from climmig.hazards import hazard_indicator
 from climmig.livelihoods import ssp_series, wdi_share
 from climmig.livelihoods.checks import checked_population_counts
 from climmig.mobility.covariates import build_covariates, wdi_long
@@ -140,7 +140,9 @@ def _heat_spec() -> HazardSpec:
 
 def _heat(cat, years: list[int]) -> xr.DataArray:
     grid = make_grid(45.0, 2.0, 46.0, 3.0, 0.5)
-    dT = warming_since_baseline(["ssp126"], ["GFDL-ESM4"], years, 2020)
+    # scenario files take only the scenarios, models and years from dT
+    dT = xr.DataArray(np.zeros((1, 1, len(years))), dims=("scenario", "climate_model", "year"),
+                      coords={"scenario": ["ssp126"], "climate_model": ["GFDL-ESM4"], "year": years})
     return hazard_indicator(_heat_spec(), cat, grid, dT, seed=1).compute()
 
 
