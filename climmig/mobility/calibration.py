@@ -41,7 +41,7 @@ from climmig.mobility.observations import read_idmc
 from climmig.mobility.priors import resolve_priors
 from climmig.provenance import canonical_json
 
-__all__ = ["CHECK_VARS", "Calibration", "calibrate", "historical_exposure", "load_observations",
+__all__ = ["CHECK_VARS", "Calibration", "calibrate", "fit_data_hash", "historical_exposure", "load_observations",
            "model_signature", "plot_predictive_checks"]
 
 logger = logging.getLogger(__name__)
@@ -157,6 +157,42 @@ def historical_exposure(cfg: RunConfig, catalog: Any, years: list[int], cells: p
     return log_e, sha, sources
 
 
+def fit_data_hash(observations_sha256: str, covariates_sha256: dict[str, str], fit_until: int,
+                  hazards: list[str], log_exposure: pd.Series | None = None,
+                  intensity_sha256: dict[str, str] | None = None) -> str:
+    """sha256 of what a fit was fitted on (its ``data_sha256``; a saved fit is reused only if it matches).
+
+    Parameters
+    ----------
+    observations_sha256 : str
+        Checksum of the observations' source.
+    covariates_sha256 : dict
+        Catalog id -> checksum of the covariate files.
+    fit_until : int
+        Last calibration year.
+    hazards : list of str
+        Modelled hazards.
+    log_exposure : pandas.Series, optional
+        Historical ``log E`` (:func:`historical_exposure`); its values are hashed too, so a change of the
+        intensity rule refits.
+    intensity_sha256 : dict, optional
+        Catalog id -> checksum of every file the intensity was built from.
+
+    Returns
+    -------
+    str
+        Without historical intensity, the same hash as before it existed (saved fits stay valid).
+    """
+    hashed: dict[str, Any] = {"observations": observations_sha256, "covariates": covariates_sha256,
+                              "fit_until": fit_until, "hazards": hazards}
+    if log_exposure is not None:
+        values = hashlib.sha256(np.round(log_exposure.to_numpy(float), 10).tobytes()
+                                + canonical_json([[str(x) for x in i] for i in log_exposure.index]).encode())
+        hashed["historical_intensity"] = {"files": dict(intensity_sha256 or {}),
+                                          "log_exposure_sha256": values.hexdigest()}
+    return hashlib.sha256(canonical_json(hashed).encode()).hexdigest()
+
+
 def model_signature(model: Any) -> str:
     """sha256 of a model's structure: every random variable's name, distribution, dims and shape.
 
@@ -226,16 +262,8 @@ def calibrate(cfg: RunConfig, catalog: Any, *, out_dir: Path | None, fit_until: 
                             exposure_ratio=None if log_e is None else np.exp(log_e),
                             parameterization=spec.parameterization)
     priors = resolve_priors(spec.priors)
-    hashed = {"observations": observations_sha256 or "", "covariates": covariates.attrs.get("sha256", {}),
-              "fit_until": last, "hazards": hazards}
-    if log_e is not None:
-        # the intensity files' checksums and the log E values themselves (so a change of the rule refits too)
-        hashed["historical_intensity"] = {
-            "files": intensity_sha,
-            "log_exposure_sha256": hashlib.sha256(np.round(log_e.to_numpy(float), 10).tobytes()
-                                                  + canonical_json([list(map(str, i)) for i in log_e.index])
-                                                  .encode()).hexdigest()}
-    data_sha = hashlib.sha256(canonical_json(hashed).encode()).hexdigest()
+    data_sha = fit_data_hash(observations_sha256 or "", covariates.attrs.get("sha256", {}), last, hazards,
+                             log_e, intensity_sha)
     model = build_displacement_model(inputs, priors)
     attrs = {
         "config_sha256": science_hash(cfg),

@@ -213,10 +213,14 @@ def drought_intensity(prec: xr.DataArray, polygons: Any, *, baseline: tuple[int,
     d = np.nan_to_num(np.asarray(deficit.transpose("year", "lat", "lon")), nan=0.0)
     seasons = [int(y) for y in season["year"].values]
     rows, covered, excluded = {}, [], {}
-    for code in sorted(set(iso[iso != None])):  # noqa: E711
-        geom = polygons.loc[polygons["iso3"] == code, "geometry"].iloc[0]
+    touching = polygons[polygons.intersects(window)]
+    for code, geom in zip(touching["iso3"], touching.geometry, strict=True):
         inside = geom.intersection(window).area / geom.area
         cells = iso == code
+        if not cells.any():
+            if inside > 0:
+                excluded[code] = f"{inside:.0%} of its area inside the window but no grid cell centre"
+            continue
         rainy_share = float(weight[cells & rainy].sum() / weight[cells].sum())
         if inside < min_share or rainy_share < min_share:
             excluded[code] = (f"{inside:.0%} of its area inside the window, {rainy_share:.0%} of that with "
