@@ -58,6 +58,14 @@ def fit_cmd(
     write_netcdf(diag.assign(passed=diag["passed"].astype("int8").assign_attrs(
         long_name="fit passed the convergence gate (1) or not (0)")), out / "displacement_diagnostics.nc")
     con.print(gate_summary(cal.diagnostics))
+    from climmig.mobility.hazard_history import elasticity_summary
+    from climmig.mobility.priors import resolve_priors
+
+    summary = elasticity_summary(cal.idata, resolve_priors(cfg.mobility.displacement.priors))
+    con.print("exposure elasticity (prior -> posterior; identified if posterior sd <= half the prior's):")
+    for r in summary.itertuples():
+        con.print(f"  {r.hazard}: {r.prior_mean:.2f} +- {r.prior_sd:.3f} -> {r.posterior_mean:.3f} +- "
+                  f"{r.posterior_sd:.3f} (sd ratio {r.sd_ratio:.2f}; {r.source})")
     if plots:
         for p in plot_predictive_checks(cal, out, seed=cfg.seed):
             con.print(f"wrote {p}")

@@ -238,6 +238,8 @@ def referenced_catalog_ids(cfg: RunConfig) -> list[tuple[str, str]]:
         if lv.projection:
             refs.append((f"livelihoods -> {i} -> projection", lv.projection))
     refs.append(("mobility -> displacement -> observations", cfg.mobility.displacement.observations))
+    for hazard, cid in cfg.mobility.displacement.historical_intensity.items():
+        refs.append((f"mobility -> displacement -> historical_intensity -> {hazard}", cid))
     refs.append(("mobility -> migration -> flows", cfg.mobility.migration.flows))
     refs.append(("mobility -> migration -> regimes", cfg.mobility.migration.regimes))
     if cfg.mobility.migration.internal_flows:

@@ -361,6 +361,13 @@ class GateSpec(_Frozen):
     allow_unconverged: bool = False
 
 
+#: hazards with a historical intensity index (climmig.mobility.hazard_history) -> the record it needs
+HISTORICAL_INTENSITY_HAZARDS: dict[str, str] = {
+    "flood": "DFO flood event archive, e.g. dfo_flood_archive",
+    "drought": "CHIRPS Oct-Dec rainfall grid, e.g. chirps_short_rains",
+}
+
+
 class DisplacementSpec(_Frozen):
     """Event-displacement model: observations, hazards modelled, priors, parameterisation."""
 
@@ -374,6 +381,12 @@ class DisplacementSpec(_Frozen):
     hazard_layer_map: dict[str, str] = Field(
         default_factory=dict, description="displacement hazard -> config hazard name driving its change"
     )
+    #: hazard -> catalog id of its historical intensity record (flood: a DFO-format event archive; drought:
+    #: a CHIRPS-format Oct-Dec rainfall grid). Each listed hazard's exposure elasticity is then learnt from
+    #: the calibration years (climmig.mobility.hazard_history); unlisted hazards keep log E = 0 (their prior)
+    historical_intensity: dict[str, SafeId] = Field(
+        default_factory=dict, description="displacement hazard -> catalog id of its historical intensity record"
+    )
 
     @field_validator("hazards")
     @classmethod
@@ -382,6 +395,28 @@ class DisplacementSpec(_Frozen):
             raise ValueError("list at least one hazard (flood, storm, drought)")
         _unique(v, "hazard")
         return v
+
+    @field_validator("historical_intensity")
+    @classmethod
+    def _intensity_hazards(cls, v: dict[str, str]) -> dict[str, str]:
+        for hazard in v:
+            if hazard not in HISTORICAL_INTENSITY_HAZARDS:
+                known = ", ".join(f"{h} ({d})" for h, d in HISTORICAL_INTENSITY_HAZARDS.items())
+                raise ValueError(
+                    f"mobility.displacement.historical_intensity: no historical intensity index exists for "
+                    f"{hazard!r}{_hint(hazard, list(HISTORICAL_INTENSITY_HAZARDS))}; the hazards that have one "
+                    f"are {known}. Remove the {hazard!r} key (its exposure elasticity then keeps its prior)")
+        return v
+
+    @model_validator(mode="after")
+    def _intensity_modelled(self) -> DisplacementSpec:
+        extra = [h for h in self.historical_intensity if h not in self.hazards]
+        if extra:
+            raise ValueError(
+                f"mobility.displacement.historical_intensity lists {extra} but mobility.displacement.hazards "
+                f"({self.hazards}) does not model {'it' if len(extra) == 1 else 'them'}: add "
+                f"{'it' if len(extra) == 1 else 'them'} to hazards or remove the key")
+        return self
 
 
 class MigrationSpec(_Frozen):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from climmig.config.schema import RunConfig, science_hash
-from climmig.errors import ProvenanceMismatchError
+from climmig.errors import DataError, ProvenanceMismatchError
 from climmig.mobility.covariates import load_covariates
 from climmig.mobility.diagnostics import check_convergence
 from climmig.mobility.displacement import (
@@ -30,17 +30,25 @@ from climmig.mobility.displacement import (
     skewnormal_location,
 )
 from climmig.mobility.fit import fit, load_fit, save_fit
+from climmig.mobility.hazard_history import (
+    country_polygons,
+    drought_intensity,
+    elasticity_summary,
+    flood_intensity,
+    historical_log_exposure,
+)
 from climmig.mobility.observations import read_idmc
 from climmig.mobility.priors import resolve_priors
 from climmig.provenance import canonical_json
 
-__all__ = ["CHECK_VARS", "Calibration", "calibrate", "load_observations", "model_signature",
-           "plot_predictive_checks"]
+__all__ = ["CHECK_VARS", "Calibration", "calibrate", "fit_data_hash", "historical_exposure", "load_observations",
+           "model_signature", "plot_predictive_checks"]
 
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "displacement_hurdle_skewnormal"
-#: parameters the convergence gate looks at (exposure_elasticity is prior-only without exposure data)
+#: parameters the convergence gate looks at (exposure_elasticity is prior-only without exposure data; it is
+#: added when historical intensity informs it)
 CHECK_VARS = ["intercept", "beta", "sigma_region", "sigma_country_global", "sigma_country_hazard", "sigma_country", "sigma_year", "sigma_obs_global",
               "sigma_obs_hazard", "sigma_obs", "sigma_obs_level", "sigma_obs_knot", "size_skewness",
               "region_effect",
@@ -92,6 +100,97 @@ def load_observations(cfg: RunConfig, catalog: Any, path: str | Path | None = No
         return read_idmc(path, fmt, hazards=spec.hazards), sha
     df = catalog.open(spec.observations)
     return read_idmc(df, fmt, hazards=spec.hazards), str(df.attrs.get("climmig_sha256", ""))
+
+
+#: catalog entry whose country polygons locate flood events and CHIRPS cells
+INTENSITY_BOUNDARIES = "natural_earth_110m_admin0"
+
+
+def historical_exposure(cfg: RunConfig, catalog: Any, years: list[int], cells: pd.DataFrame | None = None
+                        ) -> tuple[pd.Series | None, dict[str, str], dict[str, str]]:
+    """Open the config's historical intensity records and build ``log E`` for the calibration years.
+
+    Parameters
+    ----------
+    cfg : RunConfig
+        Run config (``mobility.displacement.historical_intensity``: hazard -> catalog id).
+    catalog : ResolvedCatalog
+        The run's catalog.
+    years : list of int
+        Calibration years.
+    cells : pandas.DataFrame, optional
+        Modelled cells (``iso3, year, hazard``), to list those left at ``E = 1``.
+
+    Returns
+    -------
+    (pandas.Series or None, dict, dict)
+        ``log E`` of the covered cells (see :func:`~climmig.mobility.hazard_history.historical_log_exposure`;
+        None if no record is configured), the checksum of every file used (catalog id -> sha256 string) and
+        the source of each hazard's intensity (hazard -> catalog id and rule).
+    """
+    spec = cfg.mobility.displacement.historical_intensity
+    if not spec:
+        return None, {}, {}
+    ids = set(catalog.ids())
+    for hazard, cid in {**spec, "boundaries": INTENSITY_BOUNDARIES}.items():
+        if cid not in ids:
+            field = ("mobility.displacement.historical_intensity." + hazard if hazard != "boundaries"
+                     else "the country polygons")
+            raise DataError(f"{field}: catalog entry {cid!r} is not in the catalog; add it to the catalog or "
+                            "correct the id")
+    ne = catalog.open(INTENSITY_BOUNDARIES)
+    sha = {INTENSITY_BOUNDARIES: str(ne.attrs.get("climmig_sha256", ""))}
+    polygons = country_polygons(ne)
+    records, sources = {}, {}
+    for hazard, cid in sorted(spec.items()):
+        data = catalog.open(cid)
+        sha[cid] = str(data.attrs.get("climmig_sha256", ""))
+        if hazard == "flood":
+            records[hazard] = flood_intensity(data, polygons)
+        elif hazard == "drought":
+            if "prec" not in data:
+                raise DataError(f"mobility.displacement.historical_intensity.drought: {cid!r} has no 'prec' "
+                                "variable (monthly Oct-Dec rain, mm/day); point it at a CHIRPS-format grid")
+            records[hazard] = drought_intensity(data["prec"].load(), polygons)
+        sources[hazard] = f"{cid}: {records[hazard].attrs['source']}"
+    log_e = historical_log_exposure(records, years, cells)
+    return log_e, sha, sources
+
+
+def fit_data_hash(observations_sha256: str, covariates_sha256: dict[str, str], fit_until: int,
+                  hazards: list[str], log_exposure: pd.Series | None = None,
+                  intensity_sha256: dict[str, str] | None = None) -> str:
+    """sha256 of what a fit was fitted on (its ``data_sha256``; a saved fit is reused only if it matches).
+
+    Parameters
+    ----------
+    observations_sha256 : str
+        Checksum of the observations' source.
+    covariates_sha256 : dict
+        Catalog id -> checksum of the covariate files.
+    fit_until : int
+        Last calibration year.
+    hazards : list of str
+        Modelled hazards.
+    log_exposure : pandas.Series, optional
+        Historical ``log E`` (:func:`historical_exposure`); its values are hashed too, so a change of the
+        intensity rule refits.
+    intensity_sha256 : dict, optional
+        Catalog id -> checksum of every file the intensity was built from.
+
+    Returns
+    -------
+    str
+        Without historical intensity, the same hash as before it existed (saved fits stay valid).
+    """
+    hashed: dict[str, Any] = {"observations": observations_sha256, "covariates": covariates_sha256,
+                              "fit_until": fit_until, "hazards": hazards}
+    if log_exposure is not None:
+        values = hashlib.sha256(np.round(log_exposure.to_numpy(float), 10).tobytes()
+                                + canonical_json([[str(x) for x in i] for i in log_exposure.index]).encode())
+        hashed["historical_intensity"] = {"files": dict(intensity_sha256 or {}),
+                                          "log_exposure_sha256": values.hexdigest()}
+    return hashlib.sha256(canonical_json(hashed).encode()).hexdigest()
 
 
 def model_signature(model: Any) -> str:
@@ -155,12 +254,16 @@ def calibrate(cfg: RunConfig, catalog: Any, *, out_dir: Path | None, fit_until: 
     covariates = load_covariates(catalog, countries, all_years)
     spec = cfg.mobility.displacement
     hazards = [h for h in spec.hazards if h in set(observations["hazard"])] or sorted(observations["hazard"].unique())
+    cells = observations[observations["hazard"].isin(hazards) & observations["year"].isin(years)
+                         & (observations["status"] != "not_reported")
+                         & observations["iso3"].isin(set(covariates.index.get_level_values("iso3")))]
+    log_e, intensity_sha, sources = historical_exposure(cfg, catalog, years, cells[["iso3", "year", "hazard"]])
     inputs = prepare_inputs(observations, covariates, hazards=hazards, years=years,
+                            exposure_ratio=None if log_e is None else np.exp(log_e),
                             parameterization=spec.parameterization)
     priors = resolve_priors(spec.priors)
-    data_sha = hashlib.sha256(canonical_json({
-        "observations": observations_sha256 or "", "covariates": covariates.attrs.get("sha256", {}),
-        "fit_until": last, "hazards": hazards}).encode()).hexdigest()
+    data_sha = fit_data_hash(observations_sha256 or "", covariates.attrs.get("sha256", {}), last, hazards,
+                             log_e, intensity_sha)
     model = build_displacement_model(inputs, priors)
     attrs = {
         "config_sha256": science_hash(cfg),
@@ -170,6 +273,9 @@ def calibrate(cfg: RunConfig, catalog: Any, *, out_dir: Path | None, fit_until: 
         "climmig_fit_until": str(last),
         **inputs.attrs(),
     }
+    if log_e is not None:
+        attrs["climmig_historical_intensity"] = json.dumps(sources, sort_keys=True)
+        attrs["climmig_exposure_coverage"] = log_e.attrs["coverage"]
     path = None if out_dir is None else Path(out_dir) / (
         "displacement_fit.nc" if fit_until is None else f"displacement_fit_until{last}.nc")
     idata = None
@@ -185,9 +291,13 @@ def calibrate(cfg: RunConfig, catalog: Any, *, out_dir: Path | None, fit_until: 
     if idata is None:
         idata = fit(model, cfg.mobility.sampler, random_seed=cfg.seed, model_name=MODEL_NAME, attrs=attrs,
                     progress=progress)
+        # identification check of the exposure elasticity (posterior sd / prior sd per hazard)
+        summary = elasticity_summary(idata, priors, sources)
+        idata.posterior.attrs["climmig_elasticity_summary"] = summary.to_json(orient="records")
         if path is not None:
             save_fit(idata, path)
-    diag = check_convergence(idata, cfg.mobility.gate, var_names=[v for v in CHECK_VARS if v in idata.posterior])
+    check = CHECK_VARS + (["exposure_elasticity"] if log_e is not None else [])
+    diag = check_convergence(idata, cfg.mobility.gate, var_names=[v for v in check if v in idata.posterior])
     return Calibration(idata=idata, inputs=inputs, observations=observations, covariates=covariates,
                        diagnostics=diag, path=path, reused=reused, data_sha256=data_sha)
 
@@ -221,7 +331,8 @@ def _predictive_draws(cal: Calibration, rng: np.random.Generator, n: int, prior:
     m = (inp.log_population
          + np.einsum("ok,sko->so", inp.covariates, per_obs("beta", "covariate", "hazard")[:, :, h])
          + per_obs("country_effect", "country", "hazard")[:, c, h]
-         + per_obs("year_shock", "year", "hazard")[:, t, h])
+         + per_obs("year_shock", "year", "hazard")[:, t, h]
+         + per_obs("exposure_elasticity", "hazard")[:, h] * inp.log_exposure_ratio)
     ps = inp.scaling["population"]
     zpop = (inp.log_population - ps["mean"]) / ps["sd"]
     ys = inp.year_scaling()

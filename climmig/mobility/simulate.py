@@ -19,7 +19,8 @@ __all__ = ["simulate_displacement"]
 
 def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_years: int = 10,
                           hazards: tuple[str, ...] = ("flood", "storm"), n_regions: int = 3,
-                          return_truth: bool = False) -> DisplacementInputs | tuple[DisplacementInputs,
+                          return_truth: bool = False, exposure_elasticity: Any = 1.0,
+                          log_exposure_sd: Any = 0.0) -> DisplacementInputs | tuple[DisplacementInputs,
                                                                                     dict[str, Any]]:
     """Simulate inputs and counts from the displacement model's generative process.
 
@@ -33,6 +34,12 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
         Hazard names.
     return_truth : bool
         Also return the true parameter values.
+    exposure_elasticity : float or sequence of float
+        True ``gamma_h`` (per hazard, or one for all).
+    log_exposure_sd : float or sequence of float
+        Spread of the simulated ``log E`` per hazard: ``log E ~ N(0, sd)`` per cell, centred within each
+        country-hazard (as :func:`climmig.mobility.hazard_history.log_exposure_ratio` makes it); 0 (the
+        default) = ``log E = 0`` and no extra random draws.
 
     Returns
     -------
@@ -86,8 +93,15 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
     logpop = logpop_c[ci] + 0.01 * ti
     X_ct = rng.normal(0, 1, (n_countries, n_years, nk))
     X = X_ct[ci, ti]
+    truth["exposure_elasticity"] = np.broadcast_to(np.asarray(exposure_elasticity, float), (nh,)).copy()
+    sd_e = np.broadcast_to(np.asarray(log_exposure_sd, float), (nh,))
+    lex = np.zeros(ci.size)
+    if np.any(sd_e > 0):
+        e = rng.normal(0, 1, (n_countries, n_years, nh)) * sd_e
+        e -= e.mean(axis=1, keepdims=True)
+        lex = e[ci, ti, hi]
     m = (logpop + (X * truth["beta"][:, hi].T).sum(1)
-         + truth["country_effect"][ci, hi] + truth["year_shock"][ti, hi])
+         + truth["country_effect"][ci, hi] + truth["year_shock"][ti, hi] + truth["exposure_elasticity"][hi] * lex)
     zpop = (logpop - logpop.mean()) / logpop.std()
     zyear = (ti - np.mean(np.arange(n_years))) / (np.std(np.arange(n_years)) or 1.0)
     logit = ((X * truth["occ_beta"][:, hi].T).sum(1) + truth["occ_year_trend"][hi] * zyear
@@ -106,7 +120,7 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
     inputs = DisplacementInputs(
         coords={"country": countries, "year": years, "hazard": list(hazards), "covariate": list(COVARIATE_NAMES),
                 "world_region": regions, "obs": list(range(y.size))},
-        displacements=y.astype(np.int64), log_population=logpop, log_exposure_ratio=np.zeros(y.size),
+        displacements=y.astype(np.int64), log_population=logpop, log_exposure_ratio=lex,
         covariates=X, country_idx=ci, year_idx=ti, hazard_idx=hi, country_region_idx=creg,
         centred_country=np.zeros((n_countries, nh), bool), centred_occurrence=np.zeros((n_countries, nh), bool),
         scaling=scaling,

@@ -145,3 +145,40 @@ def test_migration_sampler_defaults_to_the_shared_sampler_and_can_be_overridden(
     own = MobilitySpec.model_validate({"sampler": {"draws": 700}, "migration": {"sampler": {"draws": 300}}})
     assert own.migration_sampler.draws == 300
     assert own.sampler.draws == 700  # the displacement fit keeps the shared settings
+
+
+def test_historical_intensity_hazard_without_index_is_rejected(demo_dict: dict) -> None:
+    demo_dict["mobility"]["displacement"]["historical_intensity"] = {"flood": "dfo_flood_archive",
+                                                                     "storm": "dfo_flood_archive"}
+    errs = _errors(demo_dict)
+    assert len(errs) == 1
+    assert errs[0].startswith("mobility -> displacement -> historical_intensity")
+    assert "no historical intensity index exists for 'storm'" in errs[0]
+    assert "Remove the 'storm' key" in errs[0]
+
+
+def test_historical_intensity_hazard_must_be_modelled(demo_dict: dict) -> None:
+    demo_dict["mobility"]["displacement"]["hazards"] = ["flood", "storm"]
+    demo_dict["mobility"]["displacement"]["historical_intensity"] = {"flood": "dfo_flood_archive",
+                                                                     "drought": "chirps_short_rains"}
+    errs = _errors(demo_dict)
+    assert len(errs) == 1
+    assert "historical_intensity lists ['drought']" in errs[0]
+    assert "add it to hazards or remove the key" in errs[0]
+
+
+def test_historical_intensity_catalog_ids_checked(demo_dict: dict, write_config) -> None:
+    demo_dict["mobility"]["displacement"]["historical_intensity"] = {"flood": "dfo_flood_archiv"}
+    with pytest.raises(ConfigError) as info:
+        load_config(write_config(demo_dict))
+    assert info.value.errors[0].startswith(
+        "mobility -> displacement -> historical_intensity -> flood: 'dfo_flood_archiv' is not in the catalog")
+    assert "did you mean 'dfo_flood_archive'" in info.value.errors[0]
+
+
+def test_historical_intensity_default_is_off_and_demo_sets_it(demo_dict: dict) -> None:
+    cfg = parse_config(demo_dict)
+    assert cfg.mobility.displacement.historical_intensity == {"flood": "dfo_flood_archive",
+                                                              "drought": "chirps_short_rains"}
+    del demo_dict["mobility"]["displacement"]["historical_intensity"]
+    assert parse_config(demo_dict).mobility.displacement.historical_intensity == {}
