@@ -485,7 +485,7 @@ def gumbel_return_period(period: np.ndarray | xr.DataArray, ratio: np.ndarray | 
     k = -c * (0.5772156649 + np.log(-np.log1p(-1.0 / np.maximum(period, 1.0 + 1e-9))))
     k2 = (ratio * (1.0 + cv * k) - 1.0) / cv
     p_exceed = -np.expm1(-np.exp(-(k2 / c + 0.5772156649)))
-    return 1.0 / np.clip(p_exceed, 1e-9, 1.0)
+    return 1.0 / np.clip(p_exceed, 1e-30, 1.0)
 
 
 def _dfo_return_periods(dfo: pd.DataFrame) -> pd.DataFrame:
