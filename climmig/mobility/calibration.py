@@ -312,7 +312,7 @@ def _predictive_draws(cal: Calibration, rng: np.random.Generator, n: int, prior:
 
         priors = {k: DistSpec(**v) for k, v in json.loads(cal.idata.posterior.attrs["priors"]).items()}
         model = build_displacement_model(inp, priors)
-        names = [v for v in CHECK_VARS if v in model.named_vars]
+        names = [v for v in [*CHECK_VARS, "exposure_elasticity"] if v in model.named_vars]
         # PyTensor's Python linker: the default C linker compiled the forward graph with gcc, 11.6 s on a fresh
         # install (1.2 s in all this way); the draws are numpy's either way
         with model:

@@ -411,6 +411,14 @@ def _save_section_figures(ctx: RunContext, sections: list) -> list:
     return out
 
 
+def _elasticity(m: Any) -> pd.DataFrame | None:
+    """The displacement fit's exposure-elasticity summary (prior against posterior), if it has one."""
+    import io
+
+    text = m.disp.posterior.attrs.get("climmig_elasticity_summary") if hasattr(m.disp, "posterior") else None
+    return pd.read_json(io.StringIO(text), orient="records") if text else None
+
+
 def stage_report(ctx: RunContext) -> dict[str, Any]:
     """Figures, CSV summaries and the HTML report for non-programmers."""
     from climmig.interventions import ProjectionState
@@ -419,6 +427,7 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     from climmig.report.sections import (
         comparison_section,
         flows_section,
+        hazards_section,
         plausibility_section,
         projection_section,
         society_section,
@@ -432,6 +441,8 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     last = ctx.cfg.horizons[-1]
     mid_sc = ctx.cfg.scenarios[len(ctx.cfg.scenarios) // 2]
     m = _models(ctx)
+    sections.append(hazards_section(m.exposure, _elasticity(m), period=f"{last.start}-{last.end}",
+                                    scenarios=list(ctx.cfg.scenarios)))
     if len(ctx.cfg.scenarios) > 1:
         # the projection's own draws (same samples and seed) next to the same futures with the middle
         # scenario's people and incomes
@@ -494,8 +505,9 @@ def build_stages() -> list[Stage]:
     return [
         Stage("inputs", stage_inputs, (), "verify input data"),
         # version 2: population_baseline stored, so exposure ratios are changes of the exposed share
+        # version 3: hazards from real data by warming-level pattern scaling (climmig.hazards.warming_levels)
         Stage("exposure", stage_exposure, ("inputs",), "hazard and livelihood layers, exposure per region",
-              version=2),
+              version=3),
         Stage("fit_displacement", stage_fit_displacement, ("inputs",), "calibrate the displacement model"),
         Stage("fit_migration", stage_fit_migration, ("inputs",), "calibrate the migration model"),
         # version 2: migration counts drawn with common random numbers (climmig.mobility.crn_draws)
@@ -504,6 +516,7 @@ def build_stages() -> list[Stage]:
         # version 2: mitigation keeps the scenario's population; cost per person marked cumulative
         Stage("interventions", stage_interventions, ("projection",), "compare interventions", version=2),
         # version 2: "why the scenarios differ" section and report_scenario_attribution.nc
+        # version 3: "Climate hazards" section (sources, exposure change, exposure elasticity)
         Stage("report", stage_report, ("projection", "interventions"), "figures and HTML report",
-              version=2),
+              version=3),
     ]

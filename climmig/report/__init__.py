@@ -18,6 +18,7 @@ from climmig.report.plots import (
 from climmig.report.sections import (
     comparison_section,
     flows_section,
+    hazards_section,
     plausibility_section,
     projection_section,
     society_section,
@@ -38,6 +39,7 @@ __all__ = [
     "headline_table",
     "interval_table",
     "observed_vs_simulated",
+    "hazards_section",
     "plausibility_section",
     "projection_section",
     "ranked_bars",

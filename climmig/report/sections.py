@@ -23,7 +23,8 @@ from climmig.report.plots import (
 )
 from climmig.report.tables import comparison_table
 
-__all__ = ["comparison_section", "flows_section", "plausibility_section", "projection_section", "society_section"]
+__all__ = ["climate_share", "climate_share_sentence", "comparison_section", "flows_section", "hazards_section", "plausibility_section", "projection_section",
+           "society_section"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,41 @@ def _dominant(partition: xr.DataArray) -> str:
         share = float(c.sel(uncertainty=top) / c.sum("uncertainty")) if float(c.sum()) > 0 else 0.0
         out.append(f"{label} {int(y)} the largest source is {_SOURCE_WORDS[top]} ({share * 100:.0f} %).")
     return " ".join(out)
+
+
+def climate_share(horizon_partition: xr.DataArray, horizon: str) -> float:
+    """Share of a horizon's variance from the climate: emission scenario plus climate model (0-1).
+
+    Parameters
+    ----------
+    horizon_partition : xr.DataArray
+        Variance per ``uncertainty`` component and ``horizon`` (:func:`climmig.projection.partition_variance`
+        of horizon means); other dims are summed.
+    horizon : str
+        Horizon name.
+
+    Returns
+    -------
+    float
+    """
+    part = horizon_partition.sel(horizon=horizon)
+    extra = [d for d in part.dims if d != "uncertainty"]
+    comps = (part.sum(extra) if extra else part).sel(uncertainty=list(_SOURCE_WORDS)).clip(min=0)
+    total = float(comps.sum())
+    return float(comps.sel(uncertainty=["scenario", "climate_model"]).sum()) / total if total > 0 else 0.0
+
+
+def climate_share_sentence(horizon_partition: xr.DataArray, horizon: str) -> str:
+    """One plain-language sentence on how much of a horizon's uncertainty is the climate."""
+    part = horizon_partition.sel(horizon=horizon)
+    extra = [d for d in part.dims if d != "uncertainty"]
+    comps = (part.sum(extra) if extra else part).sel(uncertainty=list(_SOURCE_WORDS)).clip(min=0)
+    total = float(comps.sum()) or 1.0
+    bits = ", ".join(f"{_SOURCE_WORDS[str(u)]} {float(comps.sel(uncertainty=u)) / total * 100:.0f} %"
+                     for u in comps["uncertainty"].values)
+    return (f"In the {horizon} period the climate (emission scenario plus climate model) accounts for "
+            f"{climate_share(horizon_partition, horizon) * 100:.0f} % of the uncertainty of the period's yearly "
+            f"mean ({bits}).")
 
 
 def projection_section(
@@ -103,6 +139,8 @@ def projection_section(
     text = (f"How many {what} the model projects, per year, for the whole study area. The projections combine "
             f"uncertainty in the model's parameters, differences between climate models, the emission "
             f"scenario, and chance from year to year.\n\n" + "; ".join(lines) + ".")
+    if horizon_partition is not None and last in [str(h) for h in horizon_partition["horizon"].values]:
+        text += "\n\n" + climate_share_sentence(horizon_partition, last)
     figs = [ReportFigure(fan_chart(total, title=f"Projected {what} per year"),
                          "Each panel is one emission scenario. The line is the middle projection (median); the "
                          "dark band holds the middle half of the projections and the light band 90 % of them. "
@@ -328,3 +366,71 @@ def plausibility_section(simulated: pd.DataFrame, observed: pd.DataFrame) -> Sec
         "Blue: simulated yearly displacement today (median and 90 % interval). Green: IDMC's recorded "
         "displacement in the median year (whiskers: lowest and highest recorded year, where available).")],
         tables=[ReportTable(df, "Simulated and observed displacement per year.")])
+
+
+def hazards_section(exposure: xr.Dataset, elasticity: pd.DataFrame | None, *, period: str,
+                    scenarios: Sequence[str]) -> Section:
+    """Where each hazard layer comes from, how exposure changes, and what the record says about its effect.
+
+    Parameters
+    ----------
+    exposure : xr.Dataset
+        The run's exposure (``hazard_source``, ``hazard_indicator``, ``hazard_threshold`` coords).
+    elasticity : pandas.DataFrame, optional
+        :func:`climmig.mobility.hazard_history.elasticity_summary` of the displacement fit.
+    period : str
+        ``"start-end"`` of the horizon whose exposure change is shown.
+    scenarios : sequence of str
+        Scenarios, in config order.
+
+    Returns
+    -------
+    Section
+    """
+    from climmig.exposure.ratio import exposure_ratio
+
+    start, end = (int(x) for x in period.split("-"))
+    ratio = exposure_ratio(exposure).sel(year=slice(start, end)).mean("year")
+    share = (exposure["exposed_population"].sel(year=slice(start, end)).mean("year").sum("region")
+             / exposure["population"].sel(year=slice(start, end)).mean("year").sum("region"))
+    share0 = (exposure["exposed_population_baseline"].sum("region") / exposure["population_baseline"].sum("region"))
+    rows = []
+    for h in exposure["hazard"].values:
+        row: dict[str, Any] = {"hazard": str(h),
+                               "indicator (threshold)": f"{exposure['hazard_indicator'].sel(hazard=h).item()} ("
+                               f"{exposure['hazard_threshold'].sel(hazard=h).item()})",
+                               "today (% of people exposed)": f"{float(share0.sel(hazard=h).median()) * 100:.1f}"}
+        for s in scenarios:
+            v = share.sel(hazard=h, scenario=s)
+            row[f"{s} {period} (% exposed, model range)"] = (
+                f"{float(v.median()) * 100:.1f} ({float(v.min()) * 100:.1f}-{float(v.max()) * 100:.1f})")
+        row["source"] = str(exposure["hazard_source"].sel(hazard=h).item()) if "hazard_source" in exposure.coords \
+            else ""
+        rows.append(row)
+    tables = [ReportTable(pd.DataFrame(rows), caption=(
+        "Share of the study area's people exposed to each hazard today (baseline window, observed climatology) "
+        f"and in {period} per scenario: median of the climate models and their range. Each layer's data and "
+        "method are named in the last column (docs/hazards.md)."))]
+    emulated = [str(h) for h, e in zip(exposure["hazard"].values, exposure["hazard_emulated"].values, strict=True)
+                if str(e) == "true"] if "hazard_emulated" in exposure.coords else []
+    text = ("The hazards come from real data: each climate model's own warming, the IPCC AR6 Chapter-12 change "
+            "per degree of warming (the model keeps one position in the range across models), and observed "
+            "years resampled for year-to-year variability.")
+    if emulated:
+        text += (f" Not so for {', '.join(emulated)}: these come from the fallback emulator (seeded fields, not "
+                 "data), and their results should not be used for planning.")
+    if elasticity is not None and len(elasticity):
+        lines = []
+        for _, r in elasticity.iterrows():
+            if bool(r["identified"]):
+                lines.append(f"{r['hazard']}: learnt from {r['source']}, {r['posterior_mean']:.2f} "
+                             f"(sd {r['posterior_sd']:.2f}, prior sd {r['prior_sd']:.2f})")
+            else:
+                lines.append(f"{r['hazard']}: not identified by the record, so the prior "
+                             f"{r['prior_mean']:.2f} (sd {r['prior_sd']:.2f}) is used ({r['source']})")
+        text += ("\n\nHow strongly displacement follows the hazard (the exposure elasticity: +1 % exposure gives "
+                 "+elasticity % displacement in years with displacement): " + "; ".join(lines) + ".")
+        tables.append(ReportTable(elasticity.round(3), caption=(
+            "Exposure elasticity per hazard: prior and posterior of the displacement fit. 'identified' means the "
+            "observed historical intensity narrowed the prior to half its width or less.")))
+    return Section(title="Climate hazards: data, change and effect", text=text, tables=tables)
