@@ -229,6 +229,15 @@ class HazardSpec(_Frozen):
             raise ValueError(f"unknown hazard indicator {v!r}{_hint(v, known)}; use one of {', '.join(known)}")
         return v
 
+    @model_validator(mode="after")
+    def _source_has_indicator(self) -> HazardSpec:
+        layers = ("heat_days", "rainfall_deficit", "flood_return_period", "crop_yield_loss")
+        if self.source == "warming_levels" and self.indicator not in layers:
+            raise ValueError(f"source warming_levels builds {', '.join(layers)} from real data, not {self.indicator}; "
+                             "choose one of those indicators, or set source: scenario_files (your own files) or "
+                             "source: emulator (the seeded fallback)")
+        return self
+
     @field_validator("threshold", mode="before")
     @classmethod
     def _threshold_units(cls, v: Any, info: ValidationInfo) -> str:

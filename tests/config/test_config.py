@@ -182,3 +182,13 @@ def test_historical_intensity_default_is_off_and_demo_sets_it(demo_dict: dict) -
                                                               "drought": "chirps_short_rains"}
     del demo_dict["mobility"]["displacement"]["historical_intensity"]
     assert parse_config(demo_dict).mobility.displacement.historical_intensity == {}
+
+
+def test_warming_levels_source_names_its_indicators(demo_dict: dict) -> None:
+    demo_dict["hazards"][2]["indicator"] = "drought_months"
+    demo_dict["hazards"][2]["threshold"] = "-1.0"
+    errs = _errors(demo_dict)
+    assert errs[0].startswith("hazards -> 2")
+    assert "rainfall_deficit" in errs[0] and "source: emulator" in errs[0]
+    demo_dict["hazards"][2]["source"] = "emulator"
+    parse_config(demo_dict)  # the fallback emulator has a drought_months recipe
