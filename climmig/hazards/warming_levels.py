@@ -708,6 +708,11 @@ def warming_level_layer(spec: Any, catalog: Any, grid: xr.Dataset, drivers: Clim
     xr.DataArray, dims (scenario, climate_model, year, lat, lon)
     """
     params = dict(spec.params)
+    # the hazard's `input` is its observed (or tabulated) record; params may name the other entries
+    key = {"heat_days": "table", "rainfall_deficit": "rainfall", "flood_return_period": "floods",
+           "crop_yield_loss": "crops"}.get(spec.indicator)
+    if key is not None:
+        params.setdefault(key, spec.input)
     if spec.indicator == "heat_days":
         from climmig.units import convert
 
