@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from climmig.errors import DataError
@@ -31,6 +32,7 @@ from climmig.hazards import INDICATOR_UNITS, exceedance_threshold, hazard_indica
 from climmig.hazards.emulator import stable_key
 from climmig.hazards.warming_levels import ClimateDrivers, cell_country_a2, climate_drivers, position_region
 from climmig.livelihoods import population_weights, rural_share, scale_to_projection, ssp_series, wdi_share
+from climmig.livelihoods.anchor import anchor_to_record
 from climmig.livelihoods.checks import checked_population_counts
 
 __all__ = ["BASELINE_WINDOW", "ExposureLayers", "build_exposure", "build_grid_and_masks", "exposure_layers",
@@ -154,6 +156,9 @@ class ExposureLayers:
         anomaly and position in the across-model ranges (warming-level layers).
     cell_country : xr.DataArray
         ISO 3166 alpha-2 code of the country holding most of each cell ("" where none).
+    record : pandas.DataFrame
+        The calibration's covariates in its last year (:func:`calibration_record`), to which population and
+        GDP per head are anchored.
     """
 
     grid: xr.Dataset
@@ -172,6 +177,7 @@ class ExposureLayers:
     chunks: dict[str, int]
     climate: ClimateDrivers
     cell_country: xr.DataArray
+    record: pd.DataFrame
 
 
 def exposure_layers(cfg: Any, catalog: Any) -> ExposureLayers:
@@ -199,9 +205,12 @@ def exposure_layers(cfg: Any, catalog: Any) -> ExposureLayers:
     countries = sorted(set(str(c) for c in weights["country"].values))
     years = cfg.years()
     y0 = cfg.period.baseline_year
-    ssp_years = sorted(set(years) | {y0})
+    anchor = cfg.period.historical.end
+    ssp_years = sorted(set(years) | {y0, anchor})
     pop_table = catalog.open(pop_spec.projection or "ssp_population")
-    projected = ssp_series(pop_table, pop_spec.ssp_model, list(cfg.scenarios), countries, ssp_years)
+    record = calibration_record(catalog, countries, anchor)
+    projected = anchor_to_record(ssp_series(pop_table, pop_spec.ssp_model, list(cfg.scenarios), countries, ssp_years),
+                                 record["population"], anchor, "population")
     factor = _country_scaling(weights, projected)  # (scenario, year, region)
     window = list(range(y0 + BASELINE_WINDOW[0], y0 + BASELINE_WINDOW[1] + 1))
     table = catalog.open(cfg.climate.warming)
@@ -213,7 +222,8 @@ def exposure_layers(cfg: Any, catalog: Any) -> ExposureLayers:
                           base_r=weights.sum(("lat", "lon")), factor=factor,
                           factor0=factor.sel(year=y0).mean("scenario"), projected=projected, countries=countries,
                           years=years, baseline_year=y0, window=window, dT=dT, chunks=chunks, climate=climate,
-                          cell_country=cell_country_a2(fractions, catalog.open(cfg.study_area.boundaries)))
+                          cell_country=cell_country_a2(fractions, catalog.open(cfg.study_area.boundaries)),
+                          record=record)
 
 
 def hazard_fields(spec: Any, layers: ExposureLayers, catalog: Any, seed: int) -> tuple[xr.DataArray, xr.DataArray]:
@@ -284,6 +294,35 @@ def hazard_exposure(field: xr.DataArray, field0: xr.DataArray, layers: ExposureL
     return exposed, intensity, baseline
 
 
+def calibration_record(catalog: Any, countries: list[str], year: int) -> pd.DataFrame:
+    """The displacement model's calibration covariates (WDI) per country in one year, imputed values removed.
+
+    Parameters
+    ----------
+    catalog : ResolvedCatalog
+        Catalog with the WDI entries (:func:`climmig.mobility.covariates.load_covariates`).
+    countries : list of str
+        ISO3 codes.
+    year : int
+        The last calibration year.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``iso3``; ``population``, ``gdp_per_capita``, ``agricultural_share`` and ``rural_share`` (NaN where
+        WDI has no value and the calibration would impute one).
+    """
+    from climmig.mobility.covariates import load_covariates
+
+    cov = load_covariates(catalog, countries, [year]).xs(year, level="year")
+    out = cov[["population", "gdp_per_capita", "agricultural_share", "rural_share"]].copy()
+    for name in out.columns:
+        flag = f"imputed_{name}"
+        if flag in cov:
+            out.loc[cov[flag].astype(bool), name] = np.nan
+    return out
+
+
 def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
     """The exposure dataset of a run: people exposed per hazard, region, scenario, climate model and year.
 
@@ -342,24 +381,32 @@ def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
     baseline_da = baseline_da.transpose("hazard", "climate_model", "region")
 
     agri_spec = _livelihood(cfg, "agricultural_dependency")
-    agri = _per_region(wdi_share(catalog.open(agri_spec.inputs()[0]), countries,
-                                 "share of employment in agriculture", f"{agri_spec.inputs()[0]} (latest year)"),
-                       weights)
+    agri = _per_region(_held_at_record(wdi_share(catalog.open(agri_spec.inputs()[0]), countries,
+                                                 "share of employment in agriculture",
+                                                 f"{agri_spec.inputs()[0]} (latest year)"),
+                                       layers.record["agricultural_share"]), weights)
     rural_spec = _livelihood(cfg, "rural_share")
     rural_tab = catalog.open(rural_spec.inputs()[0])
     code = str(rural_tab["Indicator Code"].iloc[0]) if "Indicator Code" in rural_tab.columns else ""
     total_pop = None if code.endswith(".ZS") else catalog.open(rural_spec.projection or "wdi_population")
-    rural = _per_region(rural_share(rural_tab, total_pop, countries), weights)
+    rural = _per_region(_held_at_record(rural_share(rural_tab, total_pop, countries), layers.record["rural_share"]),
+                        weights)
     income_spec = _livelihood(cfg, "income")
+    anchor = cfg.period.historical.end
     gdp = ssp_series(catalog.open(income_spec.projection or "ssp_gdp_ppp"), income_spec.ssp_model,
-                     list(cfg.scenarios), countries, years, scale=1e9)
-    gdppc = _per_region(gdp / projected.sel(year=years), weights)
+                     list(cfg.scenarios), countries, sorted(set(years) | {anchor}), scale=1e9)
+    pop_ssp = ssp_series(catalog.open(pop_spec.projection or "ssp_population"), pop_spec.ssp_model,
+                         list(cfg.scenarios), countries, sorted(set(years) | {anchor}))
+    # SSP growth of GDP per head from the calibration's own level (WDI, current USD of the anchor year)
+    gdppc_c = anchor_to_record(gdp / pop_ssp, layers.record["gdp_per_capita"], anchor, "GDP per capita")
+    gdppc = _per_region(gdppc_c.sel(year=years), weights)
 
     ds = xr.Dataset(
         {
             "population": population.assign_attrs(
-                units="1", long_name="people (SSP-projected population aggregated with fractional masks)",
-                cell_methods="area: sum"),
+                units="1", long_name=f"people (SSP population growth from the {anchor} WDI level, aggregated with "
+                "fractional masks)", cell_methods="area: sum",
+                climmig_anchor_factors=projected.attrs.get("climmig_anchor_factors", "")),
             "exposed_population": exposed_da.assign_attrs(
                 units="1", long_name="people in cells where the hazard indicator exceeds its threshold",
                 cell_methods="area: sum"),
@@ -376,7 +423,9 @@ def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
                 units="1", long_name=f"people in {y0} (the population of exposed_population_baseline)",
                 cell_methods="area: sum"),
             "gdp_per_capita": gdppc.transpose("scenario", "year", "region").assign_attrs(
-                units="USD", currency="USD", price_year=2005, long_name="GDP per capita, PPP (SSP projection)"),
+                units="USD", currency="USD", price_year=anchor,
+                long_name=f"GDP per capita: WDI level of {anchor} (current USD) grown at the SSP's real PPP rates",
+                climmig_anchor_factors=gdppc_c.attrs.get("climmig_anchor_factors", "")),
             "agricultural_share": agri.assign_attrs(units="1", long_name="share of employment in agriculture"),
             "rural_share": rural.assign_attrs(units="1", long_name="rural population share"),
         },
@@ -408,6 +457,17 @@ def _units_attr(meta: list[tuple[str, str, str, str, str, str]]) -> dict[str, st
         return {"units": units.pop()}
     return {"climmig_units_by_hazard": "; ".join(f"{m[0]}: {m[3]}" for m in meta),
             "comment": "units differ by hazard: see the hazard_units coordinate"}
+
+
+def _held_at_record(latest: xr.DataArray, record: pd.Series) -> xr.DataArray:
+    """A share held fixed over the projection at the calibration's last-year value (the latest value where the
+    calibration has none): no SSP path exists for it in the bundled data, and starting elsewhere than the
+    calibration's covariates would shift every projection."""
+    rec = record.reindex([str(r) for r in latest["region"].values]).to_numpy(float)
+    out = latest.copy(data=np.where(np.isfinite(rec), rec, latest.values))
+    out.attrs = dict(latest.attrs)
+    out.attrs["climmig_held_at"] = "the calibration's value in its last year (WDI), held fixed"
+    return out
 
 
 def _per_region(country_values: xr.DataArray, weights: xr.DataArray) -> xr.DataArray:

@@ -371,6 +371,22 @@ def stage_interventions(ctx: RunContext) -> dict[str, Any]:
             "headline": [f"{cmp.sizes['intervention']} options compared; table in interventions/comparison.csv"]}
 
 
+def _record_comparison(ctx: RunContext, displaced: xr.DataArray, scenario: str) -> pd.DataFrame:
+    """The first projected years (up to six) per country and hazard beside IDMC's record."""
+    from climmig.mobility.calibration import load_observations
+    from climmig.projection.fidelity import record_comparison
+
+    obs, _ = load_observations(ctx.cfg, ctx.catalog)
+    first = int(displaced["year"].values[0])
+    years = [y for y in range(first, first + 6) if y in set(int(v) for v in displaced["year"].values)]
+    hist = ctx.cfg.period.historical
+    table = record_comparison(displaced, obs, scenario=scenario, years=years,
+                              record_years=range(hist.start, hist.end + 1))
+    with atomic_path(ctx.path("report_record_comparison.csv")) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.2f")
+    return table
+
+
 def _observed_present_day(ctx: RunContext, regions: list[str]) -> pd.DataFrame:
     from climmig.mobility.calibration import load_observations
 
@@ -470,7 +486,7 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     simdf = pd.DataFrame({"region": regions, "median": tot.median("s").values,
                           "lower": tot.quantile(0.05, "s").values, "upper": tot.quantile(0.95, "s").values})
     obsdf = _observed_present_day(ctx, regions)
-    sections.append(plausibility_section(simdf, obsdf))
+    sections.append(plausibility_section(simdf, obsdf, _record_comparison(ctx, proj["displaced_persons"], mid_sc)))
     with atomic_path(ctx.path("report_plausibility.csv")) as tmp:
         simdf.merge(obsdf, on="region", how="left").to_csv(tmp, index=False, float_format="%.0f")
     manifest_bits = {"config sha256": ctx.cfg_hash, "seed": ctx.cfg.seed, "run id": ctx.cfg.run_id,
@@ -484,6 +500,7 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     figs = sorted(str(p.relative_to(ctx.run_dir)) for p in ctx.path("figures").glob("*.png")) \
         if ctx.path("figures").exists() else []
     extra = ["report_scenario_attribution.nc"] if ctx.path("report_scenario_attribution.nc").exists() else []
+    extra.append("report_record_comparison.csv")
     return {"outputs": [str(path.relative_to(ctx.run_dir)), "report_plausibility.csv", *extra, *figs],
             "headline": [f"report: {path}"]}
 
@@ -505,9 +522,10 @@ def build_stages() -> list[Stage]:
     return [
         Stage("inputs", stage_inputs, (), "verify input data"),
         # version 2: population_baseline stored, so exposure ratios are changes of the exposed share
-        # version 3: hazards from real data by warming-level pattern scaling (climmig.hazards.warming_levels)
+        # version 3: hazards from real data by warming-level pattern scaling (climmig.hazards.warming_levels);
+        # version 4: population, GDP per head and shares anchored to the calibration's last-year record
         Stage("exposure", stage_exposure, ("inputs",), "hazard and livelihood layers, exposure per region",
-              version=3),
+              version=4),
         Stage("fit_displacement", stage_fit_displacement, ("inputs",), "calibrate the displacement model"),
         Stage("fit_migration", stage_fit_migration, ("inputs",), "calibrate the migration model"),
         # version 2: migration counts drawn with common random numbers (climmig.mobility.crn_draws)
@@ -516,7 +534,8 @@ def build_stages() -> list[Stage]:
         # version 2: mitigation keeps the scenario's population; cost per person marked cumulative
         Stage("interventions", stage_interventions, ("projection",), "compare interventions", version=2),
         # version 2: "why the scenarios differ" section and report_scenario_attribution.nc
-        # version 3: "Climate hazards" section (sources, exposure change, exposure elasticity)
+        # version 3: "Climate hazards" section (sources, exposure change, exposure elasticity), the record
+        # comparison per country and hazard (report_record_comparison.csv)
         Stage("report", stage_report, ("projection", "interventions"), "figures and HTML report",
-              version=3),
+              version=4),
     ]
