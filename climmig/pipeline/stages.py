@@ -438,9 +438,10 @@ def _elasticity(m: Any) -> pd.DataFrame | None:
 def stage_report(ctx: RunContext) -> dict[str, Any]:
     """Figures, CSV summaries and the HTML report for non-programmers."""
     from climmig.interventions import ProjectionState
-    from climmig.projection.attribution import scenario_attribution
+    from climmig.projection.attribution import change_attribution, scenario_attribution
     from climmig.report.html import write_html_report
     from climmig.report.sections import (
+        change_section,
         comparison_section,
         flows_section,
         hazards_section,
@@ -469,6 +470,12 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
         write_netcdf(stamp(attribution, f"why the scenarios differ: each scenario with {mid_sc}'s population and "
                                         "income", ctx.cfg_hash, ctx.cfg.seed),
                      ctx.path("report_scenario_attribution.nc"))
+    first_year = int(m.drivers["year"].values[0])
+    change = change_attribution(m.disp, m.drivers, today=first_year, years=range(last.start, last.end + 1),
+                                samples=m.samples, seed=m.seed)
+    sections.append(change_section(change))
+    write_netcdf(stamp(change, f"change of expected displacement from {first_year} to {last.start}-{last.end} by driver",
+                       ctx.cfg_hash, ctx.cfg.seed), ctx.path("report_change_attribution.nc"))
     sel = {"scenario": mid_sc, "year": slice(last.start, last.end)}
     sections.append(flows_section(proj["internal_migration"].sel(sel).mean("year"),
                                   proj["cross_border_migration"].sel(sel).mean("year"),
@@ -500,7 +507,7 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     figs = sorted(str(p.relative_to(ctx.run_dir)) for p in ctx.path("figures").glob("*.png")) \
         if ctx.path("figures").exists() else []
     extra = ["report_scenario_attribution.nc"] if ctx.path("report_scenario_attribution.nc").exists() else []
-    extra.append("report_record_comparison.csv")
+    extra += ["report_record_comparison.csv", "report_change_attribution.nc"]
     return {"outputs": [str(path.relative_to(ctx.run_dir)), "report_plausibility.csv", *extra, *figs],
             "headline": [f"report: {path}"]}
 
@@ -535,7 +542,8 @@ def build_stages() -> list[Stage]:
         Stage("interventions", stage_interventions, ("projection",), "compare interventions", version=2),
         # version 2: "why the scenarios differ" section and report_scenario_attribution.nc
         # version 3: "Climate hazards" section (sources, exposure change, exposure elasticity), the record
-        # comparison per country and hazard (report_record_comparison.csv)
+        # comparison per country and hazard (report_record_comparison.csv), the change from today by driver
+        # (report_change_attribution.nc)
         Stage("report", stage_report, ("projection", "interventions"), "figures and HTML report",
               version=4),
     ]

@@ -23,7 +23,7 @@ from climmig.report.plots import (
 )
 from climmig.report.tables import comparison_table
 
-__all__ = ["climate_share", "climate_share_sentence", "comparison_section", "flows_section", "hazards_section", "plausibility_section", "projection_section",
+__all__ = ["change_section", "climate_share", "climate_share_sentence", "comparison_section", "flows_section", "hazards_section", "plausibility_section", "projection_section",
            "society_section"]
 
 logger = logging.getLogger(__name__)
@@ -456,3 +456,45 @@ def hazards_section(exposure: xr.Dataset, elasticity: pd.DataFrame | None, *, pe
             "Exposure elasticity per hazard: prior and posterior of the displacement fit. 'identified' means the "
             "observed historical intensity narrowed the prior to half its width or less.")))
     return Section(title="Climate hazards: data, change and effect", text=text, tables=tables)
+
+
+def change_section(attribution: xr.Dataset, level: float = 0.9) -> Section:
+    """The change from today split into population, vulnerability and climate, and vulnerability held.
+
+    Parameters
+    ----------
+    attribution : xr.Dataset
+        :func:`climmig.projection.attribution.change_attribution`.
+    level : float
+        Interval width.
+
+    Returns
+    -------
+    Section
+    """
+    lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
+    pooled = ("sample", "climate_model")
+    today, period = attribution.attrs.get("climmig_today", ""), attribution.attrs.get("climmig_period", "")
+
+    def cell(da: xr.DataArray) -> str:
+        q = da.quantile([lo, 0.5, hi], dim=pooled).values
+        return f"{_n(q[1])} ({_n(q[0])} to {_n(q[2])})"
+
+    rows = []
+    for s in [str(x) for x in attribution["scenario"].values]:
+        a = attribution.sel(scenario=s)
+        rows.append({"scenario": s, f"today ({today})": cell(a["level"].sel(step="today")),
+                     "population": cell(a["part"].sel(component="population")),
+                     "vulnerability (income, livelihoods)": cell(a["part"].sel(component="vulnerability")),
+                     "climate": cell(a["part"].sel(component="climate")),
+                     f"projected {period}": cell(a["level"].sel(step="+climate")),
+                     "vulnerability held at today's level": cell(a["vulnerability_held"])})
+    text = (f"How the expected yearly displacement changes from today ({today}) to {period}, and why. The change is "
+            "split in a fixed order: first the population path, then vulnerability (income and the shares of "
+            "agricultural employment and rural population), then the climate (the change of the share of people "
+            "exposed). The last column keeps vulnerability at today's level while population and climate change "
+            "(the convention of Kam et al. 2021), so the climate's effect is not hidden by decades of income "
+            "growth. Expected rates, median and 90 % interval over model parameters and climate models.")
+    return Section("What drives the change from today", text, tables=[ReportTable(pd.DataFrame(rows), (
+        "Expected displacements per year: today's level, the change added by each driver, the full projection and "
+        "the projection with vulnerability held at today's level."))])
