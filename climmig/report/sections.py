@@ -409,10 +409,7 @@ def hazards_section(exposure: xr.Dataset, elasticity: pd.DataFrame | None, *, pe
     -------
     Section
     """
-    from climmig.exposure.ratio import exposure_ratio
-
     start, end = (int(x) for x in period.split("-"))
-    ratio = exposure_ratio(exposure).sel(year=slice(start, end)).mean("year")
     share = (exposure["exposed_population"].sel(year=slice(start, end)).mean("year").sum("region")
              / exposure["population"].sel(year=slice(start, end)).mean("year").sum("region"))
     share0 = (exposure["exposed_population_baseline"].sum("region") / exposure["population_baseline"].sum("region"))
