@@ -90,7 +90,7 @@ def _diag_file(ctx: RunContext, diag: xr.Dataset, path, title: str) -> None:
 
 def stage_fit_displacement(ctx: RunContext) -> dict[str, Any]:
     """Calibrate the displacement model on all observed countries (``fits/displacement_fit.nc``)."""
-    from climmig.mobility.calibration import calibrate, plot_predictive_checks
+    from climmig.mobility.calibration import calibrate, in_sample_record, plot_predictive_checks
     from climmig.mobility.diagnostics import gate_summary
 
     out = ctx.path("fits")
@@ -98,8 +98,12 @@ def stage_fit_displacement(ctx: RunContext) -> dict[str, Any]:
     _diag_file(ctx, cal.diagnostics, out / "displacement_diagnostics.nc",
                "convergence diagnostics of the displacement model fit")
     pngs = plot_predictive_checks(cal, ctx.path("figures"), seed=ctx.cfg.seed)
+    in_sample = in_sample_record(cal, list(ctx.cfg.study_area.countries or []),
+                                 seed=stage_seed(ctx.cfg.seed, "in_sample_record"))
+    with atomic_path(out / "displacement_in_sample.csv") as tmp:
+        in_sample.to_csv(tmp, index=False, float_format="%.2f")
     return {"outputs": [str(cal.path.relative_to(ctx.run_dir)), "fits/displacement_diagnostics.nc",
-                        *[str(p.relative_to(ctx.run_dir)) for p in pngs]],
+                        "fits/displacement_in_sample.csv", *[str(p.relative_to(ctx.run_dir)) for p in pngs]],
             "fit": str(cal.path.relative_to(ctx.run_dir)), "passed": bool(cal.diagnostics["passed"]),
             "gate": gate_summary(cal.diagnostics), "reused": cal.reused,
             "headline": [f"displacement model: {gate_summary(cal.diagnostics)}"]}
@@ -380,11 +384,24 @@ def _record_comparison(ctx: RunContext, displaced: xr.DataArray, scenario: str) 
     first = int(displaced["year"].values[0])
     years = [y for y in range(first, first + 6) if y in set(int(v) for v in displaced["year"].values)]
     hist = ctx.cfg.period.historical
+    in_sample = ctx.path("fits", "displacement_in_sample.csv")
     table = record_comparison(displaced, obs, scenario=scenario, years=years,
-                              record_years=range(hist.start, hist.end + 1))
+                              record_years=range(hist.start, hist.end + 1),
+                              in_sample=pd.read_csv(in_sample) if in_sample.exists() else None)
     with atomic_path(ctx.path("report_record_comparison.csv")) as tmp:
         table.to_csv(tmp, index=False, float_format="%.2f")
     return table
+
+
+def _share_paths(ctx: RunContext, drivers: xr.Dataset) -> xr.Dataset:
+    """The livelihood shares of the projected regions on their recorded trend (WDI, 2000 to the anchor year)."""
+    from climmig.livelihoods.share_trend import share_trend_paths
+    from climmig.mobility.covariates import load_covariates
+
+    anchor = ctx.cfg.period.historical.end
+    regions = [str(r) for r in drivers["region"].values]
+    history = load_covariates(ctx.catalog, regions, list(range(2000, anchor + 1)))
+    return share_trend_paths(history, [int(y) for y in drivers["year"].values], anchor_year=anchor)
 
 
 def _observed_present_day(ctx: RunContext, regions: list[str]) -> pd.DataFrame:
@@ -472,7 +489,7 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
                      ctx.path("report_scenario_attribution.nc"))
     first_year = int(m.drivers["year"].values[0])
     change = change_attribution(m.disp, m.drivers, today=first_year, years=range(last.start, last.end + 1),
-                                samples=m.samples, seed=m.seed)
+                                samples=m.samples, seed=m.seed, share_paths=_share_paths(ctx, m.drivers))
     sections.append(change_section(change))
     write_netcdf(stamp(change, f"change of expected displacement from {first_year} to {last.start}-{last.end} by driver",
                        ctx.cfg_hash, ctx.cfg.seed), ctx.path("report_change_attribution.nc"))
@@ -533,7 +550,9 @@ def build_stages() -> list[Stage]:
         # version 4: population, GDP per head and shares anchored to the calibration's last-year record
         Stage("exposure", stage_exposure, ("inputs",), "hazard and livelihood layers, exposure per region",
               version=4),
-        Stage("fit_displacement", stage_fit_displacement, ("inputs",), "calibrate the displacement model"),
+        # version 2: the in-sample predictive of each study country's record (fits/displacement_in_sample.csv)
+        Stage("fit_displacement", stage_fit_displacement, ("inputs",), "calibrate the displacement model",
+              version=2),
         Stage("fit_migration", stage_fit_migration, ("inputs",), "calibrate the migration model"),
         # version 2: migration counts drawn with common random numbers (climmig.mobility.crn_draws)
         Stage("projection", stage_projection, ("exposure", "fit_displacement", "fit_migration"),
@@ -544,6 +563,7 @@ def build_stages() -> list[Stage]:
         # version 3: "Climate hazards" section (sources, exposure change, exposure elasticity), the record
         # comparison per country and hazard (report_record_comparison.csv), the change from today by driver
         # (report_change_attribution.nc)
+        # version 5: in-sample columns of the record comparison; livelihood shares on their trend
         Stage("report", stage_report, ("projection", "interventions"), "figures and HTML report",
-              version=4),
+              version=5),
     ]

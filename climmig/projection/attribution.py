@@ -17,7 +17,7 @@ import xarray as xr
 from climmig.errors import DataError
 
 __all__ = ["SOCIOECONOMIC_DRIVERS", "VULNERABILITY_DRIVERS", "change_attribution", "scenario_attribution",
-           "with_reference_society"]
+           "with_reference_society", "with_share_paths"]
 
 #: drivers that an SSP's socio-economic storyline sets (the others are hazards or fixed livelihoods)
 SOCIOECONOMIC_DRIVERS: tuple[str, ...] = ("population", "gdp_per_capita")
@@ -142,8 +142,33 @@ def _held(drivers: xr.Dataset, variables: Sequence[str], year: int) -> xr.Datase
     return drivers.assign(new)
 
 
+def with_share_paths(drivers: xr.Dataset, paths: xr.Dataset) -> xr.Dataset:
+    """``drivers`` whose livelihood shares follow ``paths`` (year, region) instead of being held fixed.
+
+    Parameters
+    ----------
+    drivers : xr.Dataset
+        Displacement drivers (shares on ``region`` only, or with more dims).
+    paths : xr.Dataset
+        :func:`climmig.livelihoods.share_trend.share_trend_paths`; regions or years it lacks keep the drivers'
+        values.
+
+    Returns
+    -------
+    xr.Dataset
+    """
+    new = {}
+    for v in paths.data_vars:
+        if v not in drivers:
+            continue
+        held = drivers[v].broadcast_like(drivers["population"])
+        path = paths[v].reindex(region=held["region"], year=held["year"])
+        new[v] = path.broadcast_like(held).fillna(held).transpose(*held.dims).assign_attrs(held.attrs)
+    return drivers.assign(new)
+
+
 def change_attribution(idata: Any, drivers: xr.Dataset, *, today: int, years: Sequence[int], samples: int,
-                       seed: int) -> xr.Dataset:
+                       seed: int, share_paths: xr.Dataset | None = None) -> xr.Dataset:
     """The change of expected displacement from today to a period, split into population, vulnerability and
     climate, and the projection with vulnerability held at today's level.
 
@@ -155,7 +180,9 @@ def change_attribution(idata: Any, drivers: xr.Dataset, *, today: int, years: Se
     * ``vulnerability``: + the paths of income and of the agricultural and rural shares;
     * ``climate``: + the exposure ratio's path (= the full projection);
     * ``vulnerability_held``: population and climate paths with vulnerability at today's level (the convention
-      of Kam et al. 2021, *Environ. Res. Lett.* 16:044026, for isolating climate and population change).
+      of Kam et al. 2021, *Environ. Res. Lett.* 16:044026, for isolating climate and population change);
+    * ``shares_on_trend`` (with ``share_paths``): the full projection with the agricultural and rural shares on
+      their recorded trend instead of held at today's value (how much holding them fixed moves the result).
 
     Parameters
     ----------
@@ -169,6 +196,8 @@ def change_attribution(idata: Any, drivers: xr.Dataset, *, today: int, years: Se
         Period to average.
     samples, seed : int
         As in :func:`~climmig.mobility.displacement.predict_displacement`.
+    share_paths : xr.Dataset, optional
+        :func:`climmig.livelihoods.share_trend.share_trend_paths` for the ``shares_on_trend`` variant.
 
     Returns
     -------
@@ -176,8 +205,8 @@ def change_attribution(idata: Any, drivers: xr.Dataset, *, today: int, years: Se
         ``level`` (sample, scenario, climate_model, step) with ``step`` = today, +population,
         +vulnerability, +climate; ``part`` (sample, scenario, climate_model, component) with components
         population, vulnerability, climate (differences of consecutive steps); ``vulnerability_held``
-        (sample, scenario, climate_model). People per year, summed over regions and hazards, averaged over
-        ``years``.
+        (sample, scenario, climate_model); ``shares_on_trend`` (same dims) with ``share_paths``. People per
+        year, summed over regions and hazards, averaged over ``years``.
     """
     from climmig.mobility.displacement import predict_displacement
 
@@ -197,7 +226,13 @@ def change_attribution(idata: Any, drivers: xr.Dataset, *, today: int, years: Se
     parts = levels.diff("step", label="upper").assign_coords(step=["population", "vulnerability", "climate"])
     held = level(_held(sub, VULNERABILITY_DRIVERS, today))
     attrs = {"units": "1", "long_name": "expected new disaster displacements per year (people)"}
+    extra = {}
+    if share_paths is not None:
+        extra["shares_on_trend"] = level(with_share_paths(sub, share_paths)).assign_attrs(
+            units="1", long_name="expected displacements per year with the agricultural and rural shares on their "
+            "recorded trend (people)")
     return xr.Dataset({
+        **extra,
         "level": levels.assign_attrs(attrs),
         "part": parts.rename(step="component").assign_attrs(
             units="1", long_name="change of expected displacements per year from today, by driver (people)"),

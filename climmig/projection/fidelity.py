@@ -11,6 +11,12 @@ the first projected years beside IDMC's record of the same country and hazard, i
   calibration year (today's monitoring), so this second mean is the comparable one.
 
 ``within_factor_2`` applies to countries and hazards with at least ``min_years`` recorded years.
+
+Given the fit's in-sample predictive (:func:`climmig.mobility.calibration.in_sample_record`), the table also
+shows the model over the calibration years themselves, and where the record falls in that predictive
+distribution. This separates the two reasons a first projected period can differ from the record: a model
+that misfits the country (the record in a tail of its own in-sample predictive), or drivers that moved since
+(population growth, today's monitoring held in the projection, the climate).
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ def monitored_years(observations: pd.DataFrame, hazard: str, years: Sequence[int
 
 def record_comparison(displaced: xr.DataArray, observations: pd.DataFrame, *, scenario: str,
                       years: Sequence[int], record_years: Sequence[int], min_years: int = 5,
-                      level: float = 0.9) -> pd.DataFrame:
+                      level: float = 0.9, in_sample: pd.DataFrame | None = None) -> pd.DataFrame:
     """Projected mean displacement of the first projected years beside IDMC's record, per country and hazard.
 
     Parameters
@@ -66,6 +72,9 @@ def record_comparison(displaced: xr.DataArray, observations: pd.DataFrame, *, sc
         Recorded (positive) years a country-hazard needs for the factor-of-2 rule.
     level : float
         Width of the projection's interval.
+    in_sample : pandas.DataFrame, optional
+        :func:`climmig.mobility.calibration.in_sample_record` of the same fit; adds its ``in_sample_mean``,
+        ``in_sample_median`` and ``record_percentile`` columns.
 
     Returns
     -------
@@ -105,6 +114,9 @@ def record_comparison(displaced: xr.DataArray, observations: pd.DataFrame, *, sc
                 if n_rec >= min_years else None,
             })
     out = pd.DataFrame(rows)
+    if in_sample is not None and not in_sample.empty:
+        cols = ["in_sample_mean", "in_sample_median", "record_percentile"]
+        out = out.merge(in_sample[["region", "hazard", *cols]], on=["region", "hazard"], how="left")
     out.attrs.update(scenario=scenario, years=f"{min(years)}-{max(years)}",
                      record_years=f"{min(record_years)}-{max(record_years)}", min_years=min_years)
     return out

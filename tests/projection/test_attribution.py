@@ -98,3 +98,32 @@ def test_change_attribution_parts_add_up_and_isolate_each_driver(fit_and_drivers
     # with vulnerability held, only population and climate move
     xr.testing.assert_allclose(att2["vulnerability_held"], att2["level"].sel(step="+climate", drop=True))
     assert att.attrs["climmig_order"] == "population, vulnerability, climate"
+
+
+def test_shares_on_trend_variant_moves_only_through_the_shares(fit_and_drivers):
+    from climmig.projection.attribution import change_attribution, with_share_paths
+
+    idata, d = fit_and_drivers
+    kw = {"samples": 10, "seed": 3, "today": YEARS[0], "years": YEARS[1:]}
+    regions = [str(r) for r in d["region"].values]
+    # a path equal to the held shares: the variant is the full projection
+    same = xr.Dataset({v: d[v].broadcast_like(d["population"].isel(scenario=0, climate_model=0, drop=True)
+                                              if "climate_model" in d["population"].dims
+                                              else d["population"].isel(scenario=0, drop=True))
+                       for v in ("agricultural_share", "rural_share")})
+    att = change_attribution(idata, d, share_paths=same, **kw)
+    xr.testing.assert_allclose(att["shares_on_trend"], att["level"].sel(step="+climate", drop=True))
+    # falling shares change the level, and only for the regions the path covers
+    falling = same.copy()
+    for v in falling.data_vars:
+        falling[v] = falling[v] * xr.DataArray(np.linspace(1.0, 0.5, len(YEARS)), dims="year",
+                                               coords={"year": YEARS})
+    moved = with_share_paths(d, falling.sel(region=regions[:1]))
+    assert moved["agricultural_share"].dims == d["population"].dims
+    np.testing.assert_allclose(moved["agricultural_share"].sel(region=regions[0], year=YEARS[-1]),
+                               0.5 * d["agricultural_share"].sel(region=regions[0]))
+    np.testing.assert_allclose(moved["rural_share"].sel(region=regions[1:]),
+                               d["rural_share"].sel(region=regions[1:]).broadcast_like(
+                                   moved["rural_share"].sel(region=regions[1:])))
+    att2 = change_attribution(idata, d, share_paths=falling, **kw)
+    assert not np.allclose(att2["shares_on_trend"], att2["level"].sel(step="+climate", drop=True))

@@ -112,3 +112,27 @@ def test_projecting_the_last_calibration_year_reproduces_the_in_sample_predictiv
             np.testing.assert_allclose(mine, g[obs[0]], rtol=1e-5, err_msg=f"{c} {hazard}")
             checked += 1
     assert checked >= 8
+
+
+@pytest.mark.slow
+def test_the_fit_reproduces_each_demo_record_in_sample(small_demo_run) -> None:
+    """The in-sample predictive of each demo country's 2008-2022 mean holds IDMC's record (issue 30)."""
+    from climmig.mobility.calibration import load_observations
+
+    run = small_demo_run.parent / "run"
+    table = pd.read_csv(run / "fits" / "displacement_in_sample.csv")
+    assert set(table["region"]) == set(DEMO_COUNTRIES)
+    cfg = load_config(small_demo_run)
+    obs, _ = load_observations(cfg, load_catalog(CATALOG))
+    for row in table.itertuples():
+        cells = obs[(obs["iso3"] == row.region) & (obs["hazard"] == row.hazard) & obs["year"].between(2008, 2022)
+                    & (obs["status"] != "not_reported")]
+        assert row.record_mean == pytest.approx(cells["displacements"].mean(), rel=1e-3, abs=0.01)
+        recorded = int((cells["displacements"] > 0).sum())
+        if recorded >= 5:
+            # the record is a typical draw of the fitted model, not in a tail
+            assert 0.05 <= row.record_percentile <= 0.95, row
+            assert row.in_sample_lower <= row.record_mean <= row.in_sample_upper, row
+    # and the report's comparison carries these columns
+    rc = pd.read_csv(run / "report_record_comparison.csv")
+    assert {"in_sample_mean", "in_sample_median", "record_percentile"} <= set(rc.columns)

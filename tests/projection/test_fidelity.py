@@ -46,3 +46,17 @@ def test_record_comparison_means_ratio_and_flag() -> None:
     far = record_comparison(da * 10, _obs(), scenario="mid", years=years, record_years=range(2008, 2023))
     flag = far.set_index("hazard").loc["drought", "within_factor_2"]
     assert not pd.isna(flag) and not bool(flag)
+
+
+def test_in_sample_columns_join_the_comparison() -> None:
+    years = [2025, 2026]
+    da = xr.DataArray(np.full((4, 1, 2, 2, 1, 2), 50.0),
+                      dims=("sample", "scenario", "climate_model", "year", "region", "hazard"),
+                      coords={"scenario": ["mid"], "year": years, "region": ["AAA"], "hazard": ["drought", "flood"]})
+    ins = pd.DataFrame({"region": ["AAA"], "hazard": ["flood"], "in_sample_mean": [20.0], "in_sample_median": [12.0],
+                        "record_percentile": [0.4]})
+    t = record_comparison(da, _obs(), scenario="mid", years=years, record_years=range(2008, 2023),
+                          in_sample=ins).set_index("hazard")
+    assert t.loc["flood", "record_percentile"] == pytest.approx(0.4)
+    assert t.loc["flood", "in_sample_median"] == pytest.approx(12.0)
+    assert pd.isna(t.loc["drought", "in_sample_mean"])
