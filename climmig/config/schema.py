@@ -270,6 +270,11 @@ class LivelihoodSpec(_Frozen):
     )
     projection: SafeId | None = None
     ssp_model: str | None = Field(default=None, description="model column of the SSP table to use")
+    #: where ``ssp_model`` lacks a country: "auto" tries the documented order
+    #: (climmig.livelihoods.ssp_fallback.DEFAULT_FALLBACK_ORDER, then the table's other models), a list names
+    #: the user's own order, [] means no fallback (the run stops, naming the models that have the country)
+    ssp_fallback: Literal["auto"] | list[str] = Field(
+        default="auto", description="SSP models tried, in order, for a country the ssp_model lacks")
     min_coverage: float = Field(default=0.9, gt=0, le=1,
                                 description="share of a region an input must cover to be used for it")
 
