@@ -671,6 +671,13 @@ class RunConfig(_Frozen):
                     f"@interventions -> {i} -> start_year: {iv.start_year} is outside the projection period "
                     f"{proj.start}-{proj.end}; choose a year inside it"
                 )
+            types = self.mobility.displacement.hazards
+            for j, th in enumerate(iv.target_hazards or []):
+                if th not in types:
+                    problems.append(
+                        f"@interventions -> {i} -> target_hazards -> {j}: {th!r} is not a displacement hazard "
+                        f"type{_hint(th, list(types))}; use one of {', '.join(types)} (a hazard layer acts "
+                        "through mobility.displacement.hazard_layer_map)")
             if iv.kind == "mitigation":
                 target = iv.params.get("target_scenario")
                 if not isinstance(target, str) or target not in registry.scenarios():

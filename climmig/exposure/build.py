@@ -311,17 +311,34 @@ def calibration_record(catalog: Any, countries: list[str], year: int) -> pd.Data
     -------
     pandas.DataFrame
         Index ``iso3``; ``population``, ``gdp_per_capita``, ``agricultural_share`` and ``rural_share`` (NaN where
-        WDI has no value and the calibration would impute one).
+        WDI has no value and the calibration imputes one), and ``imputed_<name>`` holding those imputed values
+        (the world-region median the calibration uses; NaN where WDI has the value).
     """
     from climmig.mobility.covariates import load_covariates
 
     cov = load_covariates(catalog, countries, [year]).xs(year, level="year")
-    out = cov[["population", "gdp_per_capita", "agricultural_share", "rural_share"]].copy()
-    for name in out.columns:
+    names = ["population", "gdp_per_capita", "agricultural_share", "rural_share"]
+    out = cov[names].copy()
+    for name in names:
         flag = f"imputed_{name}"
-        if flag in cov:
-            out.loc[cov[flag].astype(bool), name] = np.nan
+        imputed = cov[flag].astype(bool) if flag in cov else pd.Series(False, index=cov.index)
+        out[flag] = cov[name].where(imputed)
+        out.loc[imputed, name] = np.nan
     return out
+
+
+def _stand_ins(record: pd.DataFrame, name: str) -> dict[str, float]:
+    """The calibration's imputed values of one share (for countries WDI has no value for)."""
+    col = record.get(f"imputed_{name}")
+    return {} if col is None else {str(c): float(v) for c, v in col.dropna().items()}
+
+
+def _log_stand_ins(da: xr.DataArray, what: str) -> None:
+    if da.attrs.get("climmig_stand_in"):
+        # a country WDI has no value for in any year (e.g. Micronesia or Grenada for agriculture) takes the
+        # value the calibration imputes for it, so the projection starts where the calibration's covariates do
+        logger.warning("%s: no WDI value in any year for %s; using the calibration's world-region median",
+                       what, da.attrs["climmig_stand_in"])
 
 
 def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
@@ -382,16 +399,17 @@ def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
     baseline_da = baseline_da.transpose("hazard", "climate_model", "region")
 
     agri_spec = _livelihood(cfg, "agricultural_dependency")
-    agri = _per_region(_held_at_record(wdi_share(catalog.open(agri_spec.inputs()[0]), countries,
-                                                 "share of employment in agriculture",
-                                                 f"{agri_spec.inputs()[0]} (latest year)"),
-                                       layers.record["agricultural_share"]), weights)
+    agri_c = wdi_share(catalog.open(agri_spec.inputs()[0]), countries, "share of employment in agriculture",
+                       f"{agri_spec.inputs()[0]} (latest year)", stand_in=_stand_ins(layers.record, "agricultural_share"))
+    _log_stand_ins(agri_c, "share of employment in agriculture")
+    agri = _per_region(_held_at_record(agri_c, layers.record["agricultural_share"]), weights)
     rural_spec = _livelihood(cfg, "rural_share")
     rural_tab = catalog.open(rural_spec.inputs()[0])
     code = str(rural_tab["Indicator Code"].iloc[0]) if "Indicator Code" in rural_tab.columns else ""
     total_pop = None if code.endswith(".ZS") else catalog.open(rural_spec.projection or "wdi_population")
-    rural = _per_region(_held_at_record(rural_share(rural_tab, total_pop, countries), layers.record["rural_share"]),
-                        weights)
+    rural_c = rural_share(rural_tab, total_pop, countries, stand_in=_stand_ins(layers.record, "rural_share"))
+    _log_stand_ins(rural_c, "rural population share")
+    rural = _per_region(_held_at_record(rural_c, layers.record["rural_share"]), weights)
     income_spec = _livelihood(cfg, "income")
     anchor = cfg.period.historical.end
     gdp = ssp_series(catalog.open(income_spec.projection or "ssp_gdp_ppp"), income_spec.ssp_model,
@@ -433,8 +451,10 @@ def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
                 climmig_anchor_factors=gdppc_c.attrs.get("climmig_anchor_factors", ""),
                 climmig_ssp_models=gdp.attrs["climmig_ssp_models"],
                 climmig_ssp_population_models=pop_ssp.attrs["climmig_ssp_models"]),
-            "agricultural_share": agri.assign_attrs(units="1", long_name="share of employment in agriculture"),
-            "rural_share": rural.assign_attrs(units="1", long_name="rural population share"),
+            "agricultural_share": agri.assign_attrs(units="1", long_name="share of employment in agriculture",
+                                                    climmig_stand_in=agri_c.attrs.get("climmig_stand_in", "")),
+            "rural_share": rural.assign_attrs(units="1", long_name="rural population share",
+                                              climmig_stand_in=rural_c.attrs.get("climmig_stand_in", "")),
         },
         coords={"region_name": weights["region_name"], "country": weights["country"]},
     )

@@ -465,7 +465,9 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     mid_sc = ctx.cfg.scenarios[len(ctx.cfg.scenarios) // 2]
     m = _models(ctx)
     sections.append(hazards_section(m.exposure, _elasticity(m), period=f"{last.start}-{last.end}",
-                                    scenarios=list(ctx.cfg.scenarios)))
+                                    scenarios=list(ctx.cfg.scenarios),
+                                    layer_map=dict(ctx.cfg.mobility.displacement.hazard_layer_map),
+                                    displacement_hazards=[str(h) for h in m.disp.posterior["hazard"].values]))
     sections.append(ssp_section(m.exposure))
     if len(ctx.cfg.scenarios) > 1:
         # the projection's own draws (same samples and seed) next to the same futures with the middle

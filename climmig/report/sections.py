@@ -391,7 +391,8 @@ def plausibility_section(simulated: pd.DataFrame, observed: pd.DataFrame,
 
 
 def hazards_section(exposure: xr.Dataset, elasticity: pd.DataFrame | None, *, period: str,
-                    scenarios: Sequence[str]) -> Section:
+                    scenarios: Sequence[str], layer_map: dict[str, str] | None = None,
+                    displacement_hazards: Sequence[str] = ()) -> Section:
     """Where each hazard layer comes from, how exposure changes, and what the record says about its effect.
 
     Parameters
@@ -404,6 +405,11 @@ def hazards_section(exposure: xr.Dataset, elasticity: pd.DataFrame | None, *, pe
         ``"start-end"`` of the horizon whose exposure change is shown.
     scenarios : sequence of str
         Scenarios, in config order.
+    layer_map : dict, optional
+        ``mobility.displacement.hazard_layer_map`` (displacement hazard type -> layer).
+    displacement_hazards : sequence of str
+        The displacement model's hazard types; with ``layer_map`` the text says which layer drives each, and
+        which keep today's exposure (no layer for them in this study area).
 
     Returns
     -------
@@ -438,6 +444,17 @@ def hazards_section(exposure: xr.Dataset, elasticity: pd.DataFrame | None, *, pe
     if emulated:
         text += (f" Not so for {', '.join(emulated)}: these come from the fallback emulator (seeded fields, not "
                  "data), and their results should not be used for planning.")
+    if displacement_hazards:
+        layers = [str(h) for h in exposure["hazard"].values]
+        driven = {t: (layer_map or {}).get(t) for t in displacement_hazards}
+        driven = {t: v for t, v in driven.items() if v in layers}
+        held = [t for t in displacement_hazards if t not in driven]
+        text += ("\n\nWhich layer drives each kind of displacement: "
+                 + ("; ".join(f"{t}: the {v} layer" for t, v in driven.items()) or "none") + ".")
+        if held:
+            text += (f" Displacement by {', '.join(held)} keeps today's exposure (no layer of this study area is "
+                     "mapped to it in mobility.displacement.hazard_layer_map), so its projected change comes from "
+                     "population and income only.")
     if elasticity is not None and len(elasticity):
         lines = []
         for _, r in elasticity.iterrows():
