@@ -106,3 +106,18 @@ def test_hazards_section_says_which_displacement_types_have_no_layer() -> None:
                           displacement_hazards=["flood", "drought"])
     assert "drought: the heat layer" in sec.text and "Displacement by flood keeps" in sec.text
     pd.testing.assert_index_equal(sec.tables[0].table.columns[:1], pd.Index(["hazard"]))
+
+
+def test_scenario_files_continue_each_scenario_with_the_models_historical_run() -> None:
+    from climmig.hazards.layers import _join_historical
+
+    annual = xr.DataArray(np.array([[[1.0, 1.0, np.nan, np.nan]], [[np.nan, np.nan, 5.0, 6.0]],
+                                    [[np.nan, np.nan, 7.0, 8.0]]]),
+                          dims=("scenario", "climate_model", "year"),
+                          coords={"scenario": ["historical", "ssp126", "ssp585"], "climate_model": ["M"],
+                                  "year": [2013, 2014, 2015, 2016]}, attrs={"units": "d"})
+    out = _join_historical(annual)
+    # a baseline window across 2014/2015 has data in every scenario: historical years, then the scenario's
+    assert list(out["scenario"].values) == ["ssp126", "ssp585"]
+    np.testing.assert_array_equal(out.sel(scenario="ssp585", climate_model="M").values, [1.0, 1.0, 7.0, 8.0])
+    assert out.attrs["units"] == "d"
