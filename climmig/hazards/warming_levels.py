@@ -124,7 +124,7 @@ class ClimateDrivers:
 
 
 def climate_drivers(table: pd.DataFrame, scenarios: list[str], models: list[str], years: list[int], seed: int,
-                    position_region: str | None = "NEAF") -> ClimateDrivers:
+                    position_region: str | None = None) -> ClimateDrivers:
     """Warming per scenario, model and year, the models' positions and the AR6 anchor warmings.
 
     Parameters
@@ -140,7 +140,10 @@ def climate_drivers(table: pd.DataFrame, scenarios: list[str], models: list[str]
     position_region : str or None
         AR6 region whose warming per K of global warming orders the models in the across-model range (a
         model that warms the region more sits higher; the same position is used for every hazard so that
-        each model is one consistent storyline). None (or a region the table lacks): models in name order.
+        each model is one consistent storyline). None, or a region the table lacks (the bundled table has
+        African regions, the Arabian Peninsula and the world only): the models are ordered by their own global
+        warming in 2081-2100 (mean over ``scenarios``), so a model that warms more still sits higher. The rule
+        used is recorded in ``position.attrs["climmig_position_rule"]``.
 
     Returns
     -------
@@ -148,9 +151,18 @@ def climate_drivers(table: pd.DataFrame, scenarios: list[str], models: list[str]
     """
     w = warming_trajectories(table, scenarios, models).sel(year=years)
     a = warming_anomaly(table, scenarios, models).sel(year=years)
-    pos = model_positions(regional_amplification(table, position_region, models)) \
-        if position_region is not None and position_region in table else model_positions(xr.DataArray(np.arange(len(models), dtype=float), dims="climate_model",
-                                          coords={"climate_model": models}))
+    if position_region is not None and position_region in table:
+        pos = model_positions(regional_amplification(table, position_region, models))
+        rule = f"regional warming per K of global warming over AR6 {position_region}"
+    else:
+        # no regional series for the study area: order by the models' own late-century global warming rather
+        # than by name, so positions still follow the models' climate response
+        late = warming_trajectories(table, scenarios, models).sel(year=slice(2081, 2100)).mean(("scenario", "year"))
+        pos = model_positions(late)
+        rule = "global warming in 2081-2100" + (
+            f" (the temperature table has no region {position_region})" if position_region else "")
+        logger.info("climate models placed in the AR6 ranges by their %s", rule)
+    pos.attrs["climmig_position_rule"] = rule
     runs = table.groupby("model")["scenario"].apply(set)
     full = sorted(m for m, s in runs.items() if {"historical", "ssp585"} <= s)
     wall = warming_trajectories(table, ["ssp585"], full).isel(scenario=0, drop=True)

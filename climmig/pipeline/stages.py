@@ -79,7 +79,9 @@ def stage_exposure(ctx: RunContext) -> dict[str, Any]:
     ds = _compute(ctx, ds)
     paths = write_exposure(ds, ctx.path("exposure"))
     return {"outputs": [str(p.relative_to(ctx.run_dir)) for p in paths],
-            "emulated": ds.attrs.get("climmig_emulated", "false")}
+            "emulated": ds.attrs.get("climmig_emulated", "false"),
+            "ssp_fallback": ds.attrs.get("climmig_ssp_fallback", ""),
+            "ssp_population_income_gap": ds.attrs.get("climmig_ssp_population_income_gap", "")}
 
 
 def _diag_file(ctx: RunContext, diag: xr.Dataset, path, title: str) -> None:
@@ -309,7 +311,10 @@ def stage_projection(ctx: RunContext) -> dict[str, Any]:
     out.attrs["climmig_sampling_design"] = (
         f"{m.samples} posterior draws (chosen with a seeded permutation) crossed with every scenario and climate "
         "model; the same draws are used for every scenario and climate model (full cross product)")
-    flags = {"climmig_unconverged_fit": str(not all(passed.values())).lower()}
+    flags = {"climmig_unconverged_fit": str(not all(passed.values())).lower(),
+             # the SSP models behind the drivers travel with the projection (provenance of its inputs)
+             **{k: str(m.exposure.attrs.get(k, "")) for k in ("climmig_ssp_population_models",
+                                                              "climmig_ssp_income_models", "climmig_ssp_fallback")}}
     out.attrs.update(flags)
     out = stamp(out, "projection: posterior predictive displacement and migration", ctx.cfg_hash,
                 ctx.cfg.seed)
@@ -465,6 +470,7 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
         plausibility_section,
         projection_section,
         society_section,
+        ssp_section,
     )
 
     proj = xr.load_dataset(ctx.path("projection", "projection.nc"))
@@ -476,7 +482,10 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     mid_sc = ctx.cfg.scenarios[len(ctx.cfg.scenarios) // 2]
     m = _models(ctx)
     sections.append(hazards_section(m.exposure, _elasticity(m), period=f"{last.start}-{last.end}",
-                                    scenarios=list(ctx.cfg.scenarios)))
+                                    scenarios=list(ctx.cfg.scenarios),
+                                    layer_map=dict(ctx.cfg.mobility.displacement.hazard_layer_map),
+                                    displacement_hazards=[str(h) for h in m.disp.posterior["hazard"].values]))
+    sections.append(ssp_section(m.exposure))
     if len(ctx.cfg.scenarios) > 1:
         # the projection's own draws (same samples and seed) next to the same futures with the middle
         # scenario's people and incomes
@@ -514,7 +523,8 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     with atomic_path(ctx.path("report_plausibility.csv")) as tmp:
         simdf.merge(obsdf, on="region", how="left").to_csv(tmp, index=False, float_format="%.0f")
     manifest_bits = {"config sha256": ctx.cfg_hash, "seed": ctx.cfg.seed, "run id": ctx.cfg.run_id,
-                     "unconverged fit": proj.attrs.get("climmig_unconverged_fit", "false")}
+                     "unconverged fit": proj.attrs.get("climmig_unconverged_fit", "false"),
+                     "SSP fallback": m.exposure.attrs.get("climmig_ssp_fallback", "") or "none"}
     intro = (f"Projections of people displaced by floods, storms and droughts, and of people migrating, in "
              f"{', '.join(ctx.cfg.study_area.countries or [])} under {', '.join(ctx.cfg.scenarios)} and "
              f"{len(ctx.cfg.climate_models)} climate models. Every number comes with its uncertainty.")
@@ -548,8 +558,9 @@ def build_stages() -> list[Stage]:
         # version 2: population_baseline stored, so exposure ratios are changes of the exposed share
         # version 3: hazards from real data by warming-level pattern scaling (climmig.hazards.warming_levels);
         # version 4: population, GDP per head and shares anchored to the calibration's last-year record
+        # version 5: the SSP model of each country's series recorded (fallback, climmig.livelihoods.ssp_fallback)
         Stage("exposure", stage_exposure, ("inputs",), "hazard and livelihood layers, exposure per region",
-              version=4),
+              version=5),
         # version 2: the in-sample predictive of each study country's record (fits/displacement_in_sample.csv)
         Stage("fit_displacement", stage_fit_displacement, ("inputs",), "calibrate the displacement model",
               version=2),
@@ -563,7 +574,8 @@ def build_stages() -> list[Stage]:
         # version 3: "Climate hazards" section (sources, exposure change, exposure elasticity), the record
         # comparison per country and hazard (report_record_comparison.csv), the change from today by driver
         # (report_change_attribution.nc)
-        # version 5: in-sample columns of the record comparison; livelihood shares on their trend
+        # version 5: "Population and income futures" section (SSP series used per country, fallback)
+        # version 6: in-sample columns of the record comparison; livelihood shares on their trend
         Stage("report", stage_report, ("projection", "interventions"), "figures and HTML report",
-              version=5),
+              version=6),
     ]

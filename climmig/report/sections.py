@@ -24,7 +24,7 @@ from climmig.report.plots import (
 from climmig.report.tables import comparison_table
 
 __all__ = ["change_section", "climate_share", "climate_share_sentence", "comparison_section", "flows_section", "hazards_section", "plausibility_section", "projection_section",
-           "society_section"]
+           "society_section", "ssp_section"]
 
 logger = logging.getLogger(__name__)
 
@@ -405,7 +405,8 @@ def plausibility_section(simulated: pd.DataFrame, observed: pd.DataFrame,
 
 
 def hazards_section(exposure: xr.Dataset, elasticity: pd.DataFrame | None, *, period: str,
-                    scenarios: Sequence[str]) -> Section:
+                    scenarios: Sequence[str], layer_map: dict[str, str] | None = None,
+                    displacement_hazards: Sequence[str] = ()) -> Section:
     """Where each hazard layer comes from, how exposure changes, and what the record says about its effect.
 
     Parameters
@@ -418,6 +419,11 @@ def hazards_section(exposure: xr.Dataset, elasticity: pd.DataFrame | None, *, pe
         ``"start-end"`` of the horizon whose exposure change is shown.
     scenarios : sequence of str
         Scenarios, in config order.
+    layer_map : dict, optional
+        ``mobility.displacement.hazard_layer_map`` (displacement hazard type -> layer).
+    displacement_hazards : sequence of str
+        The displacement model's hazard types; with ``layer_map`` the text says which layer drives each, and
+        which keep today's exposure (no layer for them in this study area).
 
     Returns
     -------
@@ -452,6 +458,17 @@ def hazards_section(exposure: xr.Dataset, elasticity: pd.DataFrame | None, *, pe
     if emulated:
         text += (f" Not so for {', '.join(emulated)}: these come from the fallback emulator (seeded fields, not "
                  "data), and their results should not be used for planning.")
+    if displacement_hazards:
+        layers = [str(h) for h in exposure["hazard"].values]
+        driven = {t: (layer_map or {}).get(t) for t in displacement_hazards}
+        driven = {t: v for t, v in driven.items() if v in layers}
+        held = [t for t in displacement_hazards if t not in driven]
+        text += ("\n\nWhich layer drives each kind of displacement: "
+                 + ("; ".join(f"{t}: the {v} layer" for t, v in driven.items()) or "none") + ".")
+        if held:
+            text += (f" Displacement by {', '.join(held)} keeps today's exposure (no layer of this study area is "
+                     "mapped to it in mobility.displacement.hazard_layer_map), so its projected change comes from "
+                     "population and income only.")
     if elasticity is not None and len(elasticity):
         lines = []
         for _, r in elasticity.iterrows():
@@ -519,3 +536,47 @@ def change_section(attribution: xr.Dataset, level: float = 0.9) -> Section:
     return Section("What drives the change from today", text, tables=[ReportTable(pd.DataFrame(rows), (
         "Expected displacements per year: today's level, the change added by each driver, the full projection and "
         "the projection with vulnerability held at today's level."))])
+
+
+def ssp_section(exposure: xr.Dataset) -> Section:
+    """Which SSP model each country's population and income series come from, and any fallback.
+
+    Parameters
+    ----------
+    exposure : xr.Dataset
+        The run's exposure (attrs ``climmig_ssp_population_models``, ``climmig_ssp_income_models``,
+        ``climmig_ssp_population_model``, ``climmig_ssp_income_model``, ``climmig_ssp_fallback``,
+        ``climmig_ssp_population_income_gap``; older runs without them give a one-line section).
+
+    Returns
+    -------
+    Section
+    """
+    def models(key: str) -> dict[str, str]:
+        text = str(exposure.attrs.get(key, ""))
+        return dict(part.split(": ", 1) for part in text.split(", ")) if text else {}
+
+    pop, inc = models("climmig_ssp_population_models"), models("climmig_ssp_income_models")
+    title = "Population and income futures: SSP series used"
+    if not pop and not inc:
+        return Section(title=title, text="This run's exposure does not record which SSP models were used.")
+    want_pop = str(exposure.attrs.get("climmig_ssp_population_model", ""))
+    want_inc = str(exposure.attrs.get("climmig_ssp_income_model", ""))
+    rows = [{"country": c, "population series": pop.get(c, ""), "income series (GDP|PPP)": inc.get(c, ""),
+             "fallback": ", ".join(what for what, used, want in (("population", pop.get(c), want_pop),
+                                                                 ("income", inc.get(c), want_inc))
+                                   if want and used and used != want) or "none"}
+            for c in sorted(set(pop) | set(inc))]
+    text = (f"Population follows the SSP model {want_pop or '(the table has one)'} and income (GDP per head) "
+            f"the model {want_inc or '(the table has one)'}, as configured.")
+    fallback = str(exposure.attrs.get("climmig_ssp_fallback", ""))
+    if fallback:
+        text += (" The SSP database does not hold every country under every model, so some countries take "
+                 f"another model's series (the documented fallback, docs/ssp.md): {fallback}.")
+    gap = str(exposure.attrs.get("climmig_ssp_population_income_gap", ""))
+    if gap:
+        text += (" For some countries the income model assumes a population that differs from the population "
+                 f"series by more than 5 % in the base year, so GDP per head mixes the two: {gap}.")
+    return Section(title=title, text=text, tables=[ReportTable(pd.DataFrame(rows), caption=(
+        "SSP model of each country's population and income series (SSP Database v2). 'fallback' names the "
+        "series that came from another model than the configured one."))])
