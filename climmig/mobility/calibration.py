@@ -39,9 +39,10 @@ from climmig.mobility.hazard_history import (
 )
 from climmig.mobility.observations import read_idmc
 from climmig.mobility.priors import resolve_priors
-from climmig.provenance import canonical_json
+from climmig.provenance import canonical_json, config_hash
 
-__all__ = ["CHECK_VARS", "Calibration", "calibrate", "fit_data_hash", "historical_exposure", "in_sample_record",
+__all__ = ["CHECK_VARS", "Calibration", "calibrate", "fit_config_hash", "fit_data_hash", "historical_exposure",
+           "in_sample_record",
            "load_observations", "model_signature", "plot_predictive_checks"]
 
 logger = logging.getLogger(__name__)
@@ -216,6 +217,32 @@ def model_signature(model: Any) -> str:
     return hashlib.sha256(canonical_json(sorted(rows)).encode()).hexdigest()
 
 
+def fit_config_hash(cfg: RunConfig) -> str:
+    """SHA-256 of the settings the displacement fit depends on, and nothing else.
+
+    The model is fitted on every observed country, so the study area, the scenarios, the hazard layers and
+    the projection settings do not change it: a saved fit whose data checksums and model structure also match
+    is reused by any config with the same displacement spec (its ``hazard_layer_map`` is used by the
+    projection only), sampler, seed and calibration period.
+
+    Parameters
+    ----------
+    cfg : RunConfig
+        Validated config.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+    """
+    return config_hash({
+        "displacement": cfg.mobility.displacement.model_dump(mode="json", exclude={"hazard_layer_map"}),
+        "sampler": cfg.mobility.sampler.model_dump(mode="json"),
+        "seed": cfg.seed,
+        "historical": cfg.period.historical.model_dump(mode="json"),
+    })
+
+
 def calibrate(cfg: RunConfig, catalog: Any, *, out_dir: Path | None, fit_until: int | None = None,
               observations: pd.DataFrame | None = None, observations_sha256: str | None = None,
               reuse: bool = True, progress: bool = False) -> Calibration:
@@ -267,6 +294,7 @@ def calibrate(cfg: RunConfig, catalog: Any, *, out_dir: Path | None, fit_until: 
     model = build_displacement_model(inputs, priors)
     attrs = {
         "config_sha256": science_hash(cfg),
+        "fit_config_sha256": fit_config_hash(cfg),
         "data_sha256": data_sha,
         "model_sha256": model_signature(model),
         "priors": json.dumps({k: v.model_dump(mode="json") for k, v in priors.items()}, sort_keys=True),
@@ -282,7 +310,7 @@ def calibrate(cfg: RunConfig, catalog: Any, *, out_dir: Path | None, fit_until: 
     reused = False
     if path is not None and reuse and path.exists():
         try:
-            idata = load_fit(path, {"config_sha256": attrs["config_sha256"], "data_sha256": data_sha,
+            idata = load_fit(path, {"fit_config_sha256": attrs["fit_config_sha256"], "data_sha256": data_sha,
                                     "model_sha256": attrs["model_sha256"], "model_name": MODEL_NAME})
             reused = True
             logger.info("reusing the saved fit %s", path)

@@ -23,27 +23,36 @@ SMALL_SAMPLER = {"backend": "nutpie", "draws": 60, "tune": 60, "chains": 2}
 
 
 def reduced_region_config(run_dir: Path) -> dict:
-    """The region config made cheap: 1 scenario x 2 climate models, a 1-degree grid, very short chains."""
+    """The region config made cheap: 1 scenario x 2 climate models, a 1-degree grid, short chains.
+
+    The displacement sampler is the reduced demo's, so the region run reuses the reduced demo's global
+    displacement fit (the fit does not depend on the study area: ``fit_config_hash``).
+    """
     data = reduced_demo_config(yaml.safe_load(CONFIG.read_text()), run_dir)
     data.update(scenarios=["ssp245"], climate_models=["MIROC6", "CESM2-WACCM"], grid={"resolution": 1.0},
                 catalog=str(CATALOG))
-    data["mobility"]["sampler"] = SMALL_SAMPLER
     data["mobility"]["migration"] = {**data["mobility"]["migration"], "sampler": SMALL_SAMPLER}
     return data
 
 
 @pytest.mark.slow
-def test_bay_of_bengal_runs_to_a_report_with_the_ssp_fallback_recorded(tmp_path: Path) -> None:
+def test_bay_of_bengal_runs_to_a_report_with_the_ssp_fallback_recorded(tmp_path: Path, small_demo_run) -> None:
+    import shutil
+
     from climmig.pipeline.run import run_pipeline
 
     cfg_file = tmp_path / "bay_of_bengal_small.yaml"
     cfg = reduced_region_config(tmp_path / "run")
+    # the reduced demo's global displacement fit, as a user would copy a fit between runs
+    (tmp_path / "run" / "fits").mkdir(parents=True)
+    shutil.copy(small_demo_run.parent / "run" / "fits" / "displacement_fit.nc", tmp_path / "run" / "fits")
     # the demo's SSP model choices, unchanged
     models = {lv["name"]: lv.get("ssp_model") for lv in cfg["livelihoods"]}
     assert models["population"] == "IIASA-WiC POP" and models["income"] == "IIASA GDP"
     cfg_file.write_text(yaml.safe_dump(cfg, sort_keys=False))
     run_pipeline(cfg_file, progress=False)
     run = tmp_path / "run"
+    assert json.loads((run / "stages" / "fit_displacement.json").read_text())["summary"]["reused"] is True
 
     # the fallback, in the exposure's and the projection's provenance and in the manifest
     fallback = "GDP|PPP: MMR IIASA GDP -> OECD Env-Growth"
