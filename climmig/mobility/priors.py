@@ -21,9 +21,22 @@ DEFAULT_DISPLACEMENT_PRIORS: Mapping[str, DistSpec] = MappingProxyType({
     # hazard in a typical country sits 1-3 log units lower. sigma=3 covers 1e-6 .. 1e-1 per person-year.
     "intercept": DistSpec(dist="Normal", params={"mu": -8.0, "sigma": 3.0},
                           source="IDMC GRID 2023 global totals / world population"),
-    # Covariate slopes per SD: a 1-SD change multiplying displacement by e^{+-1} (x2.7) is already large;
-    # Normal(0, 1) keeps effects weakly regularised but lets strong data speak.
-    "beta": DistSpec(dist="Normal", params={"mu": 0.0, "sigma": 1.0}, source="weakly informative"),
+    # Covariate slopes, per SD of the covariate across the calibration cells (log GDP per head: sd ~1.2 log
+    # units), of the size part and (same priors) of the occurrence part's logit. Each covariate is split into
+    # the country's calibration mean (between part) and the deviation from it (within part, divided by the
+    # same sd so the two slopes are comparable; displacement.mundlak_parts).
+    # Between countries: a 1-SD difference multiplying displacement by e^{+-1} (x2.7) is already large;
+    # Normal(0, 1) keeps effects weakly regularised but lets strong data speak (195 countries inform it).
+    "beta_between": DistSpec(dist="Normal", params={"mu": 0.0, "sigma": 1.0}, source="weakly informative"),
+    # Within countries: centred at 0 (no sign imposed: richer countries record less displacement per person,
+    # but whether a country's own growth lowers its displacement is what the slope is there to learn; the
+    # between-country gradient is not evidence for it). sd 0.5 per SD (~0.4 per log unit of GDP per head):
+    # 95 % of the prior within +-0.8 per log unit, so a 15-55x rise of GDP per head by 2100 (2.7-4 log units)
+    # can change displacement by up to a factor ~e^3 at the prior's edge; Normal(0, 1) would allow e^6.5
+    # (x700) from the prior alone. Calibration-period growth (a few tenths of a log unit) informs it only
+    # weakly, so this sd matters for projections and is reported next to the posterior.
+    "beta_within": DistSpec(dist="Normal", params={"mu": 0.0, "sigma": 0.5},
+                            source="weakly informative, centred at 0 (within-country income effect unknown)"),
     # Spread of world-region effects around the hazard intercept (log scale). Regions differ by up to
     # ~2 log units in per-capita displacement (IDMC GRID regional totals); HalfNormal(1.5).
     "sigma_region": DistSpec(dist="HalfNormal", params={"sigma": 1.5}, source="IDMC GRID regional totals"),
@@ -125,6 +138,10 @@ def resolve_priors(overrides: Mapping[str, DistSpec] | None = None) -> dict[str,
     """
     out = dict(DEFAULT_DISPLACEMENT_PRIORS)
     for name, spec in (overrides or {}).items():
+        if name == "beta":
+            raise ConfigError(["mobility -> displacement -> priors -> beta: the covariate slopes are split into "
+                               "'beta_between' (country means) and 'beta_within' (deviations from them); set "
+                               "those instead"])
         if name not in out:
             import difflib
 
