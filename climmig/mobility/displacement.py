@@ -993,12 +993,16 @@ def income_coefficients(idata: Any) -> pd.DataFrame:
         ``occurrence``: logit of a record), columns ``covariate``, ``hazard``, ``part``, ``between_mean``,
         ``between_sd``, ``within_mean``, ``within_sd`` (per sd of the covariate across the calibration cells),
         ``difference_mean``/``difference_sd`` (within - between, the contextual effect with its sign reversed)
-        and ``p_within_below_between`` (posterior probability that the within slope is the smaller). For
+        and ``p_within_below_between`` (posterior probability that the within slope is the smaller),
+        ``within_prior_sd`` (the sd of the ``beta_within`` prior stored with the fit, NaN if not stored: a
+        ``within_sd`` close to it means the data hardly inform the within slope). For
         ``gdp_per_capita`` the slopes divided by ``covariate_sd`` (the sd of log GDP per head) are elasticities
         per log unit of income.
     """
     post = idata.posterior
     scaling = json.loads(post.attrs.get("climmig_covariate_scaling", "{}"))
+    prior = json.loads(post.attrs.get("priors", "{}")).get("beta_within", {})
+    prior_sd = float(prior.get("params", {}).get("sigma", np.nan)) if prior.get("dist") == "Normal" else np.nan
     rows = []
     for part, prefix in (("size", "beta"), ("occurrence", "occ_beta")):
         b = post[f"{prefix}_between"]
@@ -1012,5 +1016,6 @@ def income_coefficients(idata: Any) -> pd.DataFrame:
                              "within_mean": float(ww.mean()), "within_sd": float(ww.std()),
                              "difference_mean": float((ww - bb).mean()), "difference_sd": float((ww - bb).std()),
                              "p_within_below_between": float((ww < bb).mean()),
+                             "within_prior_sd": prior_sd,
                              "covariate_sd": float(scaling.get(str(k), {}).get("sd", np.nan))})
     return pd.DataFrame(rows)

@@ -167,6 +167,10 @@ def test_income_coefficients_table(fit_and_inputs) -> None:
     assert float(row["within_sd"].iloc[0]) == pytest.approx(draws_w.std())
     assert float(row["p_within_below_between"].iloc[0]) == pytest.approx((draws_w < draws_b).mean())
     assert set(tab["part"]) == {"size", "occurrence"}
+    assert tab["within_prior_sd"].isna().all()  # the hand-built fit stores no priors
+    idata.posterior.attrs["priors"] = json.dumps({"beta_within": {"dist": "Normal",
+                                                                  "params": {"mu": 0.0, "sigma": 0.3}}})
+    assert (income_coefficients(idata)["within_prior_sd"] == 0.3).all()
 
 
 def test_within_prior_is_centred_at_zero_and_old_beta_name_is_refused() -> None:
