@@ -8,12 +8,13 @@ people when it is.
 
 .. math::
 
-    \Pr(y_{cth} > 0) &= \mathrm{logit}^{-1}\big(\textstyle\sum_k \delta_{kh} x_{kct}
-        + \kappa_h z_{ct} + v_{ch}\big) \\
+    \Pr(y_{cth} > 0) &= \mathrm{logit}^{-1}\big(\textstyle\sum_k \delta^B_{kh} \bar x_{kc}
+        + \sum_k \delta^W_{kh} (x_{kct} - \bar x_{kc}) + \kappa_h z_{ct} + v_{ch}\big) \\
     \log y_{cth} \mid y_{cth} > 0 &\sim \mathrm{SkewNormal}(\text{mean } m_{cth}, \text{scale } \tau_h,
         \text{shape } \alpha), \quad \log \tau_h = \log \tau_0 + d_h, \quad \textstyle\sum_h d_h = 0, \\
     \log \sigma^{c}_h &= \log \sigma^{c}_0 + e_h, \quad \textstyle\sum_h e_h = 0, \\
-    m_{cth} &= \log P_{ct} + \textstyle\sum_k \beta_{kh} x_{kct} + u_{ch} + \varepsilon_{th}
+    m_{cth} &= \log P_{ct} + \textstyle\sum_k \beta^B_{kh} \bar x_{kc} + \sum_k \beta^W_{kh} (x_{kct} - \bar x_{kc})
+        + u_{ch} + \varepsilon_{th}
         + \gamma_h \log E_{cth} \\
     v_{ch} &\sim \mathcal N(b_h + q_{g(c)h}, \omega^{c}_h), \quad q_{gh} \sim \mathcal N(0, \omega^{r}), \quad
     z_{ch} = (v_{ch} - b_h - q_{g(c)h}) / \omega^{c}_h \\
@@ -27,7 +28,10 @@ in the same way), ``tau`` the residual scale of the log size per hazard (pooled 
 that sparse hazards such as drought borrow strength), ``alpha`` one skewness shared by all hazards (a
 year's figure sums its events, and quiet years with only small events give a longer tail below a country's
 usual level: skewness -0.4 to -0.6 in the 2008-2017 residuals), ``x`` the standardised covariates (log GDP
-per capita, agricultural employment share, rural share), ``u``/``v`` country effects per hazard partially
+per capita, agricultural employment share, rural share) and ``xbar_c`` their mean over the country's
+calibration years (Mundlak decomposition: ``beta^B``/``delta^B`` = ``beta_between``/``occ_beta_between`` act on
+differences between countries, ``beta^W``/``delta^W`` = ``beta_within``/``occ_beta_within`` on a country's
+deviations from its own mean, i.e. change over time; see :func:`mundlak_parts`), ``u``/``v`` country effects per hazard partially
 pooled within World Bank regions ``g`` (their means ``a_h``/``b_h`` are the hazard intercepts, so the
 effects include them: the centred form of a hierarchy, which keeps intercepts and effects from trading
 off) and correlated through ``rho`` (one for all hazards: a country that records a hazard more often than
