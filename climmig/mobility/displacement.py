@@ -130,8 +130,8 @@ class DisplacementInputs:
         Fixed centring of the expected log size (see :meth:`size_level`); simulations set it.
     covariate_between : numpy.ndarray, optional
         (country, covariate): the **between** part of each covariate, the country's mean of the transformed
-        covariate over its calibration years, standardised with ``scaling`` (see
-        :func:`covariate_country_means`). The **within** part of an observation is ``covariates -
+        covariate over its calibration years, standardised with ``scaling`` (:func:`prepare_inputs` sets it).
+        The **within** part of an observation is ``covariates -
         covariate_between[country_idx]`` (its deviation from that mean, divided by the same sd). Default:
         the mean of ``covariates`` over each country's observed years.
     """
@@ -273,7 +273,7 @@ def mundlak_parts(drivers: xr.Dataset, scaling: Mapping[str, Mapping[str, Any]],
         stored = xr.DataArray([country_means[r][name] if r in country_means else np.nan for r in regions],
                               dims="region", coords={"region": drivers["region"].values})
         if new:
-            first = v.isel(year=0, drop=True) if "year" in v.dims else v
+            first = v.sortby("year").isel(year=0, drop=True) if "year" in v.dims else v
             first = first.mean([d for d in first.dims if d != "region"]) if first.ndim > 1 else first
             stored = stored.fillna(first.drop_vars([c for c in first.coords if c != "region"]))
         between[name] = (stored - s["mean"]) / s["sd"]
