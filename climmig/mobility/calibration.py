@@ -50,10 +50,10 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "displacement_hurdle_skewnormal"
 #: parameters the convergence gate looks at (exposure_elasticity is prior-only without exposure data; it is
 #: added when historical intensity informs it)
-CHECK_VARS = ["intercept", "beta_between", "beta_within", "sigma_region", "sigma_country_global", "sigma_country_hazard", "sigma_country", "sigma_year", "sigma_obs_global",
+CHECK_VARS = ["intercept", "beta_between", "beta_within", "beta_within_spread", "sigma_region", "sigma_country_global", "sigma_country_hazard", "sigma_country", "sigma_year", "sigma_obs_global",
               "sigma_obs_hazard", "sigma_obs", "sigma_obs_level", "sigma_obs_knot", "size_skewness",
               "region_effect",
-              "country_effect", "year_shock", "occ_intercept", "occ_beta_between", "occ_beta_within", "occ_population", "occ_year_trend", "occ_sigma_region",
+              "country_effect", "year_shock", "occ_intercept", "occ_beta_between", "occ_beta_within", "occ_beta_within_spread", "occ_population", "occ_year_trend", "occ_sigma_region",
               "occ_sigma_country", "occ_region_effect", "occ_country_effect", "effect_correlation"]
 
 

@@ -445,6 +445,14 @@ def _mixed(name: str, loc: Any, sd: Any, centred: np.ndarray, dims: tuple[str, s
     return total
 
 
+def _within_slopes(prefix: str, between: Any, spread_spec: DistSpec) -> Any:
+    """Within-country slopes partially pooled to the between-country ones (non-centred):
+    ``{prefix}_within = {prefix}_between + {prefix}_within_spread * {prefix}_within_offset``."""
+    spread = _rv(f"{prefix}_within_spread", spread_spec)
+    offset = pm.Normal(f"{prefix}_within_offset", 0.0, 1.0, dims=("covariate", "hazard"))
+    return pm.Deterministic(f"{prefix}_within", between + spread * offset, dims=("covariate", "hazard"))
+
+
 def _zerosum(name: str, sd: Any, dims: tuple[str, str]) -> Any:
     """Non-centred effects that sum to zero along ``dims[0]`` (so they do not trade off with intercepts)."""
     raw = pm.ZeroSumNormal(f"{name}_raw", sigma=1.0, dims=(dims[1], dims[0]))
@@ -607,7 +615,7 @@ def _size_part(inputs: DisplacementInputs, priors: Mapping[str, DistSpec], log_p
     # between-country slopes (on the country's calibration mean) and within-country slopes (on the deviation
     # from it); both per sd of the covariate across the calibration cells
     beta_between = _rv("beta_between", priors["beta_between"], ("covariate", "hazard"))
-    beta_within = _rv("beta_within", priors["beta_within"], ("covariate", "hazard"))
+    beta_within = _within_slopes("beta", beta_between, priors["beta_within_spread"])
     sigma_region = _rv("sigma_region", priors["sigma_region"])
     # spread of country effects: global scale x hazard factor (zero-sum), like the residual scale; drought
     # (45 positive country-years in 17 countries) cannot tell its own spread from its residual scale, and
@@ -686,7 +694,7 @@ def _occurrence_part(inputs: DisplacementInputs, priors: Mapping[str, DistSpec],
     n_c, n_t, n_h = shape
     occ_intercept = _rv("occ_intercept", priors["occ_intercept"], "hazard")
     occ_beta_between = _rv("occ_beta_between", priors["beta_between"], ("covariate", "hazard"))
-    occ_beta_within = _rv("occ_beta_within", priors["beta_within"], ("covariate", "hazard"))
+    occ_beta_within = _within_slopes("occ_beta", occ_beta_between, priors["beta_within_spread"])
     occ_pop = _rv("occ_population", priors["occ_population"], "hazard")
     occ_sigma_region = _rv("occ_sigma_region", priors["occ_sigma_region"])
     occ_sigma_country = _rv("occ_sigma_country", priors["occ_sigma_country"], "hazard")
@@ -998,19 +1006,18 @@ def income_coefficients(idata: Any) -> pd.DataFrame:
         ``between_sd``, ``within_mean``, ``within_sd`` (per sd of the covariate across the calibration cells),
         ``difference_mean``/``difference_sd`` (within - between, the contextual effect with its sign reversed)
         and ``p_within_below_between`` (posterior probability that the within slope is the smaller),
-        ``within_prior_sd`` (the sd of the ``beta_within`` prior stored with the fit, NaN if not stored: a
-        ``within_sd`` close to it means the data hardly inform the within slope). For
-        ``gdp_per_capita`` the slopes divided by ``covariate_sd`` (the sd of log GDP per head) are elasticities
+        ``within_spread`` (posterior mean of the part's ``*_within_spread``: how far the within slopes may sit
+        from the between slopes; NaN if the fit has none) and ``covariate_sd``. For ``gdp_per_capita`` the slopes
+        divided by ``covariate_sd`` (the sd of log GDP per head) are elasticities
         per log unit of income.
     """
     post = idata.posterior
     scaling = json.loads(post.attrs.get("climmig_covariate_scaling", "{}"))
-    prior = json.loads(post.attrs.get("priors", "{}")).get("beta_within", {})
-    prior_sd = float(prior.get("params", {}).get("sigma", np.nan)) if prior.get("dist") == "Normal" else np.nan
     rows = []
     for part, prefix in (("size", "beta"), ("occurrence", "occ_beta")):
         b = post[f"{prefix}_between"]
         w = post[f"{prefix}_within"]
+        spread = float(post[f"{prefix}_within_spread"].mean()) if f"{prefix}_within_spread" in post else np.nan
         for k in b["covariate"].values:
             for h in b["hazard"].values:
                 bb = b.sel(covariate=k, hazard=h).values.ravel()
@@ -1020,6 +1027,6 @@ def income_coefficients(idata: Any) -> pd.DataFrame:
                              "within_mean": float(ww.mean()), "within_sd": float(ww.std()),
                              "difference_mean": float((ww - bb).mean()), "difference_sd": float((ww - bb).std()),
                              "p_within_below_between": float((ww < bb).mean()),
-                             "within_prior_sd": prior_sd,
+                             "within_spread": spread,
                              "covariate_sd": float(scaling.get(str(k), {}).get("sd", np.nan))})
     return pd.DataFrame(rows)

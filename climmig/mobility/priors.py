@@ -28,15 +28,16 @@ DEFAULT_DISPLACEMENT_PRIORS: Mapping[str, DistSpec] = MappingProxyType({
     # Between countries: a 1-SD difference multiplying displacement by e^{+-1} (x2.7) is already large;
     # Normal(0, 1) keeps effects weakly regularised but lets strong data speak (195 countries inform it).
     "beta_between": DistSpec(dist="Normal", params={"mu": 0.0, "sigma": 1.0}, source="weakly informative"),
-    # Within countries: centred at 0 (no sign imposed: richer countries record less displacement per person,
-    # but whether a country's own growth lowers its displacement is what the slope is there to learn; the
-    # between-country gradient is not evidence for it). sd 0.5 per SD (~0.4 per log unit of GDP per head):
-    # 95 % of the prior within +-0.8 per log unit, so a 15-55x rise of GDP per head by 2100 (2.7-4 log units)
-    # can change displacement by up to a factor ~e^3 at the prior's edge; Normal(0, 1) would allow e^6.5
-    # (x700) from the prior alone. Calibration-period growth (a few tenths of a log unit) informs it only
-    # weakly, so this sd matters for projections and is reported next to the posterior.
-    "beta_within": DistSpec(dist="Normal", params={"mu": 0.0, "sigma": 0.5},
-                            source="weakly informative, centred at 0 (within-country income effect unknown)"),
+    # Within countries: each within slope is centred on its between slope, with a fitted spread (one for the
+    # size part, one for the occurrence part). The between-country gradient is the best prior guess of what a
+    # country's own growth does, and the within variation of the calibration years (a few tenths of a log
+    # unit of GDP per head, against ~1.2 between countries, and collinear with the reporting trend) informs
+    # the slopes only weakly; a within slope centred at 0 instead left every within slope at its prior and
+    # lost the back-test against climatology. The spread says how far the data let a country's growth act
+    # differently from the cross-section: HalfNormal(0.5) per sd of the covariate, so a within slope can sit
+    # ~1 sd-unit from its between slope at the prior's edge. `Fixed` 0 makes within = between.
+    "beta_within_spread": DistSpec(dist="HalfNormal", params={"sigma": 0.5},
+                                   source="weakly informative: within slopes partially pooled to between slopes"),
     # Spread of world-region effects around the hazard intercept (log scale). Regions differ by up to
     # ~2 log units in per-capita displacement (IDMC GRID regional totals); HalfNormal(1.5).
     "sigma_region": DistSpec(dist="HalfNormal", params={"sigma": 1.5}, source="IDMC GRID regional totals"),
@@ -140,8 +141,8 @@ def resolve_priors(overrides: Mapping[str, DistSpec] | None = None) -> dict[str,
     for name, spec in (overrides or {}).items():
         if name == "beta":
             raise ConfigError(["mobility -> displacement -> priors -> beta: the covariate slopes are split into "
-                               "'beta_between' (country means) and 'beta_within' (deviations from them); set "
-                               "those instead"])
+                               "'beta_between' (country means) and within slopes on the deviations from them, "
+                               "centred on the between slopes with spread 'beta_within_spread'; set those instead"])
         if name not in out:
             import difflib
 

@@ -43,7 +43,8 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
 
     within_sd : float
         Spread of the covariates' within-country deviations (their between parts have sd 1); both parts have
-        their own true slopes (``beta_between``/``beta_within``, ``occ_beta_between``/``occ_beta_within``).
+        their own true slopes (``beta_between``/``beta_within``, ``occ_beta_between``/``occ_beta_within``); the
+        within slopes are the between slopes plus N(0, 0.4) (``*_within_spread`` = 0.4 in the truth).
 
     Returns
     -------
@@ -77,6 +78,10 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
         "occ_sigma_country": np.full(nh, 0.8),
         "effect_correlation": 0.5,
     }
+    # within slopes scatter around the between slopes with sd 0.4, as the model's pooling assumes
+    truth["beta_within_spread"] = truth["occ_beta_within_spread"] = 0.4
+    truth["beta_within"] = truth["beta_between"] + truth["beta_within"]
+    truth["occ_beta_within"] = truth["occ_beta_between"] + truth["occ_beta_within"]
 
     def zerosum(sd: Any, shape: tuple[int, int]) -> np.ndarray:
         z = rng.normal(0, 1, shape)

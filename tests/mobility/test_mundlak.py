@@ -167,17 +167,33 @@ def test_income_coefficients_table(fit_and_inputs) -> None:
     assert float(row["within_sd"].iloc[0]) == pytest.approx(draws_w.std())
     assert float(row["p_within_below_between"].iloc[0]) == pytest.approx((draws_w < draws_b).mean())
     assert set(tab["part"]) == {"size", "occurrence"}
-    assert tab["within_prior_sd"].isna().all()  # the hand-built fit stores no priors
-    idata.posterior.attrs["priors"] = json.dumps({"beta_within": {"dist": "Normal",
-                                                                  "params": {"mu": 0.0, "sigma": 0.3}}})
-    assert (income_coefficients(idata)["within_prior_sd"] == 0.3).all()
+    assert tab["within_spread"].isna().all()  # the hand-built fit has no spread
+    idata.posterior["occ_beta_within_spread"] = xr.full_like(post["sigma_region"], 0.3)
+    tab = income_coefficients(idata)
+    assert (tab.loc[tab["part"] == "occurrence", "within_spread"] == pytest.approx(0.3))
+    assert tab.loc[tab["part"] == "size", "within_spread"].isna().all()
 
 
-def test_within_prior_is_centred_at_zero_and_old_beta_name_is_refused() -> None:
-    w = DEFAULT_DISPLACEMENT_PRIORS["beta_within"]
-    assert w.dist == "Normal" and w.params["mu"] == 0.0
+def test_within_slopes_are_pooled_to_between_and_old_beta_name_is_refused(rng) -> None:
+    from climmig.config.schema import DistSpec
+    from climmig.mobility.displacement import build_displacement_model
+
+    w = DEFAULT_DISPLACEMENT_PRIORS["beta_within_spread"]
+    assert w.dist == "HalfNormal" and "beta_within" not in DEFAULT_DISPLACEMENT_PRIORS
     with pytest.raises(ConfigError, match="beta_between"):
         resolve_priors({"beta": DEFAULT_DISPLACEMENT_PRIORS["beta_between"]})
+    # a fixed spread of 0 makes the within slopes equal to the between slopes (the cross-section over time)
+    inputs = simulate_displacement(rng, n_countries=6, n_years=4, hazards=("flood",), n_regions=2)
+    pri = resolve_priors({"beta_within_spread": DistSpec(dist="Fixed", params={"value": 0.0})})
+    model = build_displacement_model(inputs, pri)
+    point = model.initial_point(random_seed=1)
+    point["beta_between"] = np.array([[0.3], [-0.2], [0.1]])
+    point["beta_within_offset"] = np.array([[1.0], [2.0], [-1.0]])
+    f = model.compile_fn([model["beta_within"], model["occ_beta_within"], model["occ_beta_between"]],
+                         inputs=model.value_vars, on_unused_input="ignore")
+    bw, obw, obb = f(point)
+    np.testing.assert_allclose(bw, point["beta_between"])
+    np.testing.assert_allclose(obw, obb)
 
 
 def test_old_fit_without_decomposition_is_refused(fit_and_inputs) -> None:
