@@ -270,6 +270,11 @@ class LivelihoodSpec(_Frozen):
     )
     projection: SafeId | None = None
     ssp_model: str | None = Field(default=None, description="model column of the SSP table to use")
+    #: where ``ssp_model`` lacks a country: "auto" tries the documented order
+    #: (climmig.livelihoods.ssp_fallback.DEFAULT_FALLBACK_ORDER, then the table's other models), a list names
+    #: the user's own order, [] means no fallback (the run stops, naming the models that have the country)
+    ssp_fallback: Literal["auto"] | list[str] = Field(
+        default="auto", description="SSP models tried, in order, for a country the ssp_model lacks")
     min_coverage: float = Field(default=0.9, gt=0, le=1,
                                 description="share of a region an input must cover to be used for it")
 
@@ -666,6 +671,13 @@ class RunConfig(_Frozen):
                     f"@interventions -> {i} -> start_year: {iv.start_year} is outside the projection period "
                     f"{proj.start}-{proj.end}; choose a year inside it"
                 )
+            types = self.mobility.displacement.hazards
+            for j, th in enumerate(iv.target_hazards or []):
+                if th not in types:
+                    problems.append(
+                        f"@interventions -> {i} -> target_hazards -> {j}: {th!r} is not a displacement hazard "
+                        f"type{_hint(th, list(types))}; use one of {', '.join(types)} (a hazard layer acts "
+                        "through mobility.displacement.hazard_layer_map)")
             if iv.kind == "mitigation":
                 target = iv.params.get("target_scenario")
                 if not isinstance(target, str) or target not in registry.scenarios():

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from climmig.errors import DataError
@@ -31,10 +32,11 @@ from climmig.hazards import INDICATOR_UNITS, exceedance_threshold, hazard_indica
 from climmig.hazards.emulator import stable_key
 from climmig.hazards.warming_levels import ClimateDrivers, cell_country_a2, climate_drivers, position_region
 from climmig.livelihoods import population_weights, rural_share, scale_to_projection, ssp_series, wdi_share
+from climmig.livelihoods.anchor import anchor_to_record
 from climmig.livelihoods.checks import checked_population_counts
 
 __all__ = ["BASELINE_WINDOW", "ExposureLayers", "build_exposure", "build_grid_and_masks", "exposure_layers",
-           "hazard_exposure", "hazard_fields"]
+           "hazard_exposure", "hazard_fields", "ssp_provenance"]
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +156,9 @@ class ExposureLayers:
         anomaly and position in the across-model ranges (warming-level layers).
     cell_country : xr.DataArray
         ISO 3166 alpha-2 code of the country holding most of each cell ("" where none).
+    record : pandas.DataFrame
+        The calibration's covariates in its last year (:func:`calibration_record`), to which population and
+        GDP per head are anchored.
     """
 
     grid: xr.Dataset
@@ -172,6 +177,7 @@ class ExposureLayers:
     chunks: dict[str, int]
     climate: ClimateDrivers
     cell_country: xr.DataArray
+    record: pd.DataFrame
 
 
 def exposure_layers(cfg: Any, catalog: Any) -> ExposureLayers:
@@ -199,9 +205,13 @@ def exposure_layers(cfg: Any, catalog: Any) -> ExposureLayers:
     countries = sorted(set(str(c) for c in weights["country"].values))
     years = cfg.years()
     y0 = cfg.period.baseline_year
-    ssp_years = sorted(set(years) | {y0})
+    anchor = cfg.period.historical.end
+    ssp_years = sorted(set(years) | {y0, anchor})
     pop_table = catalog.open(pop_spec.projection or "ssp_population")
-    projected = ssp_series(pop_table, pop_spec.ssp_model, list(cfg.scenarios), countries, ssp_years)
+    record = calibration_record(catalog, countries, anchor)
+    projected = anchor_to_record(ssp_series(pop_table, pop_spec.ssp_model, list(cfg.scenarios), countries, ssp_years,
+                                            fallback=pop_spec.ssp_fallback),
+                                 record["population"], anchor, "population")
     factor = _country_scaling(weights, projected)  # (scenario, year, region)
     window = list(range(y0 + BASELINE_WINDOW[0], y0 + BASELINE_WINDOW[1] + 1))
     table = catalog.open(cfg.climate.warming)
@@ -213,7 +223,8 @@ def exposure_layers(cfg: Any, catalog: Any) -> ExposureLayers:
                           base_r=weights.sum(("lat", "lon")), factor=factor,
                           factor0=factor.sel(year=y0).mean("scenario"), projected=projected, countries=countries,
                           years=years, baseline_year=y0, window=window, dT=dT, chunks=chunks, climate=climate,
-                          cell_country=cell_country_a2(fractions, catalog.open(cfg.study_area.boundaries)))
+                          cell_country=cell_country_a2(fractions, catalog.open(cfg.study_area.boundaries)),
+                          record=record)
 
 
 def hazard_fields(spec: Any, layers: ExposureLayers, catalog: Any, seed: int) -> tuple[xr.DataArray, xr.DataArray]:
@@ -284,6 +295,52 @@ def hazard_exposure(field: xr.DataArray, field0: xr.DataArray, layers: ExposureL
     return exposed, intensity, baseline
 
 
+def calibration_record(catalog: Any, countries: list[str], year: int) -> pd.DataFrame:
+    """The displacement model's calibration covariates (WDI) per country in one year, imputed values removed.
+
+    Parameters
+    ----------
+    catalog : ResolvedCatalog
+        Catalog with the WDI entries (:func:`climmig.mobility.covariates.load_covariates`).
+    countries : list of str
+        ISO3 codes.
+    year : int
+        The last calibration year.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``iso3``; ``population``, ``gdp_per_capita``, ``agricultural_share`` and ``rural_share`` (NaN where
+        WDI has no value and the calibration imputes one), and ``imputed_<name>`` holding those imputed values
+        (the world-region median the calibration uses; NaN where WDI has the value).
+    """
+    from climmig.mobility.covariates import load_covariates
+
+    cov = load_covariates(catalog, countries, [year]).xs(year, level="year")
+    names = ["population", "gdp_per_capita", "agricultural_share", "rural_share"]
+    out = cov[names].copy()
+    for name in names:
+        flag = f"imputed_{name}"
+        imputed = cov[flag].astype(bool) if flag in cov else pd.Series(False, index=cov.index)
+        out[flag] = cov[name].where(imputed)
+        out.loc[imputed, name] = np.nan
+    return out
+
+
+def _stand_ins(record: pd.DataFrame, name: str) -> dict[str, float]:
+    """The calibration's imputed values of one share (for countries WDI has no value for)."""
+    col = record.get(f"imputed_{name}")
+    return {} if col is None else {str(c): float(v) for c, v in col.dropna().items()}
+
+
+def _log_stand_ins(da: xr.DataArray, what: str) -> None:
+    if da.attrs.get("climmig_stand_in"):
+        # a country WDI has no value for in any year (e.g. Micronesia or Grenada for agriculture) takes the
+        # value the calibration imputes for it, so the projection starts where the calibration's covariates do
+        logger.warning("%s: no WDI value in any year for %s; using the calibration's world-region median",
+                       what, da.attrs["climmig_stand_in"])
+
+
 def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
     """The exposure dataset of a run: people exposed per hazard, region, scenario, climate model and year.
 
@@ -342,24 +399,37 @@ def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
     baseline_da = baseline_da.transpose("hazard", "climate_model", "region")
 
     agri_spec = _livelihood(cfg, "agricultural_dependency")
-    agri = _per_region(wdi_share(catalog.open(agri_spec.inputs()[0]), countries,
-                                 "share of employment in agriculture", f"{agri_spec.inputs()[0]} (latest year)"),
-                       weights)
+    agri_c = wdi_share(catalog.open(agri_spec.inputs()[0]), countries, "share of employment in agriculture",
+                       f"{agri_spec.inputs()[0]} (latest year)", stand_in=_stand_ins(layers.record, "agricultural_share"))
+    _log_stand_ins(agri_c, "share of employment in agriculture")
+    agri = _per_region(_held_at_record(agri_c, layers.record["agricultural_share"]), weights)
     rural_spec = _livelihood(cfg, "rural_share")
     rural_tab = catalog.open(rural_spec.inputs()[0])
     code = str(rural_tab["Indicator Code"].iloc[0]) if "Indicator Code" in rural_tab.columns else ""
     total_pop = None if code.endswith(".ZS") else catalog.open(rural_spec.projection or "wdi_population")
-    rural = _per_region(rural_share(rural_tab, total_pop, countries), weights)
+    rural_c = rural_share(rural_tab, total_pop, countries, stand_in=_stand_ins(layers.record, "rural_share"))
+    _log_stand_ins(rural_c, "rural population share")
+    rural = _per_region(_held_at_record(rural_c, layers.record["rural_share"]), weights)
     income_spec = _livelihood(cfg, "income")
+    anchor = cfg.period.historical.end
     gdp = ssp_series(catalog.open(income_spec.projection or "ssp_gdp_ppp"), income_spec.ssp_model,
-                     list(cfg.scenarios), countries, years, scale=1e9)
-    gdppc = _per_region(gdp / projected.sel(year=years), weights)
+                     list(cfg.scenarios), countries, sorted(set(years) | {anchor}), scale=1e9,
+                     fallback=income_spec.ssp_fallback)
+    pop_table = catalog.open(pop_spec.projection or "ssp_population")
+    pop_ssp = ssp_series(pop_table, pop_spec.ssp_model, list(cfg.scenarios), countries,
+                         sorted(set(years) | {anchor}), fallback=pop_spec.ssp_fallback)
+    ssp_attrs = ssp_provenance(pop_ssp, gdp, pop_table, list(cfg.scenarios), y0)
+    # SSP growth of GDP per head from the calibration's own level (WDI, current USD of the anchor year)
+    gdppc_c = anchor_to_record(gdp / pop_ssp, layers.record["gdp_per_capita"], anchor, "GDP per capita")
+    gdppc = _per_region(gdppc_c.sel(year=years), weights)
 
     ds = xr.Dataset(
         {
             "population": population.assign_attrs(
-                units="1", long_name="people (SSP-projected population aggregated with fractional masks)",
-                cell_methods="area: sum"),
+                units="1", long_name=f"people (SSP population growth from the {anchor} WDI level, aggregated with "
+                "fractional masks)", cell_methods="area: sum",
+                climmig_anchor_factors=projected.attrs.get("climmig_anchor_factors", ""),
+                climmig_ssp_models=pop_ssp.attrs["climmig_ssp_models"]),
             "exposed_population": exposed_da.assign_attrs(
                 units="1", long_name="people in cells where the hazard indicator exceeds its threshold",
                 cell_methods="area: sum"),
@@ -376,9 +446,15 @@ def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
                 units="1", long_name=f"people in {y0} (the population of exposed_population_baseline)",
                 cell_methods="area: sum"),
             "gdp_per_capita": gdppc.transpose("scenario", "year", "region").assign_attrs(
-                units="USD", currency="USD", price_year=2005, long_name="GDP per capita, PPP (SSP projection)"),
-            "agricultural_share": agri.assign_attrs(units="1", long_name="share of employment in agriculture"),
-            "rural_share": rural.assign_attrs(units="1", long_name="rural population share"),
+                units="USD", currency="USD", price_year=anchor,
+                long_name=f"GDP per capita: WDI level of {anchor} (current USD) grown at the SSP's real PPP rates",
+                climmig_anchor_factors=gdppc_c.attrs.get("climmig_anchor_factors", ""),
+                climmig_ssp_models=gdp.attrs["climmig_ssp_models"],
+                climmig_ssp_population_models=pop_ssp.attrs["climmig_ssp_models"]),
+            "agricultural_share": agri.assign_attrs(units="1", long_name="share of employment in agriculture",
+                                                    climmig_stand_in=agri_c.attrs.get("climmig_stand_in", "")),
+            "rural_share": rural.assign_attrs(units="1", long_name="rural population share",
+                                              climmig_stand_in=rural_c.attrs.get("climmig_stand_in", "")),
         },
         coords={"region_name": weights["region_name"], "country": weights["country"]},
     )
@@ -394,6 +470,7 @@ def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
         climmig_hazard_inputs=", ".join(f"{k}" for k in inputs),
         climmig_hazard_sources="; ".join(f"{m[0]}: {m[5]}" for m in meta),
         title=f"climmig exposure: {cfg.run_id}",
+        **ssp_attrs,
     )
     if emulated:
         ds.attrs["comment"] = ("Hazards marked hazard_emulated=true come from the fallback emulator "
@@ -402,12 +479,76 @@ def build_exposure(cfg: Any, catalog: Any) -> xr.Dataset:
     return ds
 
 
+def ssp_provenance(population: xr.DataArray, income: xr.DataArray, population_table: pd.DataFrame,
+                   scenarios: list[str], base_year: int) -> dict[str, str]:
+    """Record, log (once) and check the SSP models the population and income series came from.
+
+    Parameters
+    ----------
+    population, income : xr.DataArray
+        :func:`~climmig.livelihoods.ssp_series` outputs (attrs ``climmig_ssp_model``, ``climmig_ssp_models``,
+        ``climmig_ssp_fallback``).
+    population_table : pandas.DataFrame
+        The SSP population table (all models), to compare each income model's own population with the
+        population series used.
+    scenarios : list of str
+        Run scenarios.
+    base_year : int
+        Year in which the two models' populations are compared (``period.baseline_year``).
+
+    Returns
+    -------
+    dict of str to str
+        Dataset attrs: ``climmig_ssp_population_model(s)``, ``climmig_ssp_income_model(s)``,
+        ``climmig_ssp_fallback`` (empty if every country has the requested models) and
+        ``climmig_ssp_population_income_gap`` (countries whose two models differ by more than
+        :data:`~climmig.livelihoods.ssp_fallback.POPULATION_INCOME_TOLERANCE` in ``base_year``; empty if none).
+    """
+    from climmig.livelihoods.ssp import ssp_family
+    from climmig.livelihoods.ssp_fallback import POPULATION_INCOME_TOLERANCE, population_income_mismatch
+
+    def models(da: xr.DataArray) -> dict[str, str]:
+        text = da.attrs.get("climmig_ssp_models", "")
+        return dict(part.split(": ", 1) for part in text.split(", ")) if text else {}
+
+    fallback = "; ".join(x for x in (population.attrs.get("climmig_ssp_fallback", ""),
+                                     income.attrs.get("climmig_ssp_fallback", "")) if x)
+    if fallback:
+        # once per exposure build: the series are read more than once, the fallback is reported here only
+        logger.warning("SSP series fallback (the requested model lacks these countries): %s", fallback)
+    gaps = population_income_mismatch(population_table, models(population), models(income),
+                                      sorted({ssp_family(s) for s in scenarios}), base_year)
+    gap_text = ", ".join(f"{c}: {g:.1%}" if np.isfinite(g) else f"{c}: not comparable"
+                         for c, g in sorted(gaps.items()))
+    if gaps:
+        logger.warning("GDP per head mixes a population and an income series from SSP models whose %d "
+                       "populations differ by more than %.0f %% (or cannot be compared): %s", base_year,
+                       POPULATION_INCOME_TOLERANCE * 100, gap_text)
+    return {"climmig_ssp_population_model": population.attrs.get("climmig_ssp_model", ""),
+            "climmig_ssp_population_models": population.attrs.get("climmig_ssp_models", ""),
+            "climmig_ssp_income_model": income.attrs.get("climmig_ssp_model", ""),
+            "climmig_ssp_income_models": income.attrs.get("climmig_ssp_models", ""),
+            "climmig_ssp_fallback": fallback,
+            "climmig_ssp_population_income_gap": gap_text}
+
+
 def _units_attr(meta: list[tuple[str, str, str, str, str, str]]) -> dict[str, str]:
     units = {m[3] for m in meta}
     if len(units) == 1:
         return {"units": units.pop()}
     return {"climmig_units_by_hazard": "; ".join(f"{m[0]}: {m[3]}" for m in meta),
             "comment": "units differ by hazard: see the hazard_units coordinate"}
+
+
+def _held_at_record(latest: xr.DataArray, record: pd.Series) -> xr.DataArray:
+    """A share held fixed over the projection at the calibration's last-year value (the latest value where the
+    calibration has none): no SSP path exists for it in the bundled data, and starting elsewhere than the
+    calibration's covariates would shift every projection."""
+    rec = record.reindex([str(r) for r in latest["region"].values]).to_numpy(float)
+    out = latest.copy(data=np.where(np.isfinite(rec), rec, latest.values))
+    out.attrs = dict(latest.attrs)
+    out.attrs["climmig_held_at"] = "the calibration's value in its last year (WDI), held fixed"
+    return out
 
 
 def _per_region(country_values: xr.DataArray, weights: xr.DataArray) -> xr.DataArray:

@@ -18,8 +18,13 @@ import xarray as xr
 
 from climmig.grid import make_grid
 from climmig.hazards import ar6
-from climmig.hazards.cmip6_warming import model_positions, regional_amplification
-from climmig.hazards.warming_levels import ClimateDrivers, climate_drivers, drought_layer, flood_layer, heat_layer
+from climmig.hazards.warming_levels import (
+    ClimateDrivers,
+    climate_drivers,
+    drought_layer,
+    flood_layer,
+    heat_layer,
+)
 
 __all__ = ["INDEX_OF", "REGION_BOXES", "layer_at_levels"]
 
@@ -71,10 +76,8 @@ def layer_at_levels(indicator: str, catalog: Any, models: Sequence[str], levels:
     """
     params = dict(params or {})
     table_t = catalog.open("cmip6_regional_tas")
+    # positions in the across-model range ordered by the models' warming of this region
     base = climate_drivers(table_t, ["ssp585"], list(models), [2020], seed, region)
-    base = ClimateDrivers(warming=base.warming, anomaly=base.anomaly,
-                          position=model_positions(regional_amplification(table_t, region, list(models))),
-                          baseline_gwl=base.baseline_gwl, map_gwl=base.map_gwl, seed=seed)
     grid = make_grid(*REGION_BOXES[region], resolution)
     cells = ar6.cell_regions(grid, catalog.open("ar6_reference_regions"))
     w = (np.cos(np.deg2rad(grid["lat"])) * xr.ones_like(cells, dtype=float)).where(cells == region, 0.0)

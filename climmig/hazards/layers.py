@@ -137,6 +137,7 @@ def _from_files(spec: Any, catalog: Any, grid: xr.Dataset, years: list[int], chu
         raise DataError(f"scenario files for {spec.indicator} need two variables; not supported yet")
     annual = annual.assign_coords(year=("time", annual["time"].dt.year.values)).swap_dims(time="year")
     annual = annual.drop_vars("time")
+    annual = _join_historical(annual)
     have = set(int(y) for y in annual["year"].values)
     missing = [y for y in years if y not in have]
     if missing:
@@ -146,6 +147,24 @@ def _from_files(spec: Any, catalog: Any, grid: xr.Dataset, years: list[int], chu
     out = regrid_intensity(annual, grid, method=method)
     out.attrs.update(climmig_emulated="false", climmig_catalog_id=spec.input)
     return out
+
+
+def _join_historical(annual: xr.DataArray) -> xr.DataArray:
+    """Each scenario continued backwards by the same model's ``historical`` run (CMIP6: to 2014, then ssp).
+
+    CMIP6 and ISIMIP3b split a model's run into a historical file set and one set per scenario; a baseline
+    window such as 2010-2029 spans both, so each scenario takes the historical years it lacks.
+    """
+    scen = [str(s) for s in annual["scenario"].values]
+    if "historical" not in scen:
+        return annual
+    hist = annual.sel(scenario="historical", drop=True)
+    others = [s for s in scen if s != "historical"]
+    if not others:
+        return annual
+    joined = annual.sel(scenario=others).combine_first(hist.expand_dims(scenario=others))
+    joined.attrs = annual.attrs
+    return joined
 
 
 def hazard_indicator(spec: Any, catalog: Any, grid: xr.Dataset, dT: xr.DataArray, seed: int,

@@ -124,7 +124,7 @@ class ClimateDrivers:
 
 
 def climate_drivers(table: pd.DataFrame, scenarios: list[str], models: list[str], years: list[int], seed: int,
-                    position_region: str | None = "NEAF") -> ClimateDrivers:
+                    position_region: str | None = None) -> ClimateDrivers:
     """Warming per scenario, model and year, the models' positions and the AR6 anchor warmings.
 
     Parameters
@@ -140,7 +140,10 @@ def climate_drivers(table: pd.DataFrame, scenarios: list[str], models: list[str]
     position_region : str or None
         AR6 region whose warming per K of global warming orders the models in the across-model range (a
         model that warms the region more sits higher; the same position is used for every hazard so that
-        each model is one consistent storyline). None (or a region the table lacks): models in name order.
+        each model is one consistent storyline). None, or a region the table lacks (the bundled table has
+        African regions, the Arabian Peninsula and the world only): the models are ordered by their own global
+        warming in 2081-2100 (mean over ``scenarios``), so a model that warms more still sits higher. The rule
+        used is recorded in ``position.attrs["climmig_position_rule"]``.
 
     Returns
     -------
@@ -148,9 +151,18 @@ def climate_drivers(table: pd.DataFrame, scenarios: list[str], models: list[str]
     """
     w = warming_trajectories(table, scenarios, models).sel(year=years)
     a = warming_anomaly(table, scenarios, models).sel(year=years)
-    pos = model_positions(regional_amplification(table, position_region, models)) \
-        if position_region is not None and position_region in table else model_positions(xr.DataArray(np.arange(len(models), dtype=float), dims="climate_model",
-                                          coords={"climate_model": models}))
+    if position_region is not None and position_region in table:
+        pos = model_positions(regional_amplification(table, position_region, models))
+        rule = f"regional warming per K of global warming over AR6 {position_region}"
+    else:
+        # no regional series for the study area: order by the models' own late-century global warming rather
+        # than by name, so positions still follow the models' climate response
+        late = warming_trajectories(table, scenarios, models).sel(year=slice(2081, 2100)).mean(("scenario", "year"))
+        pos = model_positions(late)
+        rule = "global warming in 2081-2100" + (
+            f" (the temperature table has no region {position_region})" if position_region else "")
+        logger.info("climate models placed in the AR6 ranges by their %s", rule)
+    pos.attrs["climmig_position_rule"] = rule
     runs = table.groupby("model")["scenario"].apply(set)
     full = sorted(m for m, s in runs.items() if {"historical", "ssp585"} <= s)
     wall = warming_trajectories(table, ["ssp585"], full).isel(scenario=0, drop=True)
@@ -202,10 +214,9 @@ def observed_year_draws(years: list[int] | np.ndarray, pool: list[int] | np.ndar
     return out
 
 
-def _pool_drivers(field: xr.DataArray, drivers: ClimateDrivers, key: str
+def _pool_drivers(pool: list[int], drivers: ClimateDrivers, key: str
                   ) -> tuple[ClimateDrivers, np.ndarray, np.ndarray]:
     """Drivers for a layer on resampled observed years, the positions of the years used, and those years."""
-    pool = [int(y) for y in field["obs_year"].values]
     if drivers.climatology:
         return drivers.over_pool(pool), np.arange(len(pool)), np.asarray(pool)
     drawn = observed_year_draws(drivers.warming["year"].values, pool, drivers.seed, key)
@@ -214,6 +225,15 @@ def _pool_drivers(field: xr.DataArray, drivers: ClimateDrivers, key: str
 
 def _regions(grid: xr.Dataset, catalog: Any, params: dict[str, Any]) -> xr.DataArray:
     return ar6.cell_regions(grid, catalog.open(str(params.get("regions", "ar6_reference_regions"))))
+
+
+def _regional(grid: xr.Dataset, catalog: Any, params: dict[str, Any], drivers: ClimateDrivers, index: str,
+              what: str) -> tuple[xr.DataArray, np.ndarray, xr.DataArray]:
+    """Cell regions, each cell's index into the regions the table has, and the table of ``index`` for them."""
+    cells = _regions(grid, catalog, params)
+    table = catalog.open(str(params.get("table", "ar6_ch12_regional_changes")))
+    names = _study_regions(cells, set(table.loc[table["index"] == index, "region"]), what)
+    return cells, _region_index(cells, names), ar6.regional_levels(table, index, names, drivers.baseline_gwl)
 
 
 def _region_index(cells: xr.DataArray, names: list[str]) -> np.ndarray:
@@ -347,13 +367,8 @@ def drought_layer(catalog: Any, grid: xr.Dataset, drivers: ClimateDrivers, param
         raise DataError("the rainfall record does not cover the study area; CHIRPS short rains cover 22-51.5E, "
                         "12S-23N (give source: emulator or another rainfall entry for other regions)")
     pool = sorted(set(int(y) for y in prec["time"].dt.year.values))
-    years_da = xr.DataArray(np.zeros(len(pool)), dims="obs_year", coords={"obs_year": pool})
-    drivers, pos, drawn = _pool_drivers(years_da, drivers, "drought")
-    cells = _regions(grid, catalog, params)
-    table = catalog.open(str(params.get("table", "ar6_ch12_regional_changes")))
-    names = _study_regions(cells, set(table.loc[table["index"] == "DF6", "region"]), "DF6")
-    idx = _region_index(cells, names)
-    lv = ar6.regional_levels(table, "DF6", names, drivers.baseline_gwl)
+    drivers, pos, drawn = _pool_drivers(pool, drivers, "drought")
+    cells, idx, lv = _regional(grid, catalog, params, drivers, "DF6", "DF6")
     reg = _np(ar6.at_warming(lv, drivers.warming, drivers.position), "scenario", "climate_model", "year", "region")
     base = _np(ar6.at_warming(lv, xr.DataArray(drivers.baseline_gwl), drivers.position), "climate_model", "region")
     dmap = catalog.open(str(params.get("map", "ar6_ch12_map_df6")))["DF6"].squeeze(drop=True)
@@ -416,11 +431,7 @@ def heat_layer(catalog: Any, grid: xr.Dataset, drivers: ClimateDrivers, params: 
     value at warming :math:`w` plus the model's yearly anomaly :math:`a`, and :math:`m` the tx35 change map.
     Where a region's pattern mean is zero the regional value is used uniformly.
     """
-    cells = _regions(grid, catalog, params)
-    table = catalog.open(str(params.get("table", "ar6_ch12_regional_changes")))
-    names = _study_regions(cells, set(table.loc[table["index"] == "tx35", "region"]), "tx35")
-    idx = _region_index(cells, names)
-    lv = ar6.regional_levels(table, "tx35", names, drivers.baseline_gwl)
+    cells, idx, lv = _regional(grid, catalog, params, drivers, "tx35", "tx35")
     reg = _np(ar6.at_warming(lv, drivers.warming + drivers.anomaly, drivers.position),
               "scenario", "climate_model", "year", "region")
     base = _np(ar6.at_warming(lv, xr.DataArray(drivers.baseline_gwl), drivers.position), "climate_model", "region")
@@ -578,14 +589,9 @@ def flood_layer(catalog: Any, grid: xr.Dataset, drivers: ClimateDrivers, params:
     cv = float(params.get("flood_cv", 0.7))
     dfo = catalog.open(str(params.get("floods", "dfo_flood_archive")))
     record = list(range(1985, 2020))
-    years_da = xr.DataArray(np.zeros(len(record)), dims="obs_year", coords={"obs_year": record})
     seed = drivers.seed
-    drivers, pos, drawn = _pool_drivers(years_da, drivers, "flood")
-    cells = _regions(grid, catalog, params)
-    table = catalog.open(str(params.get("table", "ar6_ch12_regional_changes")))
-    names = _study_regions(cells, set(table.loc[table["index"] == "Q100", "region"]), "Q100 (African regions only)")
-    idx = _region_index(cells, names)
-    lv = ar6.regional_levels(table, "Q100", names, drivers.baseline_gwl)
+    drivers, pos, drawn = _pool_drivers(record, drivers, "flood")
+    cells, idx, lv = _regional(grid, catalog, params, drivers, "Q100", "Q100 (African regions only)")
     ratio = _np(ar6.at_warming(lv, drivers.warming, drivers.position)
                 / ar6.at_warming(lv, xr.DataArray(drivers.baseline_gwl), drivers.position),
                 "scenario", "climate_model", "year", "region")

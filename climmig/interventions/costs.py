@@ -65,7 +65,7 @@ def target_population(state: ProjectionState, spec: InterventionSpec) -> xr.Data
             logger.warning("%s: no exposed_population in drivers; costing on the whole population", spec.id)
             return pop
         ex = d["exposed_population"]
-        hz = target_hazards(spec, ex["hazard"].values, "flood" if spec.kind == "flood_protection" else "all")
+        hz = target_hazards(spec, ex["hazard"], "flood" if spec.kind == "flood_protection" else "all")
         if not hz:
             hz = [str(h) for h in ex["hazard"].values]
         return ex.sel(hazard=hz).max("hazard")

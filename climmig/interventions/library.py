@@ -42,7 +42,18 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_DROUGHT_WORDS = ("drought", "heat", "crop", "water", "dry")
+#: What each kind's default acts on. A hazard belongs to a kind by its indicator (the ``hazard_indicator``
+#: coordinate of exposure-layer drivers), else by its exact name (the displacement types flood / storm /
+#: drought, or the usual layer names). Names are never matched by substring: a layer called "inundation"
+#: or "riverine" is found by its indicator, and "no_flood" or "waterlogging" are not mistaken for one.
+_KIND_INDICATORS: dict[str, frozenset[str]] = {
+    "flood": frozenset({"flood_return_period", "river_flood_depth", "flooded_fraction", "coastal_inundation"}),
+    "drought": frozenset({"rainfall_deficit", "drought_months", "water_stress", "crop_yield_loss", "heat_days"}),
+}
+_KIND_NAMES: dict[str, frozenset[str]] = {
+    "flood": frozenset({"flood"}),
+    "drought": frozenset({"drought", "heat", "crop"}),
+}
 _EXPOSURE_VARS = ("exposure_ratio", "exposed_population", "livelihood_weighted_exposure")
 #: exposure variables that count people (they scale with the scenario's population)
 _PEOPLE_VARS = ("exposed_population", "livelihood_weighted_exposure")
@@ -79,30 +90,47 @@ def timing_weight(years: Sequence[int], spec: InterventionSpec, *, lifetime: boo
                         attrs={"long_name": f"share of full effect of {spec.id}", "units": "1"})
 
 
-def target_hazards(spec: InterventionSpec, available: Sequence[str], default: str = "all") -> list[str]:
+def target_hazards(spec: InterventionSpec, available: Sequence[str] | xr.DataArray, default: str = "all"
+                   ) -> list[str]:
     """The hazards an intervention acts on, among ``available``.
 
     Parameters
     ----------
     spec : InterventionSpec
         ``target_hazards`` if given.
-    available : sequence of str
-        Hazard names present in the array being changed.
+    available : sequence of str or xr.DataArray
+        Hazard names present in the array being changed; a ``hazard`` coordinate (DataArray) may carry a
+        ``hazard_indicator`` coordinate, which then decides the kind.
     default : {"all", "flood", "drought"}
-        The kind's usual hazards when ``spec.target_hazards`` is None.
+        The kind's usual hazards when ``spec.target_hazards`` is None: those whose indicator is of that kind
+        (:data:`_KIND_INDICATORS`), else whose name is exactly one of :data:`_KIND_NAMES` (``"all"``: every
+        available hazard).
 
     Returns
     -------
     list of str
         Possibly empty.
+
+    Raises
+    ------
+    ConfigError
+        If ``spec.target_hazards`` names a hazard that is not available.
     """
-    avail = [str(h) for h in available]
+    indicators: dict[str, str] = {}
+    if isinstance(available, xr.DataArray) and "hazard_indicator" in available.coords:
+        indicators = {str(h): str(i) for h, i in zip(available.values, available["hazard_indicator"].values,
+                                                       strict=True)}
+    avail = [str(h) for h in np.asarray(available).ravel()]
     if spec.target_hazards is not None:
+        unknown = [h for h in spec.target_hazards if h not in avail]
+        if unknown:
+            raise ConfigError([f"intervention {spec.id}: target_hazards {unknown} are not hazards of the "
+                               f"displacement model ({', '.join(avail)}); name those types (a hazard layer acts "
+                               "through mobility.displacement.hazard_layer_map)"])
         return [h for h in avail if h in spec.target_hazards]
-    if default == "flood":
-        return [h for h in avail if "flood" in h.lower()]
-    if default == "drought":
-        return [h for h in avail if any(w in h.lower() for w in _DROUGHT_WORDS)]
+    if default in _KIND_INDICATORS:
+        return [h for h in avail if (indicators[h] in _KIND_INDICATORS[default] if h in indicators
+                                     else h in _KIND_NAMES[default])]
     return avail
 
 
@@ -135,7 +163,7 @@ def coverage_share(state: ProjectionState, spec: InterventionSpec, default_hazar
         if "hazard_intensity" not in state.drivers:
             raise DataError(f"intervention {spec.id}: min_hazard needs 'hazard_intensity' in the drivers")
         hi = state.drivers["hazard_intensity"]
-        hz = target_hazards(spec, hi["hazard"].values, default_hazards)
+        hz = target_hazards(spec, hi["hazard"], default_hazards)
         if not hz:
             raise ConfigError([f"intervention {spec.id}: no target hazard in hazard_intensity for min_hazard"])
         share = share * (hi.sel(hazard=hz[0], drop=True) >= spec.min_hazard)
@@ -206,7 +234,7 @@ def _with_drivers(state: ProjectionState, **new: xr.DataArray) -> ProjectionStat
 # ------------------------------------------------------------------------------------------------ rate kinds
 def _rate_kind(state: ProjectionState, spec: InterventionSpec, draws, default_hazards: str = "all"):
     rm = state.rate_multiplier
-    hz = target_hazards(spec, rm["hazard"].values, default_hazards)
+    hz = target_hazards(spec, rm["hazard"], default_hazards)
     if not hz:
         logger.warning("%s: none of its hazards is in the rate multiplier; no effect", spec.id)
         return state
@@ -347,7 +375,7 @@ def planned_relocation(state: ProjectionState, spec: InterventionSpec, effect_dr
     e = _share_effect(state, spec, effect_draws)
     reached = coverage_share(state, spec) > 0
     cumulative = float(cap) * timing_weight(state.years, spec).cumsum("year") * reached
-    hz = target_hazards(spec, state.drivers["exposed_population"]["hazard"].values)
+    hz = target_hazards(spec, state.drivers["exposed_population"]["hazard"])
     exposed = state.drivers["exposed_population"].sel(hazard=hz)
     removed = np.minimum(e * cumulative, exposed)
     # share of exposure kept; 1 where nobody is exposed or the hazard has no exposure layer (NaN)
@@ -409,7 +437,7 @@ def flood_protection(state: ProjectionState, spec: InterventionSpec, effect_draw
     ProjectionState
         Flood exposure variables times :math:`1 - s p`.
     """
-    hz = target_hazards(spec, state.drivers["exposure_ratio"]["hazard"].values, "flood")
+    hz = target_hazards(spec, state.drivers["exposure_ratio"]["hazard"], "flood")
     if not hz:
         raise ConfigError([f"intervention {spec.id}: flood_protection found no flood hazard in the drivers"])
     s = _strength(state, spec, effect_draws, "flood")
@@ -438,8 +466,8 @@ def drought_resilience(state: ProjectionState, spec: InterventionSpec, effect_dr
     """
     _need(state, spec, "agricultural_share")
     s = _strength(state, spec, effect_draws, "drought")
-    er_h = target_hazards(spec, state.drivers["exposure_ratio"]["hazard"].values, "drought")
-    lw_h = (target_hazards(spec, state.drivers["livelihood_weighted_exposure"]["hazard"].values, "drought")
+    er_h = target_hazards(spec, state.drivers["exposure_ratio"]["hazard"], "drought")
+    lw_h = (target_hazards(spec, state.drivers["livelihood_weighted_exposure"]["hazard"], "drought")
             if "livelihood_weighted_exposure" in state.drivers else [])
     if not er_h and not lw_h:
         raise ConfigError([f"intervention {spec.id}: drought_resilience found no drought-type hazard; "
@@ -483,7 +511,7 @@ def mitigation(state: ProjectionState, spec: InterventionSpec, effect_draws) -> 
         if name not in state.drivers or "scenario" not in state.drivers[name].dims:
             continue
         arr = state.drivers[name]
-        hz = target_hazards(spec, arr["hazard"].values) if "hazard" in arr.dims else []
+        hz = target_hazards(spec, arr["hazard"]) if "hazard" in arr.dims else []
         goal = arr.sel(scenario=target, drop=True)
         if name in _PEOPLE_VARS and "population" in state.drivers:
             # counts of exposed people: the target's exposed share of this scenario's people

@@ -10,6 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from climmig.errors import DataError
+from climmig.livelihoods.ssp_fallback import Fallback, choose_ssp_models
 
 __all__ = ["ssp_family", "ssp_series", "unit_multiplier"]
 
@@ -69,7 +70,7 @@ def unit_multiplier(unit: str) -> float:
 
 
 def ssp_series(table: pd.DataFrame, model: str | None, scenarios: list[str], countries: list[str],
-               years: list[int], scale: float | None = None) -> xr.DataArray:
+               years: list[int], scale: float | None = None, fallback: Fallback = ()) -> xr.DataArray:
     """One SSP variable per scenario, country and year, interpolated linearly between the 5-year steps.
 
     Parameters
@@ -87,25 +88,26 @@ def ssp_series(table: pd.DataFrame, model: str | None, scenarios: list[str], cou
     scale : float, optional
         Multiplier (e.g. 1e6 for population in million). Default: read from the table's ``unit`` column
         (:func:`unit_multiplier`), or 1 if it has none. If both are given they must agree.
+    fallback : "auto" or sequence of str
+        Models tried, in order, for a country that ``model`` lacks
+        (:func:`climmig.livelihoods.ssp_fallback.choose_ssp_models`): ``"auto"`` for the documented order,
+        a list for the user's own, empty (default) for none.
 
     Returns
     -------
     xr.DataArray, dims (scenario, year, region)
-        In plain units (people, US$2005/yr).
+        In plain units (people, US$2005/yr). Attrs ``climmig_ssp_model`` (the requested model),
+        ``climmig_ssp_models`` (``ISO3: model`` per country) and ``climmig_ssp_fallback`` (the countries that
+        took another model, empty if none). Nothing is logged here: the caller logs a fallback once.
 
     Raises
     ------
     DataError
-        If a country, scenario or model is missing, naming it; or if the units are unknown, mixed, or
-        disagree with ``scale``.
+        If a country, scenario or model is missing, naming it (and the models that do have the country); or if
+        the units are unknown, mixed, or disagree with ``scale``.
     """
-    df = table
-    if model is not None:
-        df = df[df["model"] == model]
-        if df.empty:
-            raise DataError(f"SSP table has no model {model!r}; it has {sorted(table['model'].unique())}")
-    elif df["model"].nunique() > 1:
-        raise DataError(f"SSP table has several models {sorted(df['model'].unique())}; set ssp_model")
+    choice = choose_ssp_models(table, model, sorted({ssp_family(s) for s in scenarios}), countries, fallback)
+    df = table[table["model"].isin(set(choice.models.values()))] if choice.models else table
     scale = _scale(df, scale)
     year_cols = sorted(int(c) for c in df.columns if str(c).isdigit())
     lo, hi = min(year_cols), max(year_cols)
@@ -116,16 +118,19 @@ def ssp_series(table: pd.DataFrame, model: str | None, scenarios: list[str], cou
     for i, s in enumerate(scenarios):
         fam = ssp_family(s)
         for k, c in enumerate(countries):
-            row = df[(df["scenario"] == fam) & (df["iso3"] == c)]
-            if row.empty:
-                raise DataError(f"the SSP table has no {fam} projection for {c}")
+            used = choice.models[c]
+            row = df[(df["model"] == used) & (df["scenario"] == fam) & (df["iso3"] == c)]
             if len(row) > 1:
-                raise DataError(f"the SSP table has {len(row)} rows for {fam} {c} (model {model}); keep one")
+                raise DataError(f"the SSP table has {len(row)} rows for {fam} {c} (model {used}); keep one")
             vals = row[[str(y) for y in year_cols]].to_numpy(dtype=float)[0]
             ok = np.isfinite(vals)
             out[i, :, k] = np.interp(years, np.array(year_cols)[ok], vals[ok]) * scale
+    variable = str(df["variable"].iloc[0]) if "variable" in df.columns and len(df) else "SSP series"
     return xr.DataArray(out, dims=("scenario", "year", "region"),
-                        coords={"scenario": list(scenarios), "year": list(years), "region": list(countries)})
+                        coords={"scenario": list(scenarios), "year": list(years), "region": list(countries)},
+                        attrs={"climmig_ssp_model": model or "",
+                               "climmig_ssp_models": ", ".join(f"{c}: {m}" for c, m in choice.models.items()),
+                               "climmig_ssp_fallback": choice.describe(variable)})
 
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 import warnings
 from collections.abc import Mapping
@@ -59,22 +60,74 @@ def _sample_nutpie(model: pm.Model, sampler: SamplerSpec, random_seed: int, prog
     compiled = _compile_nutpie(model)
     logger.info("compiled the model for nutpie in %.1f s", time.perf_counter() - start)
     start = time.perf_counter()
-    idata = nutpie.sample(
-        compiled,
-        draws=sampler.draws,
-        tune=sampler.tune,
-        chains=sampler.chains,
-        cores=sampler.cores or min(sampler.chains, 2),
-        seed=random_seed,
-        progress_bar=progress,
-        target_accept=sampler.target_accept,
-        save_warmup=False,
-        low_rank_modified_mass_matrix=sampler.mass_matrix == "low_rank",
-        maxdepth=sampler.max_tree_depth,
-    )
+    kwargs = {"draws": sampler.draws, "tune": sampler.tune, "chains": sampler.chains,
+              "cores": sampler.cores or min(sampler.chains, 2), "seed": random_seed,
+              "target_accept": sampler.target_accept,
+              "low_rank_modified_mass_matrix": sampler.mass_matrix == "low_rank", "maxdepth": sampler.max_tree_depth}
+    if progress and not _is_terminal():
+        # nutpie's progress bar redraws one terminal line, so a log file gets nothing until the end
+        idata = _sample_with_progress_lines(compiled, kwargs, sampler, PROGRESS_INTERVAL)
+    else:
+        idata = nutpie.sample(compiled, progress_bar=progress, save_warmup=False, **kwargs)
     logger.info("sampled %d chains x (%d tuning + %d draws) in %.1f s", sampler.chains, sampler.tune,
                 sampler.draws, time.perf_counter() - start)
     idata.posterior = expand_posterior(idata.posterior, model)
+    return idata
+
+
+#: seconds between two progress lines when the output is not a terminal (a log file, CI, a SLURM job)
+PROGRESS_INTERVAL = 10.0
+
+
+def _is_terminal() -> bool:
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def _progress_line(trace: az.InferenceData, sampler: SamplerSpec, elapsed: float) -> str:
+    """One line of sampling progress: draws done (tuning and kept), divergences so far, time to go."""
+    import numpy as np
+
+    def done(group: str) -> tuple[int, int]:
+        stats = trace[group] if group in trace.groups() else None
+        if stats is None or "step_size" not in stats:
+            return 0, 0
+        n = int(np.isfinite(stats["step_size"].values).sum())
+        div = stats["diverging"].values if "diverging" in stats else np.zeros(0)
+        return n, int(np.nansum(div.astype(float)))
+
+    tuned, _ = done("warmup_sample_stats")
+    kept, divergences = done("sample_stats")
+    total = sampler.chains * (sampler.tune + sampler.draws)
+    finished = tuned + kept
+    eta = elapsed * (total - finished) / finished if finished else float("nan")
+    phase = "tuning" if kept == 0 else "sampling"
+    return (f"  sampling {sampler.chains} chains: {finished}/{total} draws ({phase}), {divergences} divergences, "
+            f"{elapsed:.0f} s elapsed, about {eta:.0f} s to go")
+
+
+def _sample_with_progress_lines(compiled: Any, kwargs: dict[str, Any], sampler: SamplerSpec,
+                                interval: float) -> az.InferenceData:
+    """Sample in the background and print a progress line to stderr every ``interval`` seconds.
+
+    Warm-up draws are kept while sampling (to count them) and dropped at the end; the draws are the same as
+    with ``save_warmup=False``.
+    """
+    import nutpie
+
+    start = time.perf_counter()
+    background = nutpie.sample(compiled, progress_bar=False, save_warmup=True, blocking=False, **kwargs)
+    while True:
+        try:
+            idata = background.wait(timeout=interval)
+            break
+        except TimeoutError:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # ArviZ: "more chains than draws" early on
+                line = _progress_line(background.inspect(), sampler, time.perf_counter() - start)
+            print(line, file=sys.stderr, flush=True)
+    for group in ("warmup_posterior", "warmup_sample_stats"):
+        if group in idata.groups():
+            delattr(idata, group)
     return idata
 
 

@@ -125,6 +125,9 @@ def run_pipeline(config: str | Path, *, output: str | Path | None = None, only: 
         headline += [str(x) for x in r.summary.get("headline", [])]
         if r.summary.get("unconverged_fit"):
             flags["unconverged_fit"] = True
+        for key in ("ssp_fallback", "ssp_population_income_gap"):
+            if r.summary.get(key):
+                flags[key] = r.summary[key]
     outputs = _outputs(ctx.run_dir, stages)
     digests = run_digests(ctx.run_dir, outputs)
     write_manifest(ctx.run_dir, ctx.cfg, config_file=ctx.config_file, catalog_file=ctx.catalog.file,

@@ -79,7 +79,9 @@ def stage_exposure(ctx: RunContext) -> dict[str, Any]:
     ds = _compute(ctx, ds)
     paths = write_exposure(ds, ctx.path("exposure"))
     return {"outputs": [str(p.relative_to(ctx.run_dir)) for p in paths],
-            "emulated": ds.attrs.get("climmig_emulated", "false")}
+            "emulated": ds.attrs.get("climmig_emulated", "false"),
+            "ssp_fallback": ds.attrs.get("climmig_ssp_fallback", ""),
+            "ssp_population_income_gap": ds.attrs.get("climmig_ssp_population_income_gap", "")}
 
 
 def _diag_file(ctx: RunContext, diag: xr.Dataset, path, title: str) -> None:
@@ -90,7 +92,7 @@ def _diag_file(ctx: RunContext, diag: xr.Dataset, path, title: str) -> None:
 
 def stage_fit_displacement(ctx: RunContext) -> dict[str, Any]:
     """Calibrate the displacement model on all observed countries (``fits/displacement_fit.nc``)."""
-    from climmig.mobility.calibration import calibrate, plot_predictive_checks
+    from climmig.mobility.calibration import calibrate, in_sample_record, plot_predictive_checks
     from climmig.mobility.diagnostics import gate_summary
 
     out = ctx.path("fits")
@@ -98,8 +100,12 @@ def stage_fit_displacement(ctx: RunContext) -> dict[str, Any]:
     _diag_file(ctx, cal.diagnostics, out / "displacement_diagnostics.nc",
                "convergence diagnostics of the displacement model fit")
     pngs = plot_predictive_checks(cal, ctx.path("figures"), seed=ctx.cfg.seed)
+    in_sample = in_sample_record(cal, list(ctx.cfg.study_area.countries or []),
+                                 seed=stage_seed(ctx.cfg.seed, "in_sample_record"))
+    with atomic_path(out / "displacement_in_sample.csv") as tmp:
+        in_sample.to_csv(tmp, index=False, float_format="%.2f")
     return {"outputs": [str(cal.path.relative_to(ctx.run_dir)), "fits/displacement_diagnostics.nc",
-                        *[str(p.relative_to(ctx.run_dir)) for p in pngs]],
+                        "fits/displacement_in_sample.csv", *[str(p.relative_to(ctx.run_dir)) for p in pngs]],
             "fit": str(cal.path.relative_to(ctx.run_dir)), "passed": bool(cal.diagnostics["passed"]),
             "gate": gate_summary(cal.diagnostics), "reused": cal.reused,
             "headline": [f"displacement model: {gate_summary(cal.diagnostics)}"]}
@@ -305,7 +311,10 @@ def stage_projection(ctx: RunContext) -> dict[str, Any]:
     out.attrs["climmig_sampling_design"] = (
         f"{m.samples} posterior draws (chosen with a seeded permutation) crossed with every scenario and climate "
         "model; the same draws are used for every scenario and climate model (full cross product)")
-    flags = {"climmig_unconverged_fit": str(not all(passed.values())).lower()}
+    flags = {"climmig_unconverged_fit": str(not all(passed.values())).lower(),
+             # the SSP models behind the drivers travel with the projection (provenance of its inputs)
+             **{k: str(m.exposure.attrs.get(k, "")) for k in ("climmig_ssp_population_models",
+                                                              "climmig_ssp_income_models", "climmig_ssp_fallback")}}
     out.attrs.update(flags)
     out = stamp(out, "projection: posterior predictive displacement and migration", ctx.cfg_hash,
                 ctx.cfg.seed)
@@ -371,6 +380,35 @@ def stage_interventions(ctx: RunContext) -> dict[str, Any]:
             "headline": [f"{cmp.sizes['intervention']} options compared; table in interventions/comparison.csv"]}
 
 
+def _record_comparison(ctx: RunContext, displaced: xr.DataArray, scenario: str) -> pd.DataFrame:
+    """The first projected years (up to six) per country and hazard beside IDMC's record."""
+    from climmig.mobility.calibration import load_observations
+    from climmig.projection.fidelity import record_comparison
+
+    obs, _ = load_observations(ctx.cfg, ctx.catalog)
+    first = int(displaced["year"].values[0])
+    years = [y for y in range(first, first + 6) if y in set(int(v) for v in displaced["year"].values)]
+    hist = ctx.cfg.period.historical
+    in_sample = ctx.path("fits", "displacement_in_sample.csv")
+    table = record_comparison(displaced, obs, scenario=scenario, years=years,
+                              record_years=range(hist.start, hist.end + 1),
+                              in_sample=pd.read_csv(in_sample) if in_sample.exists() else None)
+    with atomic_path(ctx.path("report_record_comparison.csv")) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.2f")
+    return table
+
+
+def _share_paths(ctx: RunContext, drivers: xr.Dataset) -> xr.Dataset:
+    """The livelihood shares of the projected regions on their recorded trend (WDI, 2000 to the anchor year)."""
+    from climmig.livelihoods.share_trend import share_trend_paths
+    from climmig.mobility.covariates import load_covariates
+
+    anchor = ctx.cfg.period.historical.end
+    regions = [str(r) for r in drivers["region"].values]
+    history = load_covariates(ctx.catalog, regions, list(range(2000, anchor + 1)))
+    return share_trend_paths(history, [int(y) for y in drivers["year"].values], anchor_year=anchor)
+
+
 def _observed_present_day(ctx: RunContext, regions: list[str]) -> pd.DataFrame:
     from climmig.mobility.calibration import load_observations
 
@@ -422,15 +460,17 @@ def _elasticity(m: Any) -> pd.DataFrame | None:
 def stage_report(ctx: RunContext) -> dict[str, Any]:
     """Figures, CSV summaries and the HTML report for non-programmers."""
     from climmig.interventions import ProjectionState
-    from climmig.projection.attribution import scenario_attribution
+    from climmig.projection.attribution import change_attribution, scenario_attribution
     from climmig.report.html import write_html_report
     from climmig.report.sections import (
+        change_section,
         comparison_section,
         flows_section,
         hazards_section,
         plausibility_section,
         projection_section,
         society_section,
+        ssp_section,
     )
 
     proj = xr.load_dataset(ctx.path("projection", "projection.nc"))
@@ -442,7 +482,10 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     mid_sc = ctx.cfg.scenarios[len(ctx.cfg.scenarios) // 2]
     m = _models(ctx)
     sections.append(hazards_section(m.exposure, _elasticity(m), period=f"{last.start}-{last.end}",
-                                    scenarios=list(ctx.cfg.scenarios)))
+                                    scenarios=list(ctx.cfg.scenarios),
+                                    layer_map=dict(ctx.cfg.mobility.displacement.hazard_layer_map),
+                                    displacement_hazards=[str(h) for h in m.disp.posterior["hazard"].values]))
+    sections.append(ssp_section(m.exposure))
     if len(ctx.cfg.scenarios) > 1:
         # the projection's own draws (same samples and seed) next to the same futures with the middle
         # scenario's people and incomes
@@ -453,6 +496,12 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
         write_netcdf(stamp(attribution, f"why the scenarios differ: each scenario with {mid_sc}'s population and "
                                         "income", ctx.cfg_hash, ctx.cfg.seed),
                      ctx.path("report_scenario_attribution.nc"))
+    first_year = int(m.drivers["year"].values[0])
+    change = change_attribution(m.disp, m.drivers, today=first_year, years=range(last.start, last.end + 1),
+                                samples=m.samples, seed=m.seed, share_paths=_share_paths(ctx, m.drivers))
+    sections.append(change_section(change))
+    write_netcdf(stamp(change, f"change of expected displacement from {first_year} to {last.start}-{last.end} by driver",
+                       ctx.cfg_hash, ctx.cfg.seed), ctx.path("report_change_attribution.nc"))
     sel = {"scenario": mid_sc, "year": slice(last.start, last.end)}
     sections.append(flows_section(proj["internal_migration"].sel(sel).mean("year"),
                                   proj["cross_border_migration"].sel(sel).mean("year"),
@@ -470,11 +519,12 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     simdf = pd.DataFrame({"region": regions, "median": tot.median("s").values,
                           "lower": tot.quantile(0.05, "s").values, "upper": tot.quantile(0.95, "s").values})
     obsdf = _observed_present_day(ctx, regions)
-    sections.append(plausibility_section(simdf, obsdf))
+    sections.append(plausibility_section(simdf, obsdf, _record_comparison(ctx, proj["displaced_persons"], mid_sc)))
     with atomic_path(ctx.path("report_plausibility.csv")) as tmp:
         simdf.merge(obsdf, on="region", how="left").to_csv(tmp, index=False, float_format="%.0f")
     manifest_bits = {"config sha256": ctx.cfg_hash, "seed": ctx.cfg.seed, "run id": ctx.cfg.run_id,
-                     "unconverged fit": proj.attrs.get("climmig_unconverged_fit", "false")}
+                     "unconverged fit": proj.attrs.get("climmig_unconverged_fit", "false"),
+                     "SSP fallback": m.exposure.attrs.get("climmig_ssp_fallback", "") or "none"}
     intro = (f"Projections of people displaced by floods, storms and droughts, and of people migrating, in "
              f"{', '.join(ctx.cfg.study_area.countries or [])} under {', '.join(ctx.cfg.scenarios)} and "
              f"{len(ctx.cfg.climate_models)} climate models. Every number comes with its uncertainty.")
@@ -484,6 +534,7 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     figs = sorted(str(p.relative_to(ctx.run_dir)) for p in ctx.path("figures").glob("*.png")) \
         if ctx.path("figures").exists() else []
     extra = ["report_scenario_attribution.nc"] if ctx.path("report_scenario_attribution.nc").exists() else []
+    extra += ["report_record_comparison.csv", "report_change_attribution.nc"]
     return {"outputs": [str(path.relative_to(ctx.run_dir)), "report_plausibility.csv", *extra, *figs],
             "headline": [f"report: {path}"]}
 
@@ -505,10 +556,14 @@ def build_stages() -> list[Stage]:
     return [
         Stage("inputs", stage_inputs, (), "verify input data"),
         # version 2: population_baseline stored, so exposure ratios are changes of the exposed share
-        # version 3: hazards from real data by warming-level pattern scaling (climmig.hazards.warming_levels)
+        # version 3: hazards from real data by warming-level pattern scaling (climmig.hazards.warming_levels);
+        # version 4: population, GDP per head and shares anchored to the calibration's last-year record
+        # version 5: the SSP model of each country's series recorded (fallback, climmig.livelihoods.ssp_fallback)
         Stage("exposure", stage_exposure, ("inputs",), "hazard and livelihood layers, exposure per region",
-              version=3),
-        Stage("fit_displacement", stage_fit_displacement, ("inputs",), "calibrate the displacement model"),
+              version=5),
+        # version 2: the in-sample predictive of each study country's record (fits/displacement_in_sample.csv)
+        Stage("fit_displacement", stage_fit_displacement, ("inputs",), "calibrate the displacement model",
+              version=2),
         Stage("fit_migration", stage_fit_migration, ("inputs",), "calibrate the migration model"),
         # version 2: migration counts drawn with common random numbers (climmig.mobility.crn_draws)
         Stage("projection", stage_projection, ("exposure", "fit_displacement", "fit_migration"),
@@ -516,7 +571,11 @@ def build_stages() -> list[Stage]:
         # version 2: mitigation keeps the scenario's population; cost per person marked cumulative
         Stage("interventions", stage_interventions, ("projection",), "compare interventions", version=2),
         # version 2: "why the scenarios differ" section and report_scenario_attribution.nc
-        # version 3: "Climate hazards" section (sources, exposure change, exposure elasticity)
+        # version 3: "Climate hazards" section (sources, exposure change, exposure elasticity), the record
+        # comparison per country and hazard (report_record_comparison.csv), the change from today by driver
+        # (report_change_attribution.nc)
+        # version 5: "Population and income futures" section (SSP series used per country, fallback)
+        # version 6: in-sample columns of the record comparison; livelihood shares on their trend
         Stage("report", stage_report, ("projection", "interventions"), "figures and HTML report",
-              version=3),
+              version=6),
     ]

@@ -16,7 +16,8 @@ import xarray as xr
 
 from climmig.errors import DataError
 
-__all__ = ["SOCIOECONOMIC_DRIVERS", "scenario_attribution", "with_reference_society"]
+__all__ = ["SOCIOECONOMIC_DRIVERS", "VULNERABILITY_DRIVERS", "change_attribution", "scenario_attribution",
+           "with_reference_society", "with_share_paths"]
 
 #: drivers that an SSP's socio-economic storyline sets (the others are hazards or fixed livelihoods)
 SOCIOECONOMIC_DRIVERS: tuple[str, ...] = ("population", "gdp_per_capita")
@@ -121,3 +122,122 @@ def scenario_attribution(idata: Any, drivers: xr.Dataset, *, reference: str, yea
     })
     ds.attrs["climmig_reference_society"] = reference
     return ds
+
+
+#: drivers that make up vulnerability in the displacement model (income and livelihood structure)
+VULNERABILITY_DRIVERS: tuple[str, ...] = ("gdp_per_capita", "agricultural_share", "rural_share")
+
+
+def _held(drivers: xr.Dataset, variables: Sequence[str], year: int) -> xr.Dataset:
+    """``drivers`` with ``variables`` held at their value in ``year`` (exposure ratio: held at 1)."""
+    new = {}
+    for v in variables:
+        if v not in drivers:
+            continue
+        da = drivers[v]
+        if v == "exposure_ratio":
+            new[v] = xr.ones_like(da).assign_attrs(da.attrs)
+        elif "year" in da.dims:
+            new[v] = da.sel(year=year, drop=True).broadcast_like(da).transpose(*da.dims).assign_attrs(da.attrs)
+    return drivers.assign(new)
+
+
+def with_share_paths(drivers: xr.Dataset, paths: xr.Dataset) -> xr.Dataset:
+    """``drivers`` whose livelihood shares follow ``paths`` (year, region) instead of being held fixed.
+
+    Parameters
+    ----------
+    drivers : xr.Dataset
+        Displacement drivers (shares on ``region`` only, or with more dims).
+    paths : xr.Dataset
+        :func:`climmig.livelihoods.share_trend.share_trend_paths`; regions or years it lacks keep the drivers'
+        values.
+
+    Returns
+    -------
+    xr.Dataset
+    """
+    new = {}
+    for v in paths.data_vars:
+        if v not in drivers:
+            continue
+        held = drivers[v].broadcast_like(drivers["population"])
+        path = paths[v].reindex(region=held["region"], year=held["year"])
+        new[v] = path.broadcast_like(held).fillna(held).transpose(*held.dims).assign_attrs(held.attrs)
+    return drivers.assign(new)
+
+
+def change_attribution(idata: Any, drivers: xr.Dataset, *, today: int, years: Sequence[int], samples: int,
+                       seed: int, share_paths: xr.Dataset | None = None) -> xr.Dataset:
+    """The change of expected displacement from today to a period, split into population, vulnerability and
+    climate, and the projection with vulnerability held at today's level.
+
+    Parts are added in a fixed order (population, then vulnerability, then climate), each with the same
+    posterior draws, year shocks and noise (common random numbers), on the expected rate:
+
+    * ``today``: every driver at its value in ``today``, the exposure ratio at 1 (the baseline climate);
+    * ``population``: + the population path;
+    * ``vulnerability``: + the paths of income and of the agricultural and rural shares;
+    * ``climate``: + the exposure ratio's path (= the full projection);
+    * ``vulnerability_held``: population and climate paths with vulnerability at today's level (the convention
+      of Kam et al. 2021, *Environ. Res. Lett.* 16:044026, for isolating climate and population change);
+    * ``shares_on_trend`` (with ``share_paths``): the full projection with the agricultural and rural shares on
+      their recorded trend instead of held at today's value (how much holding them fixed moves the result).
+
+    Parameters
+    ----------
+    idata : az.InferenceData
+        Displacement fit.
+    drivers : xr.Dataset
+        Displacement drivers of the projection.
+    today : int
+        The year whose drivers stand for today (e.g. the first projected year).
+    years : sequence of int
+        Period to average.
+    samples, seed : int
+        As in :func:`~climmig.mobility.displacement.predict_displacement`.
+    share_paths : xr.Dataset, optional
+        :func:`climmig.livelihoods.share_trend.share_trend_paths` for the ``shares_on_trend`` variant.
+
+    Returns
+    -------
+    xr.Dataset
+        ``level`` (sample, scenario, climate_model, step) with ``step`` = today, +population,
+        +vulnerability, +climate; ``part`` (sample, scenario, climate_model, component) with components
+        population, vulnerability, climate (differences of consecutive steps); ``vulnerability_held``
+        (sample, scenario, climate_model); ``shares_on_trend`` (same dims) with ``share_paths``. People per
+        year, summed over regions and hazards, averaged over ``years``.
+    """
+    from climmig.mobility.displacement import predict_displacement
+
+    sub = drivers.sel(year=sorted(set([today, *years])))
+    steps = {
+        "today": _held(sub, ("population", *VULNERABILITY_DRIVERS, "exposure_ratio"), today),
+        "+population": _held(sub, (*VULNERABILITY_DRIVERS, "exposure_ratio"), today),
+        "+vulnerability": _held(sub, ("exposure_ratio",), today),
+        "+climate": sub,
+    }
+
+    def level(d: xr.Dataset) -> xr.DataArray:
+        out = predict_displacement(idata, d, samples=samples, seed=seed)["expected_displacement"]
+        return out.sel(year=list(years)).sum(("region", "hazard")).mean("year")
+
+    levels = xr.concat([level(d) for d in steps.values()], dim=xr.Variable("step", list(steps)))
+    parts = levels.diff("step", label="upper").assign_coords(step=["population", "vulnerability", "climate"])
+    held = level(_held(sub, VULNERABILITY_DRIVERS, today))
+    attrs = {"units": "1", "long_name": "expected new disaster displacements per year (people)"}
+    extra = {}
+    if share_paths is not None:
+        extra["shares_on_trend"] = level(with_share_paths(sub, share_paths)).assign_attrs(
+            units="1", long_name="expected displacements per year with the agricultural and rural shares on their "
+            "recorded trend (people)")
+    return xr.Dataset({
+        **extra,
+        "level": levels.assign_attrs(attrs),
+        "part": parts.rename(step="component").assign_attrs(
+            units="1", long_name="change of expected displacements per year from today, by driver (people)"),
+        "vulnerability_held": held.assign_attrs(
+            units="1", long_name="expected displacements per year with income and livelihood shares held at "
+            f"their {today} level (people)"),
+    }, attrs={"climmig_today": int(today), "climmig_period": f"{min(years)}-{max(years)}",
+              "climmig_order": "population, vulnerability, climate"})

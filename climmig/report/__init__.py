@@ -16,6 +16,7 @@ from climmig.report.plots import (
     uncertainty_partition,
 )
 from climmig.report.sections import (
+    change_section,
     comparison_section,
     flows_section,
     hazards_section,
@@ -31,6 +32,7 @@ __all__ = [
     "Section",
     "averted_vs_cost",
     "change_map",
+    "change_section",
     "comparison_section",
     "comparison_table",
     "fan_chart",

@@ -23,8 +23,8 @@ from climmig.report.plots import (
 )
 from climmig.report.tables import comparison_table
 
-__all__ = ["climate_share", "climate_share_sentence", "comparison_section", "flows_section", "hazards_section", "plausibility_section", "projection_section",
-           "society_section"]
+__all__ = ["change_section", "climate_share", "climate_share_sentence", "comparison_section", "flows_section", "hazards_section", "plausibility_section", "projection_section",
+           "society_section", "ssp_section"]
 
 logger = logging.getLogger(__name__)
 
@@ -341,7 +341,8 @@ def flows_section(internal: xr.DataArray, cross_border: xr.DataArray, *, period:
                                    f"{int(level * 100)} % intervals.")])
 
 
-def plausibility_section(simulated: pd.DataFrame, observed: pd.DataFrame) -> Section:
+def plausibility_section(simulated: pd.DataFrame, observed: pd.DataFrame,
+                         by_hazard: pd.DataFrame | None = None) -> Section:
     """Present-day simulated displacement next to IDMC's observed figures.
 
     Parameters
@@ -350,6 +351,9 @@ def plausibility_section(simulated: pd.DataFrame, observed: pd.DataFrame) -> Sec
         ``region``, ``median``, ``lower``, ``upper``.
     observed : pandas.DataFrame
         ``region``, ``observed`` (and optionally ``observed_min``/``observed_max``).
+    by_hazard : pandas.DataFrame, optional
+        :func:`climmig.projection.fidelity.record_comparison`: the first projected years per country and
+        hazard beside IDMC's record.
 
     Returns
     -------
@@ -361,15 +365,48 @@ def plausibility_section(simulated: pd.DataFrame, observed: pd.DataFrame) -> Sec
             "next to what the Internal Displacement Monitoring Centre (IDMC) recorded. Recorded numbers vary a "
             f"lot from year to year. The observed figure lies inside the simulated interval for {inside} of "
             f"{len(df)} countries.")
+    tables = [ReportTable(df, "Simulated and observed displacement per year.")]
+    if by_hazard is not None and len(by_hazard):
+        a = by_hazard.attrs
+        gated = by_hazard[by_hazard["within_factor_2"].notna()]
+        ok = int(gated["within_factor_2"].astype(bool).sum())
+        text += (f"\n\nPer country and hazard, the projection's mean for {a.get('years', '')} ({a.get('scenario', '')}) "
+                 f"is within a factor of 2 of IDMC's record for {ok} of the {len(gated)} country-hazards with at "
+                 f"least {a.get('min_years', 5)} recorded years. The record is averaged over the years IDMC "
+                 "monitored each hazard: its event data hold no drought displacement anywhere before 2017, and "
+                 "the model projects today's monitoring (its reporting trend is held at the last calibration "
+                 "year).")
+        if "record_percentile" in by_hazard:
+            pct = by_hazard["record_percentile"].dropna()
+            inside = int(((pct >= 0.05) & (pct <= 0.95)).sum())
+            text += (f"\n\nOver the calibration years themselves, the record lies inside the 90 % interval of the "
+                     f"model's in-sample predictive for {inside} of {len(pct)} country-hazards (the 'record "
+                     "percentile' column: 0.5 is the predictive median). Where the in-sample fit is right and the "
+                     "projection still differs, the drivers moved: population growth, today's monitoring held in "
+                     "the projection, the climate. A mean of a few heavy-tailed years usually sits below the "
+                     "model's mean, which counts the rare large years; compare it with the in-sample median too.")
+        rounded = [c for c in ("model_mean", "model_lower", "model_upper", "record_mean", "record_mean_monitored",
+                               "in_sample_mean", "in_sample_median") if c in by_hazard]
+        shown = by_hazard.assign(**{c: by_hazard[c].round(0) for c in rounded})
+        if "record_percentile" in shown:
+            shown = shown.assign(record_percentile=shown["record_percentile"].round(2))
+        tables.append(ReportTable(shown.assign(ratio=by_hazard["ratio"].round(2)), (
+            f"Mean yearly displacement projected for {a.get('years', '')} under {a.get('scenario', '')} (with its 90 % "
+            f"interval over draws and climate models) beside IDMC's mean over {a.get('record_years', '')} and over "
+            "the years it monitored the hazard; ratio = model mean / monitored-period record; the factor-of-2 "
+            "check applies where the record has enough recorded years. In-sample columns: the fitted model's "
+            "predictive of the calibration-period mean (mean, median) and the share of its replicates at or below "
+            "the record.")))
     return Section("Does the model match the record?", text, figures=[ReportFigure(
         observed_vs_simulated(simulated, observed),
         "Blue: simulated yearly displacement today (median and 90 % interval). Green: IDMC's recorded "
         "displacement in the median year (whiskers: lowest and highest recorded year, where available).")],
-        tables=[ReportTable(df, "Simulated and observed displacement per year.")])
+        tables=tables)
 
 
 def hazards_section(exposure: xr.Dataset, elasticity: pd.DataFrame | None, *, period: str,
-                    scenarios: Sequence[str]) -> Section:
+                    scenarios: Sequence[str], layer_map: dict[str, str] | None = None,
+                    displacement_hazards: Sequence[str] = ()) -> Section:
     """Where each hazard layer comes from, how exposure changes, and what the record says about its effect.
 
     Parameters
@@ -382,15 +419,17 @@ def hazards_section(exposure: xr.Dataset, elasticity: pd.DataFrame | None, *, pe
         ``"start-end"`` of the horizon whose exposure change is shown.
     scenarios : sequence of str
         Scenarios, in config order.
+    layer_map : dict, optional
+        ``mobility.displacement.hazard_layer_map`` (displacement hazard type -> layer).
+    displacement_hazards : sequence of str
+        The displacement model's hazard types; with ``layer_map`` the text says which layer drives each, and
+        which keep today's exposure (no layer for them in this study area).
 
     Returns
     -------
     Section
     """
-    from climmig.exposure.ratio import exposure_ratio
-
     start, end = (int(x) for x in period.split("-"))
-    ratio = exposure_ratio(exposure).sel(year=slice(start, end)).mean("year")
     share = (exposure["exposed_population"].sel(year=slice(start, end)).mean("year").sum("region")
              / exposure["population"].sel(year=slice(start, end)).mean("year").sum("region"))
     share0 = (exposure["exposed_population_baseline"].sum("region") / exposure["population_baseline"].sum("region"))
@@ -419,6 +458,17 @@ def hazards_section(exposure: xr.Dataset, elasticity: pd.DataFrame | None, *, pe
     if emulated:
         text += (f" Not so for {', '.join(emulated)}: these come from the fallback emulator (seeded fields, not "
                  "data), and their results should not be used for planning.")
+    if displacement_hazards:
+        layers = [str(h) for h in exposure["hazard"].values]
+        driven = {t: (layer_map or {}).get(t) for t in displacement_hazards}
+        driven = {t: v for t, v in driven.items() if v in layers}
+        held = [t for t in displacement_hazards if t not in driven]
+        text += ("\n\nWhich layer drives each kind of displacement: "
+                 + ("; ".join(f"{t}: the {v} layer" for t, v in driven.items()) or "none") + ".")
+        if held:
+            text += (f" Displacement by {', '.join(held)} keeps today's exposure (no layer of this study area is "
+                     "mapped to it in mobility.displacement.hazard_layer_map), so its projected change comes from "
+                     "population and income only.")
     if elasticity is not None and len(elasticity):
         lines = []
         for _, r in elasticity.iterrows():
@@ -434,3 +484,99 @@ def hazards_section(exposure: xr.Dataset, elasticity: pd.DataFrame | None, *, pe
             "Exposure elasticity per hazard: prior and posterior of the displacement fit. 'identified' means the "
             "observed historical intensity narrowed the prior to half its width or less.")))
     return Section(title="Climate hazards: data, change and effect", text=text, tables=tables)
+
+
+def change_section(attribution: xr.Dataset, level: float = 0.9) -> Section:
+    """The change from today split into population, vulnerability and climate, and vulnerability held.
+
+    Parameters
+    ----------
+    attribution : xr.Dataset
+        :func:`climmig.projection.attribution.change_attribution`.
+    level : float
+        Interval width.
+
+    Returns
+    -------
+    Section
+    """
+    lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
+    pooled = ("sample", "climate_model")
+    today, period = attribution.attrs.get("climmig_today", ""), attribution.attrs.get("climmig_period", "")
+
+    def cell(da: xr.DataArray) -> str:
+        q = da.quantile([lo, 0.5, hi], dim=pooled).values
+        return f"{_n(q[1])} ({_n(q[0])} to {_n(q[2])})"
+
+    rows = []
+    for s in [str(x) for x in attribution["scenario"].values]:
+        a = attribution.sel(scenario=s)
+        rows.append({"scenario": s, f"today ({today})": cell(a["level"].sel(step="today")),
+                     "population": cell(a["part"].sel(component="population")),
+                     "vulnerability (income, livelihoods)": cell(a["part"].sel(component="vulnerability")),
+                     "climate": cell(a["part"].sel(component="climate")),
+                     f"projected {period}": cell(a["level"].sel(step="+climate")),
+                     "vulnerability held at today's level": cell(a["vulnerability_held"]),
+                     **({"livelihood shares on their recorded trend": cell(a["shares_on_trend"])}
+                        if "shares_on_trend" in a else {})})
+    text = (f"How the expected yearly displacement changes from today ({today}) to {period}, and why. The change is "
+            "split in a fixed order: first the population path, then vulnerability (income and the shares of "
+            "agricultural employment and rural population), then the climate (the change of the share of people "
+            "exposed). The last column keeps vulnerability at today's level while population and climate change "
+            "(the convention of Kam et al. 2021), so the climate's effect is not hidden by decades of income "
+            "growth. Expected rates, median and 90 % interval over model parameters and climate models.")
+    if "shares_on_trend" in attribution:
+        full = attribution["level"].sel(step="+climate")
+        rel = (attribution["shares_on_trend"] / full).median(pooled)
+        moves = ", ".join(f"{s} {float(rel.sel(scenario=s)) - 1:+.0%}" for s in [str(x) for x in rel["scenario"].values])
+        text += (" The SSPs give no paths of the agricultural and rural shares, so the projection holds both at "
+                 "today's recorded value. The last column lets them keep changing as they did over the record "
+                 "(a logit-linear trend per country since 2000, from the WDI); that choice moves the projected "
+                 f"level by (median over draws) {moves}.")
+    return Section("What drives the change from today", text, tables=[ReportTable(pd.DataFrame(rows), (
+        "Expected displacements per year: today's level, the change added by each driver, the full projection and "
+        "the projection with vulnerability held at today's level."))])
+
+
+def ssp_section(exposure: xr.Dataset) -> Section:
+    """Which SSP model each country's population and income series come from, and any fallback.
+
+    Parameters
+    ----------
+    exposure : xr.Dataset
+        The run's exposure (attrs ``climmig_ssp_population_models``, ``climmig_ssp_income_models``,
+        ``climmig_ssp_population_model``, ``climmig_ssp_income_model``, ``climmig_ssp_fallback``,
+        ``climmig_ssp_population_income_gap``; older runs without them give a one-line section).
+
+    Returns
+    -------
+    Section
+    """
+    def models(key: str) -> dict[str, str]:
+        text = str(exposure.attrs.get(key, ""))
+        return dict(part.split(": ", 1) for part in text.split(", ")) if text else {}
+
+    pop, inc = models("climmig_ssp_population_models"), models("climmig_ssp_income_models")
+    title = "Population and income futures: SSP series used"
+    if not pop and not inc:
+        return Section(title=title, text="This run's exposure does not record which SSP models were used.")
+    want_pop = str(exposure.attrs.get("climmig_ssp_population_model", ""))
+    want_inc = str(exposure.attrs.get("climmig_ssp_income_model", ""))
+    rows = [{"country": c, "population series": pop.get(c, ""), "income series (GDP|PPP)": inc.get(c, ""),
+             "fallback": ", ".join(what for what, used, want in (("population", pop.get(c), want_pop),
+                                                                 ("income", inc.get(c), want_inc))
+                                   if want and used and used != want) or "none"}
+            for c in sorted(set(pop) | set(inc))]
+    text = (f"Population follows the SSP model {want_pop or '(the table has one)'} and income (GDP per head) "
+            f"the model {want_inc or '(the table has one)'}, as configured.")
+    fallback = str(exposure.attrs.get("climmig_ssp_fallback", ""))
+    if fallback:
+        text += (" The SSP database does not hold every country under every model, so some countries take "
+                 f"another model's series (the documented fallback, docs/ssp.md): {fallback}.")
+    gap = str(exposure.attrs.get("climmig_ssp_population_income_gap", ""))
+    if gap:
+        text += (" For some countries the income model assumes a population that differs from the population "
+                 f"series by more than 5 % in the base year, so GDP per head mixes the two: {gap}.")
+    return Section(title=title, text=text, tables=[ReportTable(pd.DataFrame(rows), caption=(
+        "SSP model of each country's population and income series (SSP Database v2). 'fallback' names the "
+        "series that came from another model than the configured one."))])

@@ -8,7 +8,6 @@ import pytest
 import xarray as xr
 import yaml
 
-from climmig import registry
 from climmig.catalog import load_catalog
 from climmig.grid import make_grid
 from climmig.hazards import open_scenario_files, warming_since_baseline

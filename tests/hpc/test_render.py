@@ -103,9 +103,9 @@ def test_chunk_table_is_scenario_major(small_cfg):
     ]
 
 
-def test_demo_has_nine_chunks(demo_dict):
+def test_demo_has_fifteen_chunks(demo_dict):
     cfg = parse_config(demo_dict)
-    assert len(chunk_table(cfg)) == len(cfg.scenarios) * len(cfg.climate_models) == 9
+    assert len(chunk_table(cfg)) == len(cfg.scenarios) * len(cfg.climate_models) == 15
 
 
 @pytest.mark.parametrize("tasks, throttle, spec", [

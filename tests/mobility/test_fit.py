@@ -165,3 +165,46 @@ def test_fits_are_stored_without_a_second_hdf5_library(tmp_path) -> None:
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False", out.stderr
+
+
+def test_progress_reaches_a_log_as_lines_and_leaves_the_draws_unchanged(capsys, rng) -> None:
+    """Output that is not a terminal gets a progress line every interval while it samples (issue 35)."""
+    import re
+    import time
+
+    import nutpie
+
+    from climmig.mobility.fit import _compile_nutpie, _sample_with_progress_lines
+
+    sampler = SamplerSpec(backend="nutpie", draws=400, tune=200, chains=2)
+    compiled = _compile_nutpie(_model(rng.poisson(4.0, size=100)))
+    kwargs = {"draws": 400, "tune": 200, "chains": 2, "cores": 1, "seed": 3}
+    plain = nutpie.sample(compiled, progress_bar=False, save_warmup=False, **kwargs)
+
+    class Slow:
+        """A toy model samples in milliseconds: the first two waits time out, so two lines are due."""
+
+        def __init__(self, inner):
+            self.inner, self.polls = inner, 0
+
+        def wait(self, timeout=None):
+            self.polls += 1
+            if self.polls < 3:
+                time.sleep(0.01)
+                raise TimeoutError
+            return self.inner.wait()
+
+        def inspect(self):
+            return self.inner.inspect()
+
+    real = nutpie.sample
+    nutpie.sample = lambda c, **kw: Slow(real(c, **kw))
+    try:
+        logged = _sample_with_progress_lines(compiled, kwargs, sampler, interval=0.01)
+    finally:
+        nutpie.sample = real
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if "sampling 2 chains" in ln]
+    assert len(lines) == 2
+    assert all(re.search(r"\d+/1200 draws \((tuning|sampling)\), \d+ divergences, \d+ s elapsed", ln) for ln in lines)
+    assert not {"warmup_posterior", "warmup_sample_stats"} & set(logged.groups())
+    np.testing.assert_array_equal(logged.posterior["rate_log__"].values, plain.posterior["rate_log__"].values)

@@ -71,3 +71,59 @@ def test_attribution_shares_the_futures_and_isolates_the_society(fit_and_drivers
     # a population-weighted mean: population's "area: sum" must not ride along on the arithmetic
     assert "cell_methods" not in att["gdp_per_capita"].attrs
     assert att["gdp_per_capita"].attrs["long_name"] == "GDP per capita (population-weighted)"
+
+
+def test_change_attribution_parts_add_up_and_isolate_each_driver(fit_and_drivers):
+    from climmig.projection.attribution import change_attribution
+
+    idata, d = fit_and_drivers
+    kw = {"samples": 10, "seed": 3, "today": YEARS[0], "years": YEARS[1:]}
+    att = change_attribution(idata, d, **kw)
+    lv, part = att["level"], att["part"]
+    assert list(lv["step"].values) == ["today", "+population", "+vulnerability", "+climate"]
+    # the parts add up to the change from today to the full projection
+    xr.testing.assert_allclose(part.sum("component"), lv.sel(step="+climate") - lv.sel(step="today"))
+    # the full step is the projection's expected rate
+    full = predict_displacement(idata, d.sel(year=YEARS), samples=10, seed=3)["expected_displacement"]
+    np.testing.assert_allclose(lv.sel(step="+climate").values,
+                               full.sel(year=YEARS[1:]).sum(("region", "hazard")).mean("year").values, rtol=1e-10)
+    # drivers that do not change over time have no part: income and shares held, exposure at 1
+    from climmig.projection.attribution import VULNERABILITY_DRIVERS
+
+    held = {v: d[v].isel(year=0, drop=True).broadcast_like(d[v]).transpose(*d[v].dims)
+            for v in VULNERABILITY_DRIVERS if v in d and "year" in d[v].dims}
+    flat = d.assign({**held, "exposure_ratio": xr.ones_like(d["exposure_ratio"])})
+    att2 = change_attribution(idata, flat, **kw)
+    np.testing.assert_allclose(att2["part"].sel(component=["vulnerability", "climate"]).values, 0.0, atol=1e-6)
+    # with vulnerability held, only population and climate move
+    xr.testing.assert_allclose(att2["vulnerability_held"], att2["level"].sel(step="+climate", drop=True))
+    assert att.attrs["climmig_order"] == "population, vulnerability, climate"
+
+
+def test_shares_on_trend_variant_moves_only_through_the_shares(fit_and_drivers):
+    from climmig.projection.attribution import change_attribution, with_share_paths
+
+    idata, d = fit_and_drivers
+    kw = {"samples": 10, "seed": 3, "today": YEARS[0], "years": YEARS[1:]}
+    regions = [str(r) for r in d["region"].values]
+    # a path equal to the held shares: the variant is the full projection
+    same = xr.Dataset({v: d[v].broadcast_like(d["population"].isel(scenario=0, climate_model=0, drop=True)
+                                              if "climate_model" in d["population"].dims
+                                              else d["population"].isel(scenario=0, drop=True))
+                       for v in ("agricultural_share", "rural_share")})
+    att = change_attribution(idata, d, share_paths=same, **kw)
+    xr.testing.assert_allclose(att["shares_on_trend"], att["level"].sel(step="+climate", drop=True))
+    # falling shares change the level, and only for the regions the path covers
+    falling = same.copy()
+    for v in falling.data_vars:
+        falling[v] = falling[v] * xr.DataArray(np.linspace(1.0, 0.5, len(YEARS)), dims="year",
+                                               coords={"year": YEARS})
+    moved = with_share_paths(d, falling.sel(region=regions[:1]))
+    assert moved["agricultural_share"].dims == d["population"].dims
+    np.testing.assert_allclose(moved["agricultural_share"].sel(region=regions[0], year=YEARS[-1]),
+                               0.5 * d["agricultural_share"].sel(region=regions[0]))
+    np.testing.assert_allclose(moved["rural_share"].sel(region=regions[1:]),
+                               d["rural_share"].sel(region=regions[1:]).broadcast_like(
+                                   moved["rural_share"].sel(region=regions[1:])))
+    att2 = change_attribution(idata, d, share_paths=falling, **kw)
+    assert not np.allclose(att2["shares_on_trend"], att2["level"].sel(step="+climate", drop=True))

@@ -80,7 +80,7 @@ def test_localcluster_exposure_is_identical_to_threads(fast_runs: FastRuns) -> N
 
 
 @pytest.mark.slow
-def test_another_seed_changes_the_emulated_hazards(fast_runs: FastRuns) -> None:
+def test_another_seed_changes_the_resampled_hazards(fast_runs: FastRuns) -> None:
     ea = xr.load_dataset(fast_runs.a / "exposure" / "exposure.nc")
     es = xr.load_dataset(fast_runs.seed / "exposure" / "exposure.nc")
     assert ea.attrs["climmig_seed"] != es.attrs["climmig_seed"]

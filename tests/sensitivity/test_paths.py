@@ -30,7 +30,7 @@ def cfg(demo_dict: dict):
 
 
 def test_paths_address_items_by_name_and_keys(cfg) -> None:
-    assert get_value(cfg, "hazards.flood.threshold") == 0.5
+    assert get_value(cfg, "hazards.flood.threshold") == 20
     assert get_value(cfg, "hazards.heat.threshold") == 35
     assert get_value(cfg, "interventions.early_warning.effect.params.alpha") == 3
     assert get_value(cfg, "comparison.discount_rate") == 0.03
@@ -44,9 +44,9 @@ def test_paths_address_items_by_name_and_keys(cfg) -> None:
 
 def test_apply_keeps_units_and_never_mutates(cfg) -> None:
     before = cfg.model_dump()
-    new = apply_parameters(cfg, {"hazards.flood.threshold": 0.8, "hazards.heat.threshold": 36.5,
+    new = apply_parameters(cfg, {"hazards.flood.threshold": 25.0, "hazards.heat.threshold": 36.5,
                                  "interventions.early_warning.effect.params.alpha": 4.25})
-    assert new.hazards[0].threshold == "0.8 m"
+    assert new.hazards[0].threshold == "25 yr"
     assert new.hazards[1].threshold == "36.5 degC"
     assert new.interventions[4].effect.params["alpha"] == 4.25
     assert cfg.model_dump() == before
@@ -96,7 +96,7 @@ def test_item_names_with_dots(demo_dict: dict) -> None:
     demo_dict["mobility"]["displacement"]["hazard_layer_map"] = {"flood": "flood.v2"}
     cfg = parse_config(demo_dict)
     assert "hazards.flood.v2.threshold" in numeric_paths(cfg)
-    assert apply_parameters(cfg, {"hazards.flood.v2.threshold": 0.7}).hazards[0].threshold == "0.7 m"
+    assert apply_parameters(cfg, {"hazards.flood.v2.threshold": 30.5}).hazards[0].threshold == "30.5 yr"
 
 
 def test_prior_paths_when_the_config_lists_priors(demo_dict: dict) -> None:
@@ -124,7 +124,7 @@ def test_validate_problem_lists_every_problem(cfg) -> None:
         "n": 16,
         "parameters": [
             {"path": "hazards.flood.treshold", "bounds": [0.2, 1.0]},
-            {"path": "hazards.flood.threshold", "bounds": [20, 100], "units": "cm"},
+            {"path": "hazards.flood.threshold", "bounds": [1, 3], "units": "d"},
             {"path": "interventions.humanitarian_cash.coverage", "bounds": [0.5, 1.5]},
             {"path": "hazards.heat.threshold", "bounds": [300, 310], "units": "K"},
             {"path": "comparison.discount_rate", "bounds": [0.0, 0.05], "units": "1"},
@@ -135,12 +135,12 @@ def test_validate_problem_lists_every_problem(cfg) -> None:
         validate_problem(problem, cfg)
     msg = str(info.value)
     assert "hazards.flood.treshold: hazards.flood has no 'treshold'; did you mean 'threshold'?" in msg
-    assert "hazards.flood.threshold: the config writes this in 'm' but the problem gives 'cm'" in msg
+    assert "hazards.flood.threshold: the config writes this in 'yr' but the problem gives 'd'" in msg
     assert "interventions.humanitarian_cash.coverage: the upper end of its range (1.5)" in msg
     assert "hazards.heat.threshold: the config writes this in 'degC'" in msg
     assert "discount_rate" not in msg
     ok = parse_problem({"n": 16, "outputs": ["y"], "parameters": [
-        {"path": "hazards.flood.threshold", "bounds": [0.2, 1.0], "units": "meter"},
+        {"path": "hazards.flood.threshold", "bounds": [10, 50], "units": "year"},
         {"path": "comparison.discount_rate", "bounds": [0.0, 0.05]}]})
     validate_problem(ok, cfg)
 

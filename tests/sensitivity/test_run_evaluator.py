@@ -62,7 +62,7 @@ def test_current_values_reproduce_the_pipeline_without_refitting(small_demo_run:
                     ["displaced_persons", "averted_displacement.early_warning",
                      "cost_per_person_averted.cash_plus_defences", "prob_best.early_warning"])
     ev = run_evaluator(cfg, small_demo_run, prob)
-    out = ev({"hazards.flood.threshold": 0.5, "interventions.early_warning.effect.params.alpha": 3.0})
+    out = ev({"hazards.flood.threshold": 20.0, "interventions.early_warning.effect.params.alpha": 3.0})
     assert set(out.data_vars) == set(prob.outputs) and all(out[v].dims == ("horizon",) for v in out.data_vars)
     assert out["cost_per_person_averted.cash_plus_defences"].attrs["units"] == "USD per person"
     proj = xr.load_dataset(run_dir / "projection" / "projection.nc")
@@ -75,12 +75,12 @@ def test_current_values_reproduce_the_pipeline_without_refitting(small_demo_run:
     np.testing.assert_allclose(out["prob_best.early_warning"].values,
                                cmp["prob_best"].mean("scenario").values, atol=1e-12)
     # a larger effect averts more; a stricter flood threshold changes displacement: inputs reach the outputs
-    more = ev({"hazards.flood.threshold": 0.9, "interventions.early_warning.effect.params.alpha": 6.0})
+    more = ev({"hazards.flood.threshold": 40.0, "interventions.early_warning.effect.params.alpha": 6.0})
     assert (more["averted_displacement.early_warning"] > out["averted_displacement.early_warning"]).all()
     assert not np.allclose(more["displaced_persons"], out["displaced_persons"])
     assert _fit_digests(run_dir) == before  # nothing was refitted or rewritten
     again = pickle.loads(pickle.dumps(ev))  # for distributed clients
-    xr.testing.assert_identical(again({"hazards.flood.threshold": 0.9,
+    xr.testing.assert_identical(again({"hazards.flood.threshold": 40.0,
                                        "interventions.early_warning.effect.params.alpha": 6.0}), more)
     stages = json.loads((run_dir / "stages" / "fit_displacement.json").read_text())
     assert stages["stage"] == "fit_displacement"
@@ -95,9 +95,9 @@ def test_threshold_through_cached_layers_equals_a_rebuilt_exposure(small_demo_ru
     from climmig.exposure import build_exposure
 
     cfg = load_config(small_demo_run)
-    prob = _problem(["hazards.flood.threshold", "hazards.drought.params.min_months"], ["displaced_persons"])
+    prob = _problem(["hazards.flood.threshold", "hazards.drought.threshold"], ["displaced_persons"])
     ev = run_evaluator(cfg, small_demo_run, prob)
-    new = apply_parameters(cfg, {"hazards.flood.threshold": 0.8, "hazards.drought.params.min_months": 5})
+    new = apply_parameters(cfg, {"hazards.flood.threshold": 40.0, "hazards.drought.threshold": 1.3})
     got = ev.exposure(new)
     with dask.config.set(scheduler="threads", num_workers=2):
         ref = build_exposure(new, load_catalog(catalog_path(new, small_demo_run))).compute()
