@@ -25,6 +25,7 @@ from climmig.mobility.displacement import (
     DisplacementInputs,
     build_displacement_model,
     draw_skewnormal,
+    income_coefficients,
     prepare_inputs,
     residual_scale_factor,
     skewnormal_location,
@@ -50,10 +51,10 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "displacement_hurdle_skewnormal"
 #: parameters the convergence gate looks at (exposure_elasticity is prior-only without exposure data; it is
 #: added when historical intensity informs it)
-CHECK_VARS = ["intercept", "beta", "sigma_region", "sigma_country_global", "sigma_country_hazard", "sigma_country", "sigma_year", "sigma_obs_global",
+CHECK_VARS = ["intercept", "beta_between", "beta_within", "beta_within_spread", "sigma_region", "sigma_country_global", "sigma_country_hazard", "sigma_country", "sigma_year", "sigma_obs_global",
               "sigma_obs_hazard", "sigma_obs", "sigma_obs_level", "sigma_obs_knot", "size_skewness",
               "region_effect",
-              "country_effect", "year_shock", "occ_intercept", "occ_beta", "occ_population", "occ_year_trend", "occ_sigma_region",
+              "country_effect", "year_shock", "occ_intercept", "occ_beta_between", "occ_beta_within", "occ_beta_within_spread", "occ_population", "occ_year_trend", "occ_sigma_region",
               "occ_sigma_country", "occ_region_effect", "occ_country_effect", "effect_correlation"]
 
 
@@ -322,6 +323,8 @@ def calibrate(cfg: RunConfig, catalog: Any, *, out_dir: Path | None, fit_until: 
         # identification check of the exposure elasticity (posterior sd / prior sd per hazard)
         summary = elasticity_summary(idata, priors, sources)
         idata.posterior.attrs["climmig_elasticity_summary"] = summary.to_json(orient="records")
+        # between- and within-country slopes of every covariate (the report reads them from here)
+        idata.posterior.attrs["climmig_income_coefficients"] = income_coefficients(idata).to_json(orient="records")
         if path is not None:
             save_fit(idata, path)
     check = CHECK_VARS + (["exposure_elasticity"] if log_e is not None else [])
@@ -352,12 +355,16 @@ def _predictive_draws(cal: Calibration, rng: np.random.Generator, n: int, prior:
     pick = rng.choice(post.sizes["sample"], size=min(n, post.sizes["sample"]), replace=False)
     p = post.isel(sample=pick)
     h, c, t = inp.hazard_idx, inp.country_idx, inp.year_idx
+    between, within = inp.between_within()
 
     def per_obs(name: str, *dims: str) -> np.ndarray:
         return p[name].transpose("sample", *dims).values
 
-    m = (inp.log_population
-         + np.einsum("ok,sko->so", inp.covariates, per_obs("beta", "covariate", "hazard")[:, :, h])
+    def covariate_term(prefix: str) -> np.ndarray:
+        return (np.einsum("ok,sko->so", within, per_obs(f"{prefix}_within", "covariate", "hazard")[:, :, h])
+                + np.einsum("ok,sko->so", between[c], per_obs(f"{prefix}_between", "covariate", "hazard")[:, :, h]))
+
+    m = (inp.log_population + covariate_term("beta")
          + per_obs("country_effect", "country", "hazard")[:, c, h]
          + per_obs("year_shock", "year", "hazard")[:, t, h]
          + per_obs("exposure_elasticity", "hazard")[:, h] * inp.log_exposure_ratio)
@@ -366,7 +373,7 @@ def _predictive_draws(cal: Calibration, rng: np.random.Generator, n: int, prior:
     ys = inp.year_scaling()
     zyear = (np.asarray(inp.coords["year"], float)[t] - ys["mean"]) / ys["sd"]
     logit = (per_obs("occ_population", "hazard")[:, h] * zpop + per_obs("occ_year_trend", "hazard")[:, h] * zyear
-             + np.einsum("ok,sko->so", inp.covariates, per_obs("occ_beta", "covariate", "hazard")[:, :, h])
+             + covariate_term("occ_beta")
              + per_obs("occ_country_effect", "country", "hazard")[:, c, h])
     tau = per_obs("sigma_obs", "hazard")[:, h] * residual_scale_factor(
         m, p["sigma_obs_level"].values[:, None], p["sigma_obs_knot"].values[:, None], inp.size_level())

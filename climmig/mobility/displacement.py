@@ -8,12 +8,13 @@ people when it is.
 
 .. math::
 
-    \Pr(y_{cth} > 0) &= \mathrm{logit}^{-1}\big(\textstyle\sum_k \delta_{kh} x_{kct}
-        + \kappa_h z_{ct} + v_{ch}\big) \\
+    \Pr(y_{cth} > 0) &= \mathrm{logit}^{-1}\big(\textstyle\sum_k \delta^B_{kh} \bar x_{kc}
+        + \sum_k \delta^W_{kh} (x_{kct} - \bar x_{kc}) + \kappa_h z_{ct} + v_{ch}\big) \\
     \log y_{cth} \mid y_{cth} > 0 &\sim \mathrm{SkewNormal}(\text{mean } m_{cth}, \text{scale } \tau_h,
         \text{shape } \alpha), \quad \log \tau_h = \log \tau_0 + d_h, \quad \textstyle\sum_h d_h = 0, \\
     \log \sigma^{c}_h &= \log \sigma^{c}_0 + e_h, \quad \textstyle\sum_h e_h = 0, \\
-    m_{cth} &= \log P_{ct} + \textstyle\sum_k \beta_{kh} x_{kct} + u_{ch} + \varepsilon_{th}
+    m_{cth} &= \log P_{ct} + \textstyle\sum_k \beta^B_{kh} \bar x_{kc} + \sum_k \beta^W_{kh} (x_{kct} - \bar x_{kc})
+        + u_{ch} + \varepsilon_{th}
         + \gamma_h \log E_{cth} \\
     v_{ch} &\sim \mathcal N(b_h + q_{g(c)h}, \omega^{c}_h), \quad q_{gh} \sim \mathcal N(0, \omega^{r}), \quad
     z_{ch} = (v_{ch} - b_h - q_{g(c)h}) / \omega^{c}_h \\
@@ -27,7 +28,10 @@ in the same way), ``tau`` the residual scale of the log size per hazard (pooled 
 that sparse hazards such as drought borrow strength), ``alpha`` one skewness shared by all hazards (a
 year's figure sums its events, and quiet years with only small events give a longer tail below a country's
 usual level: skewness -0.4 to -0.6 in the 2008-2017 residuals), ``x`` the standardised covariates (log GDP
-per capita, agricultural employment share, rural share), ``u``/``v`` country effects per hazard partially
+per capita, agricultural employment share, rural share) and ``xbar_c`` their mean over the country's
+calibration years (Mundlak decomposition: ``beta^B``/``delta^B`` = ``beta_between``/``occ_beta_between`` act on
+differences between countries, ``beta^W``/``delta^W`` = ``beta_within``/``occ_beta_within`` on a country's
+deviations from its own mean, i.e. change over time; see :func:`mundlak_parts`), ``u``/``v`` country effects per hazard partially
 pooled within World Bank regions ``g`` (their means ``a_h``/``b_h`` are the hazard intercepts, so the
 effects include them: the centred form of a hierarchy, which keeps intercepts and effects from trading
 off) and correlated through ``rho`` (one for all hazards: a country that records a hazard more often than
@@ -78,7 +82,9 @@ __all__ = [
     "DisplacementInputs",
     "build_displacement_model",
     "draw_skewnormal",
+    "income_coefficients",
     "log_mean_exp_skewnormal",
+    "mundlak_parts",
     "residual_scale_factor",
     "skewnormal_location",
     "parameterization_masks",
@@ -122,6 +128,12 @@ class DisplacementInputs:
         part's size term.
     size_centring : dict, optional
         Fixed centring of the expected log size (see :meth:`size_level`); simulations set it.
+    covariate_between : numpy.ndarray, optional
+        (country, covariate): the **between** part of each covariate, the country's mean of the transformed
+        covariate over its calibration years, standardised with ``scaling`` (:func:`prepare_inputs` sets it).
+        The **within** part of an observation is ``covariates -
+        covariate_between[country_idx]`` (its deviation from that mean, divided by the same sd). Default:
+        the mean of ``covariates`` over each country's observed years.
     """
 
     coords: dict[str, list[Any]]
@@ -138,6 +150,35 @@ class DisplacementInputs:
     scaling: dict[str, dict[str, Any]]
     meta: dict[str, Any] = field(default_factory=dict)
     size_centring: dict[str, float] | None = None
+    covariate_between: np.ndarray | None = None
+
+    def between_within(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mundlak decomposition of the standardised covariates: ``between`` (country, covariate), the
+        country means, and ``within`` (obs, covariate), each observation's deviation from its country's mean
+        (so ``covariates = between[country_idx] + within``)."""
+        X = np.asarray(self.covariates, float)
+        ci = np.asarray(self.country_idx, np.int64)
+        if self.covariate_between is not None:
+            between = np.asarray(self.covariate_between, float)
+        else:
+            n_c = len(self.coords["country"])
+            # one value per country-year (an observation per hazard repeats it)
+            _, first = np.unique(ci * (int(np.max(self.year_idx, initial=0)) + 1) + np.asarray(self.year_idx),
+                                 return_index=True)
+            between = np.zeros((n_c, X.shape[1]))
+            counts = np.bincount(ci[first], minlength=n_c).astype(float)
+            for k in range(X.shape[1]):
+                between[:, k] = np.bincount(ci[first], X[first, k], n_c) / np.maximum(counts, 1.0)
+        return between, X - between[ci]
+
+    def country_means(self) -> dict[str, dict[str, float]]:
+        """Per-country calibration means of the transformed covariates (log GDP per capita, shares), on the
+        scale of the raw transformed values (``between * sd + mean``): what prediction takes as a known
+        country's between part."""
+        between, _ = self.between_within()
+        names = list(self.coords["covariate"])
+        return {str(c): {n: float(between[i, k] * self.scaling[n]["sd"] + self.scaling[n]["mean"])
+                         for k, n in enumerate(names)} for i, c in enumerate(self.coords["country"])}
 
     def size_level(self) -> dict[str, float]:
         """Centring (``mean``, ``sd``) of the expected log size in the residual-scale model
@@ -159,6 +200,7 @@ class DisplacementInputs:
         regions = self.coords["world_region"]
         return {
             "climmig_covariate_scaling": json.dumps(self.scaling, sort_keys=True),
+            "climmig_covariate_country_means": json.dumps(self.country_means(), sort_keys=True),
             "climmig_size_level": json.dumps(self.size_level(), sort_keys=True),
             "climmig_year_scaling": json.dumps(self.year_scaling(), sort_keys=True),
             "climmig_model_form": "hurdle_skewnormal",
@@ -191,6 +233,52 @@ def transform_covariates(cov: pd.DataFrame | xr.Dataset, scaling: Mapping[str, M
         v = np.log(v) if s["transform"] == "log" else v
         out[name] = (v - s["mean"]) / s["sd"]
     return out
+
+
+def mundlak_parts(drivers: xr.Dataset, scaling: Mapping[str, Mapping[str, Any]],
+                  country_means: Mapping[str, Mapping[str, float]]
+                  ) -> tuple[dict[str, xr.DataArray], dict[str, xr.DataArray], list[str]]:
+    """Between and within parts of the drivers' covariates, standardised as in the fit.
+
+    A country the fit has seen takes its stored calibration mean (``climmig_covariate_country_means``) as its
+    between part; its within part is the driver's deviation from that mean. A country the fit has not seen
+    has no calibration mean: its between part is its own value at the **first driver year** (averaged over
+    any scenario dimension, so every scenario shares it), and every change after that year goes through the
+    within coefficient, as it does for the fitted countries.
+
+    Parameters
+    ----------
+    drivers : xr.Dataset
+        Raw covariates named as in :data:`COVARIATE_NAMES`, each with a ``region`` dim (ISO3 codes) and
+        optionally ``year``, ``scenario``.
+    scaling : mapping
+        The fit's ``climmig_covariate_scaling``.
+    country_means : mapping
+        The fit's ``climmig_covariate_country_means`` (iso3 -> covariate -> mean of the transformed
+        covariate over the calibration years).
+
+    Returns
+    -------
+    (dict, dict, list)
+        Covariate -> between part (``region``), covariate -> within part (the driver's dims), and the regions
+        without a stored mean.
+    """
+    regions = [str(r) for r in drivers["region"].values]
+    new = [r for r in regions if r not in country_means]
+    between, within = {}, {}
+    for name in COVARIATE_NAMES:
+        s = scaling[name]
+        v = drivers[name]
+        v = np.log(v) if s["transform"] == "log" else v
+        stored = xr.DataArray([country_means[r][name] if r in country_means else np.nan for r in regions],
+                              dims="region", coords={"region": drivers["region"].values})
+        if new:
+            first = v.sortby("year").isel(year=0, drop=True) if "year" in v.dims else v
+            first = first.mean([d for d in first.dims if d != "region"]) if first.ndim > 1 else first
+            stored = stored.fillna(first.drop_vars([c for c in first.coords if c != "region"]))
+        between[name] = (stored - s["mean"]) / s["sd"]
+        within[name] = (v - stored) / s["sd"]
+    return between, within, new
 
 
 def parameterization_masks(positive: pd.DataFrame, countries: Sequence[str], years: Sequence[int],
@@ -288,6 +376,12 @@ def prepare_inputs(observations: pd.DataFrame, covariates: pd.DataFrame, *,
     pop_scaling = {"transform": "log", "mean": float(lp.mean()), "sd": float(lp.std()) or 1.0}
     xs = transform_covariates(cov, scaling)
     X = np.column_stack([np.asarray(xs[n], float) for n in COVARIATE_NAMES])
+    # between part: each country's mean over its calibration (observed) country-years, standardised with the
+    # same scaling; the within part is the remainder (see DisplacementInputs.between_within)
+    cy = pd.DataFrame(X, columns=list(COVARIATE_NAMES)).assign(iso3=obs["iso3"].to_numpy(),
+                                                                 year=obs["year"].to_numpy())
+    between = (cy.drop_duplicates(["iso3", "year"]).groupby("iso3")[list(COVARIATE_NAMES)].mean()
+               .reindex(countries).to_numpy(float))
     region_of = covariates["world_region"].groupby(level="iso3").first().reindex(countries)
     regions = sorted(region_of.unique())
     ci = pd.Index(countries).get_indexer(obs["iso3"])
@@ -312,6 +406,7 @@ def prepare_inputs(observations: pd.DataFrame, covariates: pd.DataFrame, *,
         country_region_idx=pd.Index(regions).get_indexer(region_of),
         centred_country=cm, centred_occurrence=om,
         scaling={**scaling, "population": pop_scaling},
+        covariate_between=between,
         meta={"unknown_countries": unknown,
               "parameterization": {"mode": parameterization,
                                    "centred_country_share": float(cm.mean()),
@@ -334,10 +429,28 @@ def _rv(name: str, spec: DistSpec, dims: str | tuple[str, ...] | None = None) ->
     return _PM[spec.dist](name, **spec.params, dims=dims)
 
 
-def _mixed(name: str, loc: Any, sd: Any, centred: np.ndarray, dims: tuple[str, str]) -> Any:
+def _mixed(name: str, loc: Any, sd: Any, centred: np.ndarray, dims: tuple[str, str], shift: Any = 0.0) -> Any:
+    """Country effects ``loc + sd * z``, centred or not per element (see the module docstring).
+
+    ``shift`` (the between-country covariate term, country x hazard) is part of the centred element's
+    location (hierarchical centring: a data-rich country's total level is what the data pin down, and the
+    between slopes are then a regression of those levels, not a direction every centred effect must follow).
+    The recorded deterministic ``name`` is the effect net of ``shift``; the function returns the total
+    ``shift + effect``.
+    """
     c = pt.as_tensor_variable(centred)
-    raw = pm.Normal(f"{name}_raw", mu=pt.where(c, loc, 0.0), sigma=pt.where(c, sd, 1.0), dims=dims)
-    return pm.Deterministic(name, pt.where(c, raw, loc + sd * raw), dims=dims)
+    raw = pm.Normal(f"{name}_raw", mu=pt.where(c, loc + shift, 0.0), sigma=pt.where(c, sd, 1.0), dims=dims)
+    total = pt.where(c, raw, loc + shift + sd * raw)
+    pm.Deterministic(name, total - shift, dims=dims)
+    return total
+
+
+def _within_slopes(prefix: str, between: Any, spread_spec: DistSpec) -> Any:
+    """Within-country slopes partially pooled to the between-country ones (non-centred):
+    ``{prefix}_within = {prefix}_between + {prefix}_within_spread * {prefix}_within_offset``."""
+    spread = _rv(f"{prefix}_within_spread", spread_spec)
+    offset = pm.Normal(f"{prefix}_within_offset", 0.0, 1.0, dims=("covariate", "hazard"))
+    return pm.Deterministic(f"{prefix}_within", between + spread * offset, dims=("covariate", "hazard"))
 
 
 def _zerosum(name: str, sd: Any, dims: tuple[str, str]) -> Any:
@@ -469,22 +582,26 @@ def draw_skewnormal(rng: np.random.Generator, loc: np.ndarray, scale: np.ndarray
 def _cube_arrays(inputs: DisplacementInputs) -> dict[str, np.ndarray]:
     """Per-cell inputs scattered onto the dense country x year (x hazard) cube.
 
-    Cells without an observation keep neutral values (mean population, zero covariates, unit exposure): they
-    enter no likelihood. ``cell_idx`` is each observation's position in the flattened cube.
+    Cells without an observation keep neutral values (mean population, zero within-country covariates, unit
+    exposure): they enter no likelihood. ``covariates_within`` (country, year, covariate) are the within
+    parts, ``covariates_between`` (country, covariate) the between parts (:meth:`DisplacementInputs.between_within`). ``cell_idx`` is each observation's position in the flattened cube.
     """
     n_c, n_t, n_h = (len(inputs.coords[d]) for d in ("country", "year", "hazard"))
     ci, ti, hi = (np.asarray(a, np.int64) for a in (inputs.country_idx, inputs.year_idx, inputs.hazard_idx))
     lp = np.full((n_c, n_t), float(inputs.scaling["population"]["mean"]))
     lp[ci, ti] = inputs.log_population
+    between, within = inputs.between_within()
     X = np.zeros((n_c, n_t, inputs.covariates.shape[1]))
-    X[ci, ti] = inputs.covariates
+    X[ci, ti] = within
     lex = np.zeros((n_c, n_t, n_h))
     lex[ci, ti, hi] = inputs.log_exposure_ratio
-    return {"log_population": lp, "covariates": X, "log_exposure_ratio": lex,
+    return {"log_population": lp, "covariates_within": X, "covariates_between": between,
+            "log_exposure_ratio": lex,
             "cell_idx": (ci * n_t + ti) * n_h + hi}
 
 
-def _size_part(inputs: DisplacementInputs, priors: Mapping[str, DistSpec], log_pop: Any, X2: Any, lex: Any,
+def _size_part(inputs: DisplacementInputs, priors: Mapping[str, DistSpec], log_pop: Any, X2: Any, Xb: Any,
+               lex: Any,
                cells: tuple[np.ndarray, np.ndarray, np.ndarray], shape: tuple[int, int, int], occ_z: Any
                ) -> tuple[Any, Any, Any]:
     """Size part (inside the model context): residual scale and skew-normal location at ``cells`` (country,
@@ -495,7 +612,10 @@ def _size_part(inputs: DisplacementInputs, priors: Mapping[str, DistSpec], log_p
     """
     n_c, n_t, n_h = shape
     intercept = _rv("intercept", priors["intercept"], "hazard")
-    beta = _rv("beta", priors["beta"], ("covariate", "hazard"))
+    # between-country slopes (on the country's calibration mean) and within-country slopes (on the deviation
+    # from it); both per sd of the covariate across the calibration cells
+    beta_between = _rv("beta_between", priors["beta_between"], ("covariate", "hazard"))
+    beta_within = _within_slopes("beta", beta_between, priors["beta_within_spread"])
     sigma_region = _rv("sigma_region", priors["sigma_region"])
     # spread of country effects: global scale x hazard factor (zero-sum), like the residual scale; drought
     # (45 positive country-years in 17 countries) cannot tell its own spread from its residual scale, and
@@ -514,18 +634,20 @@ def _size_part(inputs: DisplacementInputs, priors: Mapping[str, DistSpec], log_p
     region_effect = _zerosum("region_effect", sigma_region, ("world_region", "hazard"))
     # conditional on the country's occurrence effect: u | v ~ N(a + r + rho sigma z_v, sigma sqrt(1 - rho^2))
     rho = _effect_correlation(priors["effect_correlation"])
-    country_effect = _mixed("country_effect", intercept[None, :] + region_effect[inputs.country_region_idx, :]
-                            + rho * sigma_country[None, :] * occ_z,
-                            sigma_country[None, :] * pt.sqrt(1.0 - rho**2), inputs.centred_country,
-                            ("country", "hazard"))
+    # the between-country covariate term enters the country level (country x hazard); country_effect is
+    # recorded net of it, the returned level includes it
+    country_level = _mixed("country_effect", intercept[None, :] + region_effect[inputs.country_region_idx, :]
+                           + rho * sigma_country[None, :] * occ_z,
+                           sigma_country[None, :] * pt.sqrt(1.0 - rho**2), inputs.centred_country,
+                           ("country", "hazard"), shift=pt.dot(Xb, beta_between))
     year_shock = _zerosum("year_shock", sigma_year[None, :], ("year", "hazard"))
     level = _rv("sigma_obs_level", priors["sigma_obs_level"])
     knot = _rv("sigma_obs_knot", priors["sigma_obs_knot"])
     # the expected log size at the cells only (a fifth of the cube on the global data): the data are
     # gathered, the parameters indexed by hazard, country x hazard and year x hazard
     ci, ti, hi = (np.asarray(a, np.int64) for a in cells)
-    m_cell = (log_pop.reshape((-1,))[ci * n_t + ti] + (X2[ci * n_t + ti] * beta.T[hi]).sum(axis=1)
-              + country_effect.reshape((-1,))[ci * n_h + hi] + year_shock.reshape((-1,))[ti * n_h + hi]
+    m_cell = (log_pop.reshape((-1,))[ci * n_t + ti] + (X2[ci * n_t + ti] * beta_within.T[hi]).sum(axis=1)
+              + country_level.reshape((-1,))[ci * n_h + hi] + year_shock.reshape((-1,))[ti * n_h + hi]
               + gamma[hi] * lex.reshape((-1,))[(ci * n_t + ti) * n_h + hi])
     # residual scale per hazard, falling above a knot of the expected log size (a smooth hinge, see
     # residual_scale_factor): a country-year's figure sums its events, and above some hundred thousand
@@ -564,14 +686,15 @@ def _effect_correlation(spec: DistSpec) -> Any:
     return pm.Deterministic("effect_correlation", 2.0 * b - 1.0)
 
 
-def _occurrence_part(inputs: DisplacementInputs, priors: Mapping[str, DistSpec], zpop: Any, X2: Any,
+def _occurrence_part(inputs: DisplacementInputs, priors: Mapping[str, DistSpec], zpop: Any, X2: Any, Xb: Any,
                      cell_idx: Any, shape: tuple[int, int, int]) -> tuple[Any, Any]:
     """Occurrence part (inside the model context): per-observation logit of "some displacement recorded",
     and the standardised occurrence country effects (country, hazard). ``cell_idx`` None: the observations
     are the whole cube in its order (no gather)."""
     n_c, n_t, n_h = shape
     occ_intercept = _rv("occ_intercept", priors["occ_intercept"], "hazard")
-    occ_beta = _rv("occ_beta", priors["beta"], ("covariate", "hazard"))
+    occ_beta_between = _rv("occ_beta_between", priors["beta_between"], ("covariate", "hazard"))
+    occ_beta_within = _within_slopes("occ_beta", occ_beta_between, priors["beta_within_spread"])
     occ_pop = _rv("occ_population", priors["occ_population"], "hazard")
     occ_sigma_region = _rv("occ_sigma_region", priors["occ_sigma_region"])
     occ_sigma_country = _rv("occ_sigma_country", priors["occ_sigma_country"], "hazard")
@@ -582,11 +705,13 @@ def _occurrence_part(inputs: DisplacementInputs, priors: Mapping[str, DistSpec],
     zyear = (np.asarray(inputs.coords["year"], float) - ys["mean"]) / ys["sd"]
     occ_region = _zerosum("occ_region_effect", occ_sigma_region, ("world_region", "hazard"))
     occ_loc = occ_intercept[None, :] + occ_region[inputs.country_region_idx, :]
-    occ_country = _mixed("occ_country_effect", occ_loc, occ_sigma_country[None, :], inputs.centred_occurrence,
-                         ("country", "hazard"))
-    logit = (pt.dot(X2, occ_beta).reshape((n_c, n_t, n_h)) + occ_pop[None, None, :] * zpop[:, :, None]
-             + occ_country[:, None, :] + zyear[None, :, None] * trend[None, None, :]).reshape((-1,))
-    return logit if cell_idx is None else logit[cell_idx], (occ_country - occ_loc) / occ_sigma_country[None, :]
+    occ_shift = pt.dot(Xb, occ_beta_between)
+    occ_level = _mixed("occ_country_effect", occ_loc, occ_sigma_country[None, :], inputs.centred_occurrence,
+                       ("country", "hazard"), shift=occ_shift)
+    logit = (pt.dot(X2, occ_beta_within).reshape((n_c, n_t, n_h)) + occ_pop[None, None, :] * zpop[:, :, None]
+             + occ_level[:, None, :] + zyear[None, :, None] * trend[None, None, :]).reshape((-1,))
+    return (logit if cell_idx is None else logit[cell_idx],
+            (occ_level - occ_shift - occ_loc) / occ_sigma_country[None, :])
 
 
 def _bernoulli_logit_logp(value: Any, logit: Any) -> Any:
@@ -629,16 +754,17 @@ def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, Di
     Returns
     -------
     pm.Model
-        Data containers ``log_population`` (country, year), ``covariates`` (country, year, covariate),
+        Data containers ``log_population`` (country, year), ``covariates_within`` (country, year, covariate),
+        (the between parts, country x covariate, are a constant of the graph),
         ``log_exposure_ratio`` (country, year, hazard), and per observation ``cell_idx`` (position in the
         flattened country x year x hazard cube), ``country_idx``, ``year_idx``, ``hazard_idx``,
-        ``displacements``; size part ``intercept`` (hazard), ``beta``
-        (covariate, hazard), ``sigma_region``, ``sigma_country_global``, ``sigma_country_hazard`` (hazard,
+        ``displacements``; size part ``intercept`` (hazard), ``beta_between`` and ``beta_within``
+        (covariate, hazard; slopes on the country means and on the deviations from them), ``sigma_region``, ``sigma_country_global``, ``sigma_country_hazard`` (hazard,
         zero-sum), deterministic ``sigma_country`` (hazard), ``sigma_year`` (hazard),
         ``sigma_obs_global``, ``sigma_obs_hazard`` (hazard, zero-sum), ``size_skewness``, deterministics
         ``sigma_obs`` (hazard), ``sigma_obs_level``, ``sigma_obs_knot``, ``exposure_elasticity`` (hazard), deterministics ``region_effect``
         (world_region, hazard), ``country_effect`` (country, hazard), ``year_shock`` (year, hazard);
-        occurrence part ``occ_intercept``, ``occ_beta``, ``occ_population``, ``occ_year_trend`` (hazard),
+        occurrence part ``occ_intercept``, ``occ_beta_between``, ``occ_beta_within``, ``occ_population``, ``occ_year_trend`` (hazard),
         ``occ_sigma_region``,
         ``occ_sigma_country``, ``occ_region_effect``, ``occ_country_effect``; likelihoods ``occurred``
         (obs) and ``log_displacements`` (obs with positive displacement, dim ``positive``).
@@ -656,7 +782,12 @@ def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, Di
         # gather (the gradients of per-cell gathers of the long format took ~80 % of a 1.8 ms logp-gradient
         # on the global data, 8775 cells); the size part gathers at the positive cells only (2012 of them)
         log_pop = pm.Data("log_population", cube["log_population"], dims=("country", "year"))
-        X = pm.Data("covariates", cube["covariates"], dims=("country", "year", "covariate"))
+        # Mundlak decomposition: the country's calibration mean (between) and the deviation from it (within)
+        X = pm.Data("covariates_within", cube["covariates_within"], dims=("country", "year", "covariate"))
+        # the between parts are a constant, not pm.Data: the centred country effects' location depends on
+        # them, and PyMC resamples (in posterior predictive sampling) every variable that depends on mutable
+        # data, which would redraw the fitted country effects
+        Xb = pt.as_tensor_variable(cube["covariates_between"])
         lex = pm.Data("log_exposure_ratio", cube["log_exposure_ratio"], dims=("country", "year", "hazard"))
         cell_idx = pm.Data("cell_idx", cell, dims="obs")
         pm.Data("country_idx", inputs.country_idx, dims="obs")
@@ -673,14 +804,14 @@ def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, Di
         # pm.Bernoulli, 0.60 ms with the one-softplus likelihood (_bernoulli_logit), 0.58 ms without the
         # gather as well, 0.55 ms with the size part computed at the positive cells only
         whole_cube = np.array_equal(cell, np.arange(n_c * n_t * n_h))
-        logit_p, occ_z = _occurrence_part(inputs, priors, zpop, X2, None if whole_cube else cell_idx,
+        logit_p, occ_z = _occurrence_part(inputs, priors, zpop, X2, Xb, None if whole_cube else cell_idx,
                                           (n_c, n_t, n_h))
         _bernoulli_logit("occurred", logit_p, is_pos.astype(np.int8), "obs")
         # the size part is evaluated on the positive cells only (a fifth of the cube on the global data),
         # unless the rate of every cell is recorded
         idx = (inputs.country_idx, inputs.year_idx, inputs.hazard_idx)
         size_cells = idx if keep_rate else tuple(np.asarray(a)[pos_idx] for a in idx)
-        tau, loc, alpha = _size_part(inputs, priors, log_pop, X2, lex, size_cells, (n_c, n_t, n_h), occ_z)
+        tau, loc, alpha = _size_part(inputs, priors, log_pop, X2, Xb, lex, size_cells, (n_c, n_t, n_h), occ_z)
         pm.SkewNormal("log_displacements", mu=loc[pos_idx] if keep_rate else loc,
                       sigma=tau[pos_idx] if keep_rate else tau, alpha=alpha,
                       observed=np.log(y[pos_idx]), dims="positive")
@@ -732,24 +863,41 @@ def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed:
         (sample, region, hazard). Years inside the calibration period use their fitted shock; later years a
         new draw from N(0, sigma_year), shared by all regions, scenarios and climate models of one sample.
         Regions the fit has not seen draw their two effects jointly, with the fitted correlation.
+
+    Covariates enter as in the fit (:func:`mundlak_parts`): the between slopes act on the country's stored
+    calibration mean, the within slopes on the driver's deviation from it; a country the fit has not seen
+    takes its first driver year as its between part. ``country_effect``/``occ_country_effect`` are net of the
+    between-country covariate term.
     """
     rng = np.random.default_rng(seed)
     attrs = idata.posterior.attrs
+    if "beta_between" not in idata.posterior or "climmig_covariate_country_means" not in attrs:
+        raise DataError("this displacement fit predates the between/within (Mundlak) decomposition of the "
+                        "covariates (no beta_between or climmig_covariate_country_means); refit it")
     scaling = json.loads(attrs["climmig_covariate_scaling"])
+    country_means = json.loads(attrs["climmig_covariate_country_means"])
     country_region = json.loads(attrs["climmig_country_region"])
     post = _posterior_samples(idata, samples, rng)
     hazards = [str(h) for h in post["hazard"].values]
     regions = [str(r) for r in drivers["region"].values]
     years = drivers["year"]
 
-    # covariates (standardised exactly as in the fit)
-    xs = transform_covariates(drivers, scaling)
-    lin = sum(xs[k] * post["beta"].sel(covariate=k, drop=True) for k in COVARIATE_NAMES)
+    # covariates (standardised exactly as in the fit), split into the country's calibration mean (between
+    # part, stored in the fit) and the deviation from it (within part): growth over time acts through the
+    # within slopes only
+    xs = transform_covariates(drivers, {"population": scaling["population"]})
+    between, within, _ = mundlak_parts(drivers, scaling, country_means)
+
+    def linear(prefix: str) -> Any:
+        return sum(within[k] * post[f"{prefix}_within"].sel(covariate=k, drop=True)
+                   + between[k] * post[f"{prefix}_between"].sel(covariate=k, drop=True) for k in COVARIATE_NAMES)
+
+    lin = linear("beta")
     # the reporting trend is held at the last calibration year (today's monitoring), never extrapolated
     ys = json.loads(attrs["climmig_year_scaling"])
     zyear = (np.minimum(drivers["year"].astype(float), ys["last"]) - ys["mean"]) / ys["sd"]
     occ = (post["occ_population"] * xs["population"] + post["occ_year_trend"] * zyear
-           + sum(xs[k] * post["occ_beta"].sel(covariate=k, drop=True) for k in COVARIATE_NAMES))
+           + linear("occ_beta"))
 
     # country effects: fitted ones, or drawn from the country's region (or all regions) for new countries
     known = set(str(c) for c in post["country"].values)
@@ -840,3 +988,45 @@ def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed:
                "climmig_sampling_design": "posterior draws without replacement; hurdle noise per cell"},
     )
     return out
+
+
+def income_coefficients(idata: Any) -> pd.DataFrame:
+    """Between- and within-country slopes of every covariate, per hazard and part, from a fit's posterior.
+
+    Parameters
+    ----------
+    idata : az.InferenceData
+        A displacement fit (with ``beta_between``/``beta_within`` and ``occ_beta_between``/``occ_beta_within``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per covariate x hazard x part (``size``: log displacement in a year with displacement;
+        ``occurrence``: logit of a record), columns ``covariate``, ``hazard``, ``part``, ``between_mean``,
+        ``between_sd``, ``within_mean``, ``within_sd`` (per sd of the covariate across the calibration cells),
+        ``difference_mean``/``difference_sd`` (within - between, the contextual effect with its sign reversed)
+        and ``p_within_below_between`` (posterior probability that the within slope is the smaller),
+        ``within_spread`` (posterior mean of the part's ``*_within_spread``: how far the within slopes may sit
+        from the between slopes; NaN if the fit has none) and ``covariate_sd``. For ``gdp_per_capita`` the slopes
+        divided by ``covariate_sd`` (the sd of log GDP per head) are elasticities
+        per log unit of income.
+    """
+    post = idata.posterior
+    scaling = json.loads(post.attrs.get("climmig_covariate_scaling", "{}"))
+    rows = []
+    for part, prefix in (("size", "beta"), ("occurrence", "occ_beta")):
+        b = post[f"{prefix}_between"]
+        w = post[f"{prefix}_within"]
+        spread = float(post[f"{prefix}_within_spread"].mean()) if f"{prefix}_within_spread" in post else np.nan
+        for k in b["covariate"].values:
+            for h in b["hazard"].values:
+                bb = b.sel(covariate=k, hazard=h).values.ravel()
+                ww = w.sel(covariate=k, hazard=h).values.ravel()
+                rows.append({"covariate": str(k), "hazard": str(h), "part": part,
+                             "between_mean": float(bb.mean()), "between_sd": float(bb.std()),
+                             "within_mean": float(ww.mean()), "within_sd": float(ww.std()),
+                             "difference_mean": float((ww - bb).mean()), "difference_sd": float((ww - bb).std()),
+                             "p_within_below_between": float((ww < bb).mean()),
+                             "within_spread": spread,
+                             "covariate_sd": float(scaling.get(str(k), {}).get("sd", np.nan))})
+    return pd.DataFrame(rows)

@@ -21,9 +21,23 @@ DEFAULT_DISPLACEMENT_PRIORS: Mapping[str, DistSpec] = MappingProxyType({
     # hazard in a typical country sits 1-3 log units lower. sigma=3 covers 1e-6 .. 1e-1 per person-year.
     "intercept": DistSpec(dist="Normal", params={"mu": -8.0, "sigma": 3.0},
                           source="IDMC GRID 2023 global totals / world population"),
-    # Covariate slopes per SD: a 1-SD change multiplying displacement by e^{+-1} (x2.7) is already large;
-    # Normal(0, 1) keeps effects weakly regularised but lets strong data speak.
-    "beta": DistSpec(dist="Normal", params={"mu": 0.0, "sigma": 1.0}, source="weakly informative"),
+    # Covariate slopes, per SD of the covariate across the calibration cells (log GDP per head: sd ~1.2 log
+    # units), of the size part and (same priors) of the occurrence part's logit. Each covariate is split into
+    # the country's calibration mean (between part) and the deviation from it (within part, divided by the
+    # same sd so the two slopes are comparable; displacement.mundlak_parts).
+    # Between countries: a 1-SD difference multiplying displacement by e^{+-1} (x2.7) is already large;
+    # Normal(0, 1) keeps effects weakly regularised but lets strong data speak (195 countries inform it).
+    "beta_between": DistSpec(dist="Normal", params={"mu": 0.0, "sigma": 1.0}, source="weakly informative"),
+    # Within countries: each within slope is centred on its between slope, with a fitted spread (one for the
+    # size part, one for the occurrence part). The between-country gradient is the best prior guess of what a
+    # country's own growth does, and the within variation of the calibration years (a few tenths of a log
+    # unit of GDP per head, against ~1.2 between countries, and collinear with the reporting trend) informs
+    # the slopes only weakly; a within slope centred at 0 instead left every within slope at its prior and
+    # lost the back-test against climatology. The spread says how far the data let a country's growth act
+    # differently from the cross-section: HalfNormal(0.5) per sd of the covariate, so a within slope can sit
+    # ~1 sd-unit from its between slope at the prior's edge. `Fixed` 0 makes within = between.
+    "beta_within_spread": DistSpec(dist="HalfNormal", params={"sigma": 0.5},
+                                   source="weakly informative: within slopes partially pooled to between slopes"),
     # Spread of world-region effects around the hazard intercept (log scale). Regions differ by up to
     # ~2 log units in per-capita displacement (IDMC GRID regional totals); HalfNormal(1.5).
     "sigma_region": DistSpec(dist="HalfNormal", params={"sigma": 1.5}, source="IDMC GRID regional totals"),
@@ -125,6 +139,10 @@ def resolve_priors(overrides: Mapping[str, DistSpec] | None = None) -> dict[str,
     """
     out = dict(DEFAULT_DISPLACEMENT_PRIORS)
     for name, spec in (overrides or {}).items():
+        if name == "beta":
+            raise ConfigError(["mobility -> displacement -> priors -> beta: the covariate slopes are split into "
+                               "'beta_between' (country means) and within slopes on the deviations from them, "
+                               "centred on the between slopes with spread 'beta_within_spread'; set those instead"])
         if name not in out:
             import difflib
 

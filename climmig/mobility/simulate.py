@@ -20,7 +20,7 @@ __all__ = ["simulate_displacement"]
 def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_years: int = 10,
                           hazards: tuple[str, ...] = ("flood", "storm"), n_regions: int = 3,
                           return_truth: bool = False, exposure_elasticity: Any = 1.0,
-                          log_exposure_sd: Any = 0.0) -> DisplacementInputs | tuple[DisplacementInputs,
+                          log_exposure_sd: Any = 0.0, within_sd: float = 0.5) -> DisplacementInputs | tuple[DisplacementInputs,
                                                                                     dict[str, Any]]:
     """Simulate inputs and counts from the displacement model's generative process.
 
@@ -41,12 +41,17 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
         country-hazard (as :func:`climmig.mobility.hazard_history.log_exposure_ratio` makes it); 0 (the
         default) = ``log E = 0`` and no extra random draws.
 
+    within_sd : float
+        Spread of the covariates' within-country deviations (their between parts have sd 1); both parts have
+        their own true slopes (``beta_between``/``beta_within``, ``occ_beta_between``/``occ_beta_within``); the
+        within slopes are the between slopes plus N(0, 0.4) (``*_within_spread`` = 0.4 in the truth).
+
     Returns
     -------
     DisplacementInputs or (DisplacementInputs, dict)
         Inputs in the layout of :func:`~climmig.mobility.displacement.prepare_inputs` (all cells observed,
         non-centred everywhere); the truth dict has every free parameter and effect of the model
-        (``intercept``, ``beta``, ``sigma_*``, ``occ_*``, ``country_effect``, ``year_shock``, ...).
+        (``intercept``, ``beta_between``, ``beta_within``, ``sigma_*``, ``occ_*``, ``country_effect``, ``year_shock``, ...).
     """
     nh, nk = len(hazards), len(COVARIATE_NAMES)
     countries = [f"C{i:02d}" for i in range(n_countries)]
@@ -55,7 +60,8 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
     creg = np.arange(n_countries) % n_regions
     truth: dict[str, Any] = {
         "intercept": rng.normal(-9.0, 0.5, nh),
-        "beta": rng.normal(0.0, 0.4, (nk, nh)),
+        "beta_between": rng.normal(0.0, 0.4, (nk, nh)),
+        "beta_within": rng.normal(0.0, 0.4, (nk, nh)),
         "sigma_region": 0.6,
         "sigma_country": np.full(nh, 1.0),
         "sigma_year": np.full(nh, 0.4),
@@ -64,13 +70,18 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
         "sigma_obs_knot": 1.0,
         "size_skewness": -1.5,
         "occ_intercept": rng.normal(0.0, 0.5, nh),
-        "occ_beta": rng.normal(0.0, 0.4, (nk, nh)),
+        "occ_beta_between": rng.normal(0.0, 0.4, (nk, nh)),
+        "occ_beta_within": rng.normal(0.0, 0.4, (nk, nh)),
         "occ_population": np.full(nh, 0.8),
         "occ_year_trend": np.full(nh, 0.3),
         "occ_sigma_region": 0.5,
         "occ_sigma_country": np.full(nh, 0.8),
         "effect_correlation": 0.5,
     }
+    # within slopes scatter around the between slopes with sd 0.4, as the model's pooling assumes
+    truth["beta_within_spread"] = truth["occ_beta_within_spread"] = 0.4
+    truth["beta_within"] = truth["beta_between"] + truth["beta_within"]
+    truth["occ_beta_within"] = truth["occ_beta_between"] + truth["occ_beta_within"]
 
     def zerosum(sd: Any, shape: tuple[int, int]) -> np.ndarray:
         z = rng.normal(0, 1, shape)
@@ -91,8 +102,14 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
                                                  indexing="ij"))
     logpop_c = rng.uniform(np.log(1e6), np.log(2e8), n_countries)
     logpop = logpop_c[ci] + 0.01 * ti
-    X_ct = rng.normal(0, 1, (n_countries, n_years, nk))
+    # covariates = country mean (between part, sd 1 across countries) + deviation from it (within part, sd
+    # ``within_sd``, averaging exactly zero over each country's years), on the standardised scale
+    between = rng.normal(0, 1, (n_countries, nk))
+    dev = rng.normal(0, 1, (n_countries, n_years, nk)) * within_sd
+    dev -= dev.mean(axis=1, keepdims=True)
+    X_ct = between[:, None, :] + dev
     X = X_ct[ci, ti]
+    Xw = dev[ci, ti]
     truth["exposure_elasticity"] = np.broadcast_to(np.asarray(exposure_elasticity, float), (nh,)).copy()
     sd_e = np.broadcast_to(np.asarray(log_exposure_sd, float), (nh,))
     lex = np.zeros(ci.size)
@@ -100,11 +117,12 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
         e = rng.normal(0, 1, (n_countries, n_years, nh)) * sd_e
         e -= e.mean(axis=1, keepdims=True)
         lex = e[ci, ti, hi]
-    m = (logpop + (X * truth["beta"][:, hi].T).sum(1)
+    m = (logpop + (Xw * truth["beta_within"][:, hi].T).sum(1) + (between[ci] * truth["beta_between"][:, hi].T).sum(1)
          + truth["country_effect"][ci, hi] + truth["year_shock"][ti, hi] + truth["exposure_elasticity"][hi] * lex)
     zpop = (logpop - logpop.mean()) / logpop.std()
     zyear = (ti - np.mean(np.arange(n_years))) / (np.std(np.arange(n_years)) or 1.0)
-    logit = ((X * truth["occ_beta"][:, hi].T).sum(1) + truth["occ_year_trend"][hi] * zyear
+    logit = ((Xw * truth["occ_beta_within"][:, hi].T).sum(1)
+             + (between[ci] * truth["occ_beta_between"][:, hi].T).sum(1) + truth["occ_year_trend"][hi] * zyear
              + truth["occ_population"][hi] * zpop + truth["occ_country_effect"][ci, hi])
     event = rng.random(m.size) < 1 / (1 + np.exp(-logit))
     # the centring of the scale model is fixed in advance (the fitted data's own centring would depend on
@@ -123,7 +141,7 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
         displacements=y.astype(np.int64), log_population=logpop, log_exposure_ratio=lex,
         covariates=X, country_idx=ci, year_idx=ti, hazard_idx=hi, country_region_idx=creg,
         centred_country=np.zeros((n_countries, nh), bool), centred_occurrence=np.zeros((n_countries, nh), bool),
-        scaling=scaling,
+        scaling=scaling, covariate_between=between,
         meta={"parameterization": {"mode": "noncentered"}, "unknown_countries": []},
         size_centring=level,
     )

@@ -23,10 +23,10 @@ from climmig.mobility.displacement import (
 from climmig.mobility.priors import DEFAULT_DISPLACEMENT_PRIORS, resolve_priors
 from climmig.mobility.simulate import simulate_displacement
 
-FREE = ["intercept", "beta", "sigma_region", "sigma_country", "sigma_year", "sigma_obs_global", "sigma_obs_hazard",
+FREE = ["intercept", "beta_between", "beta_within", "sigma_region", "sigma_country", "sigma_year", "sigma_obs_global", "sigma_obs_hazard",
         "sigma_obs_level", "sigma_obs_knot", "size_skewness",
         "exposure_elasticity",
-        "occ_intercept", "occ_beta", "occ_population", "occ_year_trend", "occ_sigma_region", "occ_sigma_country"]
+        "occ_intercept", "occ_beta_between", "occ_beta_within", "occ_population", "occ_year_trend", "occ_sigma_region", "occ_sigma_country"]
 
 
 @pytest.fixture
@@ -41,13 +41,14 @@ def test_structure_names_dims_coords(sim) -> None:
     for name in FREE:
         assert name in model.named_vars, name
     dims = model.named_vars_to_dims
-    assert dims["beta"] == ("covariate", "hazard")
+    assert dims["beta_between"] == dims["beta_within"] == ("covariate", "hazard")
+    assert dims["occ_beta_between"] == dims["occ_beta_within"] == ("covariate", "hazard")
     assert dims["country_effect"] == ("country", "hazard")
     assert dims["region_effect"] == ("world_region", "hazard")
     assert dims["year_shock"] == ("year", "hazard")
     assert dims["occurred"] == ("obs",)
     assert dims["log_displacements"] == ("positive",)
-    for data in ("log_population", "covariates", "log_exposure_ratio", "country_idx", "year_idx", "hazard_idx"):
+    for data in ("log_population", "covariates_within", "log_exposure_ratio", "country_idx", "year_idx", "hazard_idx"):
         assert data in model.named_vars
     assert list(model.coords["hazard"]) == ["flood", "storm"]
     assert len(model.coords["positive"]) == int((inputs.displacements > 0).sum())
@@ -193,6 +194,7 @@ def _drivers(inputs, regions, years):
 def _independent_expected(idata, drivers, s_idx, shocks, scaling, level, ysc):
     """Per-draw, per-cell loop written independently of predict_displacement (pure numpy)."""
     post = idata.posterior.stack(sample=("chain", "draw"))
+    means = json.loads(idata.posterior.attrs["climmig_covariate_country_means"])
     hazards = list(post.hazard.values)
     out = {}
     for k, s in enumerate(s_idx):
@@ -208,18 +210,24 @@ def _independent_expected(idata, drivers, s_idx, shocks, scaling, level, ysc):
                             x = {"gdp_per_capita": np.log(gdp) if log_gdp else gdp,
                                  "agricultural_share": float(drivers.agricultural_share.sel(region=r)),
                                  "rural_share": float(drivers.rural_share.sel(region=r))}
-                            z = {c: (x[c] - scaling[c]["mean"]) / scaling[c]["sd"] for c in x}
+                            # Mundlak parts: the stored calibration mean of a known country, the deviation
+                            # from it
+                            xm = means[r]
+                            zb = {c: (xm[c] - scaling[c]["mean"]) / scaling[c]["sd"] for c in x}
+                            zw = {c: (x[c] - xm[c]) / scaling[c]["sd"] for c in x}
                             er = float(drivers.exposure_ratio.sel(hazard=h, scenario=sc, climate_model=cm, year=y,
                                                                   region=r)) if h == "flood" else 1.0
                             m = (np.log(pop)
-                                 + sum(z[c] * float(p.beta.sel(covariate=c, hazard=h)) for c in z)
+                                 + sum(zw[c] * float(p.beta_within.sel(covariate=c, hazard=h))
+                                       + zb[c] * float(p.beta_between.sel(covariate=c, hazard=h)) for c in x)
                                  + float(p.country_effect.sel(country=r, hazard=h)) + shocks[k, list(
                                      drivers.year.values).index(y), j]
                                  + float(p.exposure_elasticity.sel(hazard=h)) * np.log(er))
                             zp = (np.log(pop) - scaling["population"]["mean"]) / scaling["population"]["sd"]
                             zy = (min(y, ysc["last"]) - ysc["mean"]) / ysc["sd"]
                             lg = (float(p.occ_population.sel(hazard=h)) * zp + float(p.occ_year_trend.sel(hazard=h)) * zy
-                                  + sum(z[c] * float(p.occ_beta.sel(covariate=c, hazard=h)) for c in z)
+                                  + sum(zw[c] * float(p.occ_beta_within.sel(covariate=c, hazard=h))
+                                        + zb[c] * float(p.occ_beta_between.sel(covariate=c, hazard=h)) for c in x)
                                   + float(p.occ_country_effect.sel(country=r, hazard=h)))
                             # hinge: w * log(1 + e^((z - knot)/w)), w = 0.25
                             zk = ((m - level["mean"]) / level["sd"] - float(p.sigma_obs_knot)) / 0.25
@@ -361,17 +369,17 @@ def test_cube_likelihood_equals_a_long_format_computation(sim, missing) -> None:
     n = len(full.coords["obs"])
     assert np.array_equal(_cube_arrays(full)["cell_idx"], np.arange(n))  # the simulation fills the cube
     keep = np.flatnonzero(np.arange(n) % 7 != 3) if missing else np.arange(n)  # drop every 7th cell
+    # covariate_between=None: the between parts are then the means over each country's observed years
     inputs = dataclasses.replace(
-        full, coords={**full.coords, "obs": list(range(keep.size))},
+        full, coords={**full.coords, "obs": list(range(keep.size))}, covariate_between=None,
         **{k: getattr(full, k)[keep] for k in ("displacements", "log_population", "log_exposure_ratio",
                                                "covariates", "country_idx", "year_idx", "hazard_idx")})
     model = build_displacement_model(inputs, resolve_priors())
     rng = np.random.default_rng(5)
     point = {k: v + rng.normal(0, 0.3, size=np.shape(v)) for k, v in model.initial_point().items()}
     got = model.compile_logp(vars=[model["occurred"], model["log_displacements"]])(point)
-    names = ["beta", "country_effect", "year_shock", "exposure_elasticity", "occ_beta", "occ_population",
-             "occ_year_trend",
-             "occ_year_trend", "occ_country_effect", "sigma_obs", "sigma_obs_level", "sigma_obs_knot",
+    names = ["beta_between", "beta_within", "occ_beta_between", "occ_beta_within", "country_effect", "year_shock",
+             "exposure_elasticity", "occ_population", "occ_year_trend", "occ_country_effect", "sigma_obs", "sigma_obs_level", "sigma_obs_knot",
              "size_skewness"]
     # every free and deterministic quantity as a function of the value variables (as in a trace)
     outs = model.unobserved_value_vars
@@ -379,12 +387,19 @@ def test_cube_likelihood_equals_a_long_format_computation(sim, missing) -> None:
                       strict=True))
     v = {n: values[n] for n in names}
     c, t, h = inputs.country_idx, inputs.year_idx, inputs.hazard_idx
+    # the Mundlak parts computed here from the raw standardised covariates: per-country means over the
+    # country's years, and the deviations from them
     X = inputs.covariates
-    m = (inputs.log_population + np.einsum("ok,ko->o", X, v["beta"][:, h]) + v["country_effect"][c, h]
+    cy = pd.DataFrame(X).assign(c=c, t=t).drop_duplicates(["c", "t"])  # one row per observed country-year
+    Xb = cy.groupby("c")[list(range(X.shape[1]))].mean().reindex(range(len(inputs.coords["country"]))).to_numpy()
+    Xw = X - Xb[c]
+    m = (inputs.log_population + np.einsum("ok,ko->o", Xw, v["beta_within"][:, h])
+         + np.einsum("ok,ko->o", Xb[c], v["beta_between"][:, h]) + v["country_effect"][c, h]
          + v["year_shock"][t, h] + v["exposure_elasticity"][h] * inputs.log_exposure_ratio)
     ps = inputs.scaling["population"]
     ys = inputs.year_scaling()
-    logit = (np.einsum("ok,ko->o", X, v["occ_beta"][:, h]) + v["occ_population"][h]
+    logit = (np.einsum("ok,ko->o", Xw, v["occ_beta_within"][:, h])
+             + np.einsum("ok,ko->o", Xb[c], v["occ_beta_between"][:, h]) + v["occ_population"][h]
              * (inputs.log_population - ps["mean"]) / ps["sd"] + v["occ_country_effect"][c, h]
              + v["occ_year_trend"][h] * (np.asarray(inputs.coords["year"], float)[t] - ys["mean"]) / ys["sd"])
     y = inputs.displacements
