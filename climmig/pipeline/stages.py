@@ -7,6 +7,7 @@ needs to run.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -451,8 +452,6 @@ def _save_section_figures(ctx: RunContext, sections: list) -> list:
 
 def _elasticity(m: Any) -> pd.DataFrame | None:
     """The displacement fit's exposure-elasticity summary (prior against posterior), if it has one."""
-    import io
-
     text = m.disp.posterior.attrs.get("climmig_elasticity_summary") if hasattr(m.disp, "posterior") else None
     return pd.read_json(io.StringIO(text), orient="records") if text else None
 
@@ -499,7 +498,9 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     first_year = int(m.drivers["year"].values[0])
     change = change_attribution(m.disp, m.drivers, today=first_year, years=range(last.start, last.end + 1),
                                 samples=m.samples, seed=m.seed, share_paths=_share_paths(ctx, m.drivers))
-    sections.append(change_section(change))
+    income = m.disp.posterior.attrs.get("climmig_income_coefficients") if hasattr(m.disp, "posterior") else None
+    sections.append(change_section(change, income=pd.read_json(io.StringIO(income), orient="records")
+                                   if income else None))
     write_netcdf(stamp(change, f"change of expected displacement from {first_year} to {last.start}-{last.end} by driver",
                        ctx.cfg_hash, ctx.cfg.seed), ctx.path("report_change_attribution.nc"))
     sel = {"scenario": mid_sc, "year": slice(last.start, last.end)}
@@ -575,7 +576,8 @@ def build_stages() -> list[Stage]:
         # comparison per country and hazard (report_record_comparison.csv), the change from today by driver
         # (report_change_attribution.nc)
         # version 5: "Population and income futures" section (SSP series used per country, fallback)
-        # version 6: in-sample columns of the record comparison; livelihood shares on their trend
+        # version 6: in-sample columns of the record comparison; livelihood shares on their trend; GDP slopes
+        # between and within countries
         Stage("report", stage_report, ("projection", "interventions"), "figures and HTML report",
               version=6),
     ]

@@ -486,7 +486,7 @@ def hazards_section(exposure: xr.Dataset, elasticity: pd.DataFrame | None, *, pe
     return Section(title="Climate hazards: data, change and effect", text=text, tables=tables)
 
 
-def change_section(attribution: xr.Dataset, level: float = 0.9) -> Section:
+def change_section(attribution: xr.Dataset, level: float = 0.9, income: pd.DataFrame | None = None) -> Section:
     """The change from today split into population, vulnerability and climate, and vulnerability held.
 
     Parameters
@@ -495,6 +495,8 @@ def change_section(attribution: xr.Dataset, level: float = 0.9) -> Section:
         :func:`climmig.projection.attribution.change_attribution`.
     level : float
         Interval width.
+    income : pandas.DataFrame, optional
+        :func:`climmig.mobility.displacement.income_coefficients` of the fit: its GDP rows are shown.
 
     Returns
     -------
@@ -533,9 +535,30 @@ def change_section(attribution: xr.Dataset, level: float = 0.9) -> Section:
                  "today's recorded value. The last column lets them keep changing as they did over the record "
                  "(a logit-linear trend per country since 2000, from the WDI); that choice moves the projected "
                  f"level by (median over draws) {moves}.")
-    return Section("What drives the change from today", text, tables=[ReportTable(pd.DataFrame(rows), (
+    tables = [ReportTable(pd.DataFrame(rows), (
         "Expected displacements per year: today's level, the change added by each driver, the full projection and "
-        "the projection with vulnerability held at today's level."))])
+        "the projection with vulnerability held at today's level."))]
+    if income is not None and len(income):
+        gdp = income[income["covariate"] == "gdp_per_capita"]
+
+        def slope(mean: float, sd: float) -> str:
+            return f"{mean:+.2f} ± {sd:.2f}"
+
+        table = pd.DataFrame({
+            "hazard": gdp["hazard"], "part": gdp["part"],
+            "between countries": [slope(a, b) for a, b in zip(gdp["between_mean"], gdp["between_sd"], strict=True)],
+            "within countries (used over time)": [slope(a, b) for a, b in zip(gdp["within_mean"], gdp["within_sd"],
+                                                                               strict=True)],
+            "P(within < between)": gdp["p_within_below_between"].round(2)})
+        text += ("\n\nIncome enters in two parts: the difference between countries (a country's mean GDP per head "
+                 "over the calibration years) and the change within a country. Projections apply only the "
+                 "within-country slopes to growth over time. The calibration years hold little change within "
+                 "countries, so the within slopes are pooled towards the between slopes and are less certain.")
+        tables.append(ReportTable(table, (
+            "Slopes of GDP per head in the displacement model, per standard deviation of log GDP per head across "
+            "the calibration data (posterior mean ± sd). 'size': log displacement in a year with displacement; "
+            "'occurrence': log-odds that displacement is recorded.")))
+    return Section("What drives the change from today", text, tables=tables)
 
 
 def ssp_section(exposure: xr.Dataset) -> Section:
