@@ -18,12 +18,14 @@ def run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
+@pytest.mark.slow
 def test_validate_demo() -> None:
     r = run("validate", "configs/demo.yaml")
     assert r.returncode == 0, r.stderr
     assert "demo-horn-of-africa" in r.stdout
 
 
+@pytest.mark.slow
 def test_validate_bad_config_exit_2_no_traceback(tmp_path: Path, demo_dict: dict) -> None:
     demo_dict["scenarios"] = ["ssp999"]
     demo_dict["grid"]["resolutoin"] = 1
@@ -36,11 +38,13 @@ def test_validate_bad_config_exit_2_no_traceback(tmp_path: Path, demo_dict: dict
     assert "grid -> resolutoin: unknown key 'resolutoin'; did you mean 'resolution'?" in r.stderr
 
 
+@pytest.mark.slow
 def test_validate_missing_file() -> None:
     r = run("validate", "configs/nope.yaml")
     assert r.returncode == 2 and "file not found" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_schema_is_json() -> None:
     r = run("schema")
     assert r.returncode == 0
@@ -48,6 +52,7 @@ def test_schema_is_json() -> None:
     assert "run_id" in schema["properties"]
 
 
+@pytest.mark.slow
 def test_catalog_list_and_show() -> None:
     r = run("catalog", "list")
     assert r.returncode == 0 and "worldpop_somalia_2020" in r.stdout
@@ -57,6 +62,7 @@ def test_catalog_list_and_show() -> None:
     assert r.returncode == 2 and "did you mean 'ghcn_cams_tas_2018'" in r.stderr
 
 
+@pytest.mark.slow
 def test_import_has_no_side_effects(tmp_path: Path) -> None:
     code = ("import logging, os, sys; before=set(os.listdir('.')); import climmig, climmig.config, "
             "climmig.catalog, climmig.io, climmig.cli; "
@@ -66,6 +72,7 @@ def test_import_has_no_side_effects(tmp_path: Path) -> None:
     assert r.stdout.strip() == "ok", r.stderr
 
 
+@pytest.mark.slow
 def test_compare_rejects_unknown_scenario_and_horizon(tmp_path: Path) -> None:
     # checked before anything runs: no run directory is created
     r = run("compare", "configs/demo.yaml", "--scenario", "ssp999", "--output", str(tmp_path / "run"))
@@ -98,6 +105,7 @@ def test_library_noise_is_quiet_but_other_warnings_show() -> None:
     assert [str(w.message) for w in seen] == [samples["pytensor.link.c.cmodule"], "fit has 3 divergences"]
 
 
+@pytest.mark.slow
 def test_cli_hides_the_arviz_import_notice(tmp_path: Path) -> None:
     import os
 

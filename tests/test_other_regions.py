@@ -46,6 +46,7 @@ def test_config_rejects_target_hazards_that_are_not_displacement_types(demo_dict
         RunConfig.model_validate(demo_dict)
 
 
+@pytest.mark.slow
 def test_models_are_placed_by_global_warming_where_the_table_has_no_region_for_the_study_area() -> None:
     table = load_catalog(CATALOG).open("cmip6_regional_tas")
     models = ["MIROC6", "CNRM-CM6-1-HR", "NESM3"]

@@ -20,7 +20,8 @@ __all__ = ["simulate_displacement"]
 def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_years: int = 10,
                           hazards: tuple[str, ...] = ("flood", "storm"), n_regions: int = 3,
                           return_truth: bool = False, exposure_elasticity: Any = 1.0,
-                          log_exposure_sd: Any = 0.0, within_sd: float = 0.5) -> DisplacementInputs | tuple[DisplacementInputs,
+                          log_exposure_sd: Any = 0.0, within_sd: float = 0.5,
+                          within_spread: float = 0.4) -> DisplacementInputs | tuple[DisplacementInputs,
                                                                                     dict[str, Any]]:
     """Simulate inputs and counts from the displacement model's generative process.
 
@@ -43,8 +44,9 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
 
     within_sd : float
         Spread of the covariates' within-country deviations (their between parts have sd 1); both parts have
-        their own true slopes (``beta_between``/``beta_within``, ``occ_beta_between``/``occ_beta_within``); the
-        within slopes are the between slopes plus N(0, 0.4) (``*_within_spread`` = 0.4 in the truth).
+        their own true slopes (``beta_between``/``beta_within``, ``occ_beta_between``/``occ_beta_within``).
+    within_spread : float
+        The true within slopes are the between slopes plus N(0, ``within_spread``) (the model's pooling).
 
     Returns
     -------
@@ -78,10 +80,11 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
         "occ_sigma_country": np.full(nh, 0.8),
         "effect_correlation": 0.5,
     }
-    # within slopes scatter around the between slopes with sd 0.4, as the model's pooling assumes
-    truth["beta_within_spread"] = truth["occ_beta_within_spread"] = 0.4
-    truth["beta_within"] = truth["beta_between"] + truth["beta_within"]
-    truth["occ_beta_within"] = truth["occ_beta_between"] + truth["occ_beta_within"]
+    # within slopes scatter around the between slopes, as the model's pooling assumes (the draws above are
+    # N(0, 0.4); rescaled, so that the random stream does not depend on the spread)
+    truth["beta_within_spread"] = truth["occ_beta_within_spread"] = within_spread
+    truth["beta_within"] = truth["beta_between"] + truth["beta_within"] * (within_spread / 0.4)
+    truth["occ_beta_within"] = truth["occ_beta_between"] + truth["occ_beta_within"] * (within_spread / 0.4)
 
     def zerosum(sd: Any, shape: tuple[int, int]) -> np.ndarray:
         z = rng.normal(0, 1, shape)

@@ -89,6 +89,7 @@ def test_huge_and_negative_numbers(n: int, field: tuple) -> None:
     _check(_mutate(DEMO, field, "set", n))
 
 
+@pytest.mark.slow
 def test_cli_on_fuzzed_files(tmp_path: Path) -> None:
     """The CLI turns every bad config into exit code 2 and messages, never a traceback."""
     cases = [

@@ -67,6 +67,7 @@ def _check_cf(ds: xr.Dataset) -> None:
         assert k in ds.attrs, k
 
 
+@pytest.mark.slow
 def test_build_exposure_is_lazy_and_meets_the_contract(small_cfg, assert_lazy) -> None:
     cat = load_catalog(CATALOG)
     with assert_lazy():

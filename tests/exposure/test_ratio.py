@@ -37,6 +37,7 @@ size = st.floats(1e3, 1e8)
 @given(share=arrays(float, (2, 2, 3, 2, 4), elements=unit), share0=arrays(float, (2, 3, 4), elements=unit),
        pop=arrays(float, (2, 2, 4), elements=size), pop0=arrays(float, (4,), elements=size),
        growth=arrays(float, (2, 2, 4), elements=st.floats(0.2, 5.0)))
+@pytest.mark.slow
 def test_ratio_is_the_change_of_the_exposed_share_whatever_the_population(share, share0, pop, pop0, growth):
     ds = _exposure(share, share0, pop, pop0)
     r = exposure_ratio(ds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -39,6 +40,7 @@ def test_fractions_split_border_cells_and_sum_to_one() -> None:
     assert 0 < float(fr["land_fraction"].min()) or float(fr["land_fraction"].min()) == 0
 
 
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 2**16))
 def test_sum_over_regions_equals_grid_total(seed: int) -> None:

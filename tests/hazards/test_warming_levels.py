@@ -113,6 +113,7 @@ def test_positions_sample_the_range_evenly() -> None:
 
 @pytest.mark.parametrize("indicator,index", [("heat_days", "tx35"), ("rainfall_deficit", "DF6"),
                                              ("flood_return_period", "Q100")])
+@pytest.mark.slow
 @pytest.mark.parametrize("region", ["NEAF", "SEAF"])
 def test_demo_layers_lie_in_the_ar6_range_per_warming_level(cat, indicator, index, region) -> None:
     value = layer_at_levels(indicator, cat, _demo_models(), LEVELS, region)

@@ -116,6 +116,7 @@ def test_netcdf_chunks(tmp_path):
     assert p.suffix == ".nc" and chunk_status(tmp_path, 0, HASH) == "done"
 
 
+@pytest.mark.slow
 def test_selftest_chunks_merge_to_the_single_process_result(tmp_path, small_cfg):
     h = science_hash(small_cfg)
     table = chunk_table(small_cfg)

@@ -75,6 +75,7 @@ def test_submit_uses_sbatch_and_resubmits_only_missing(capsys, small_config, tmp
     assert log.read_text().splitlines()[0].startswith("--parsable")
 
 
+@pytest.mark.slow
 def test_status_and_selftest_merge(capsys, small_config, tmp_path):
     run = tmp_path / "run"
     for i in range(3):

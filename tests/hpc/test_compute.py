@@ -17,6 +17,7 @@ def test_threads_backend_has_no_client():
         assert float(da.ones((20, 20), chunks=5).sum().compute()) == 400.0
 
 
+@pytest.mark.slow
 def test_local_cluster_backend():
     spec = ComputeSpec(backend="local", n_workers=1, threads_per_worker=1, memory_limit="1GiB")
     with get_client(spec, wait_for_workers=True, timeout=60) as client:
@@ -34,6 +35,7 @@ def test_scheduler_backend_connects_to_an_existing_scheduler():
             assert client.submit(lambda x: x + 1, 1).result() == 2
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_a_clear_error():
     spec = ComputeSpec(backend="scheduler", scheduler_address="tcp://127.0.0.1:9")
     with pytest.raises(ComputeError, match="cannot connect"):

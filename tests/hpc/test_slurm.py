@@ -171,6 +171,7 @@ def test_demo_job_array_kill_resubmit_merge_equals_single_machine(slurm, small_d
     assert {"exposure/exposure.nc", "projection/projection.nc", "interventions/comparison.nc"} <= set(compared)
 
 
+@pytest.mark.slow
 def test_slurmcluster_through_get_client(slurm, small_cfg, tmp_path):
     pytest.importorskip("dask_jobqueue")
     from climmig.compute import get_client

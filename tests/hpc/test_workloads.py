@@ -17,6 +17,7 @@ def unsorted_config(small_dict, write_config):
                          "climate_models": ["MRI-ESM2-0", "GFDL-ESM4"]}, "unsorted.yaml")
 
 
+@pytest.mark.slow
 def test_exposure_chunks_merge_to_the_single_machine_exposure(unsorted_config, tmp_path):
     from climmig.pipeline.context import make_context
     from climmig.pipeline.runner import stage_is_current

@@ -58,6 +58,7 @@ def test_zero_effect_reproduces_baseline_exactly(state, outcome_fn, sp):
         np.testing.assert_array_equal(out[name].transpose(*base[name].dims).values, base[name].values)
 
 
+@pytest.mark.slow
 def test_compare_output_structure(state, outcome_fn):
     specs = [spec("humanitarian_relief", effect={"dist": "Beta", "params": {"alpha": 4, "beta": 16}},
                   cost={"unit_cost": 60}),
@@ -168,6 +169,7 @@ def test_mixed_currencies_refused(state, expected_fn):
         compare_interventions(state, [a, b], [], expected_fn, HORIZONS, ComparisonSpec(), np.random.default_rng(0))
 
 
+@pytest.mark.slow
 def test_apply_and_compare_stay_lazy_on_dask_drivers(drivers, regimes, expected_fn, tmp_path):
     import dask
 
@@ -196,6 +198,7 @@ def test_apply_and_compare_stay_lazy_on_dask_drivers(drivers, regimes, expected_
     np.testing.assert_allclose(back["averted_displacement"].values, ds["averted_displacement"].values)
 
 
+@pytest.mark.slow
 def test_demo_config_interventions_run(drivers, expected_fn, repo):
     """Every intervention, portfolio and border-regime change of configs/demo.yaml applies and compares."""
     from climmig.config.load import load_config

@@ -37,6 +37,7 @@ _BASE = _OUTCOME(_STATE)
     coverage=st.floats(0.0, 1.0),
     regions=st.one_of(st.none(), st.lists(st.sampled_from(REGIONS), min_size=1, max_size=3, unique=True)),
 )
+@pytest.mark.slow
 def test_zero_effect_is_identity(kind, start, ramp, lifetime, coverage, regions):
     spec = InterventionSpec(id="x", kind=kind, timescale="medium", start_year=start, ramp_years=ramp,
                             lifetime_years=lifetime, coverage=coverage, regions=regions,

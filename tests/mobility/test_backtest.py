@@ -91,6 +91,7 @@ def test_backtest_cli_rejects_bad_years(demo_dict, write_config, capsys) -> None
     assert exc.value.code == 2
 
 
+@pytest.mark.slow
 def test_backtest_scores_end_to_end_without_sampling(rng) -> None:
     """The scoring path (model, both baselines, totals, unscored list) on a prior-drawn stand-in fit."""
     from climmig.mobility.backtest import backtest_scores

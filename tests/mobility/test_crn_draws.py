@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,6 +21,7 @@ def test_poisson_quantile_is_exact_below_the_switch(lam: float, u: float) -> Non
     assert got == stats.poisson.ppf(u, lam)
 
 
+@pytest.mark.slow
 def test_poisson_quantile_within_one_count_above_the_switch(rng) -> None:
     for lam in (EXACT_BELOW, 120.0, 3e3, 1e6):
         u = rng.random(20000)

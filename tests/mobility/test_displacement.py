@@ -55,6 +55,7 @@ def test_structure_names_dims_coords(sim) -> None:
     assert len(model.coords["country"]) == 12
 
 
+@pytest.mark.slow
 def test_prior_predictive_is_plausible(sim) -> None:
     inputs, _ = sim
     model = build_displacement_model(inputs, resolve_priors())
@@ -71,6 +72,7 @@ def test_prior_predictive_is_plausible(sim) -> None:
     assert np.log(1e-7) < per_person < np.log(1e-1)
 
 
+@pytest.mark.slow
 def test_zero_sum_effects_and_config_overrides(sim) -> None:
     inputs, _ = sim
     pri = resolve_priors({"sigma_obs": DistSpec(dist="Gamma", params={"alpha": 8.0, "beta": 4.0})})
@@ -241,6 +243,7 @@ def _independent_expected(idata, drivers, s_idx, shocks, scaling, level, ysc):
     return out
 
 
+@pytest.mark.slow
 def test_predict_matches_independent_per_draw_computation(sim, rng) -> None:
     inputs, _ = sim
     idata, _ = _fake_idata(inputs, rng)
@@ -297,6 +300,7 @@ def test_predict_agrees_with_the_pymc_graph_in_sample(sim, rng) -> None:
         np.testing.assert_allclose(ours.isel(year=t, hazard=h).values, g[o], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_rate_multiplier_and_new_countries(sim, rng) -> None:
     inputs, _ = sim
     idata, _ = _fake_idata(inputs, rng)
@@ -313,6 +317,7 @@ def test_rate_multiplier_and_new_countries(sim, rng) -> None:
         predict_displacement(idata, drivers, samples=10_000, seed=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rho", [0.9, 0.0])
 def test_new_countries_draw_correlated_effects(sim, rng, rho) -> None:
     """A country the fit has not seen draws its size and occurrence effects with the fitted correlation."""
@@ -342,6 +347,7 @@ def test_new_countries_draw_correlated_effects(sim, rng, rho) -> None:
         assert abs(zs[..., h].std() - 1) < 0.05 and abs(zo[..., h].std() - 1) < 0.05
 
 
+@pytest.mark.slow
 def test_model_signature_tracks_structure(sim, rng) -> None:
     from climmig.mobility.calibration import model_signature
 
@@ -354,6 +360,7 @@ def test_model_signature_tracks_structure(sim, rng) -> None:
     assert model_signature(build_displacement_model(inputs, fixed)) != a  # a parameter became a constant
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("missing", [True, False], ids=["missing-cells", "whole-cube"])
 def test_cube_likelihood_equals_a_long_format_computation(sim, missing) -> None:
     """The model computes on the dense country x year x hazard cube; with cells missing (not reported: the

@@ -62,6 +62,7 @@ def test_expansion_refuses_a_posterior_without_the_free_variables(rng) -> None:
         expand_posterior(post, model)
 
 
+@pytest.mark.slow
 def test_nutpie_fit_holds_the_deterministics_and_constrained_values() -> None:
     """A nutpie fit traces only the free variables; the fit still holds everything PyMC's would."""
     from climmig.config.schema import SamplerSpec

@@ -22,6 +22,7 @@ def _model(y: np.ndarray) -> pm.Model:
     return m
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["pymc", "nutpie"])
 def test_fit_recovers_poisson_rate_and_round_trips(tmp_path, rng, backend) -> None:
     y = rng.poisson(4.0, size=200)
@@ -68,6 +69,7 @@ def test_constant_quantity_is_left_out_of_the_gate_without_warnings(rng) -> None
     assert bool(diag["passed"]) and float(diag["max_r_hat"]) < 1.01
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mass_matrix", ["low_rank", "diagonal"])
 def test_mass_matrix_setting_reaches_nutpie(monkeypatch, rng, mass_matrix) -> None:
     import nutpie
@@ -110,6 +112,7 @@ def _correlated_model() -> pm.Model:
     return m
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["pymc", "nutpie"])
 def test_max_tree_depth_bounds_the_trajectories_and_hits_are_counted(backend) -> None:
     stats = {}
@@ -139,6 +142,7 @@ def test_gate_summary_reports_tree_depth_hits() -> None:
     assert bool(diag["passed"])  # an efficiency warning, not a gate failure
 
 
+@pytest.mark.slow
 def test_fits_are_stored_without_a_second_hdf5_library(tmp_path) -> None:
     # h5py (ArviZ's default h5netcdf engine) bundles its own HDF5 beside netCDF4's; a process must load one
     import subprocess
@@ -167,6 +171,7 @@ def test_fits_are_stored_without_a_second_hdf5_library(tmp_path) -> None:
     assert out.stdout.strip().splitlines()[-1] == "False", out.stderr
 
 
+@pytest.mark.slow
 def test_progress_reaches_a_log_as_lines_and_leaves_the_draws_unchanged(capsys, rng) -> None:
     """Output that is not a terminal gets a progress line every interval while it samples (issue 35)."""
     import re

@@ -208,6 +208,7 @@ def test_predict_flows_contract_and_consistency(world) -> None:
     np.testing.assert_array_equal(sign, np.sign(beta))
 
 
+@pytest.mark.slow
 def test_emigration_bound_from_fitted_flows(world) -> None:
     from climmig.mobility.migration import max_emigration_rate
 

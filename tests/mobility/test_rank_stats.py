@@ -67,6 +67,7 @@ def test_matches_arviz_on_awkward_chains(monkeypatch) -> None:
     assert np.isnan(got["bulk"][28]) and np.isnan(got["rhat"][28])
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(chains=st.integers(1, 4), draws=st.integers(4, 60), phi=st.floats(-0.9, 0.95), seed=st.integers(0, 2**16))
 def test_matches_arviz_for_any_shape(chains: int, draws: int, phi: float, seed: int) -> None:

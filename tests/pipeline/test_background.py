@@ -63,6 +63,7 @@ def _stages() -> list[Stage]:
             Stage("p", stage_p, ("m", "d"))]
 
 
+@pytest.mark.slow
 def test_background_stage_overlaps_and_is_recorded(tmp_path: Path) -> None:
     res = execute(_stages(), Ctx(tmp_path, "h1"), background=["m"])
     assert [(r.name, r.status) for r in res] == [("a", "ran"), ("m", "ran"), ("d", "ran"), ("p", "ran")]
@@ -83,6 +84,7 @@ def test_without_background_the_same_stages_run_in_order(tmp_path: Path) -> None
     assert int((tmp_path / "m.txt").read_text().split()[0]) == os.getpid()
 
 
+@pytest.mark.slow
 def test_background_error_reaches_the_caller(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="flows table has no rows"):
         execute(_stages(), Ctx(tmp_path, "h1", fail="m"), background=["m"])
@@ -90,11 +92,13 @@ def test_background_error_reaches_the_caller(tmp_path: Path) -> None:
     assert not (tmp_path / "stages" / "p.json").exists()
 
 
+@pytest.mark.slow
 def test_dead_background_process_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ClimmigError, match=r"stage m died in its background process \(exit code 3\)"):
         execute(_stages(), Ctx(tmp_path, "h1", fail="m-exit"), background=["m"])
 
 
+@pytest.mark.slow
 def test_foreground_failure_keeps_the_background_work(tmp_path: Path) -> None:
     (tmp_path / "d.txt").write_text("from an earlier run")  # lets m finish although d fails
     with pytest.raises(DataError, match="no observations"):
@@ -126,6 +130,7 @@ def _alive(pid: int) -> bool:
         return f.read().split(")")[-1].split()[0] != "Z"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs Linux /proc")
 def test_killed_run_takes_its_background_stage_with_it(tmp_path: Path) -> None:
     import signal
@@ -162,6 +167,7 @@ def stage_spawns(ctx: Ctx) -> dict:
     return {"outputs": ["pool.txt"]}
 
 
+@pytest.mark.slow
 def test_background_stage_may_start_processes(tmp_path: Path) -> None:
     res = execute([Stage("p", stage_spawns), Stage("a", stage_a)], Ctx(tmp_path, "h"), background=["p"])
     assert [(r.name, r.background) for r in res] == [("p", True), ("a", False)]
@@ -181,6 +187,7 @@ def stage_warn(ctx: Ctx) -> dict:
             "format": next((h.formatter._fmt for h in root.handlers if h.formatter), None)}
 
 
+@pytest.mark.slow
 def test_background_process_warns_and_logs_like_its_parent(tmp_path: Path) -> None:
     import logging
     import warnings

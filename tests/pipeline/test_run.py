@@ -37,6 +37,7 @@ def test_rerun_refuses_edited_config(tmp_path: Path) -> None:
         run_pipeline(cfg, output=tmp_path / "again", expect_hash=m["config_sha256"], progress=False)
 
 
+@pytest.mark.slow
 def test_unknown_stage_is_a_clean_cli_error(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "climmig", "run", "configs/demo.yaml", "--output",
                         str(tmp_path / "x"), "--stage", "exposur"], cwd=REPO, capture_output=True, text=True,

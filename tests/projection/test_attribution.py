@@ -43,6 +43,7 @@ def test_reference_society_takes_people_and_income_only(fit_and_drivers):
         with_reference_society(d, "ssp126", variables=("agricultural_share",))
 
 
+@pytest.mark.slow
 def test_attribution_shares_the_futures_and_isolates_the_society(fit_and_drivers):
     idata, d = fit_and_drivers
     kw = {"samples": 12, "seed": 4, "years": YEARS[1:]}
@@ -73,6 +74,7 @@ def test_attribution_shares_the_futures_and_isolates_the_society(fit_and_drivers
     assert att["gdp_per_capita"].attrs["long_name"] == "GDP per capita (population-weighted)"
 
 
+@pytest.mark.slow
 def test_change_attribution_parts_add_up_and_isolate_each_driver(fit_and_drivers):
     from climmig.projection.attribution import change_attribution
 

@@ -53,6 +53,7 @@ def anchor_exposure():
     return cfg, build_exposure(cfg, load_catalog(CATALOG)).compute()
 
 
+@pytest.mark.slow
 def test_projection_drivers_equal_the_calibration_covariates_in_the_last_calibration_year(anchor_exposure) -> None:
     cfg, ds = anchor_exposure
     last = cfg.period.historical.end

@@ -271,6 +271,7 @@ class _ScaledPopulation:
         return obj
 
 
+@pytest.mark.slow
 def test_population_grid_in_thousands_gives_the_same_exposure(demo_dict) -> None:
     """Gridded population only distributes each country's SSP total over its cells, so a grid in thousands
     of people (declared as people) gives the same people and exposure: its scale cancels per country."""

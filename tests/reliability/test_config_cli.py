@@ -37,6 +37,7 @@ def _cli(data: Any, capsys: pytest.CaptureFixture, command: str = "validate") ->
     return int(exc.value.code), err
 
 
+@pytest.mark.slow
 @FUZZ
 @given(a0=st.integers(2025, 2099), la=st.integers(0, 75), b_back=st.integers(0, 75), lb=st.integers(0, 75))
 def test_overlapping_horizons(capsys, a0: int, la: int, b_back: int, lb: int) -> None:
@@ -53,6 +54,7 @@ def test_overlapping_horizons(capsys, a0: int, la: int, b_back: int, lb: int) ->
 @given(i=st.integers(0, len(DEMO["interventions"]) - 1),
        year=st.one_of(st.integers(1900, 2024), st.integers(2101, 2300), st.integers(-10**6, 1899),
                       st.integers(2301, 10**6)))
+@pytest.mark.slow
 def test_intervention_starting_outside_the_period(capsys, i: int, year: int) -> None:
     data = copy.deepcopy(DEMO)
     data["interventions"][i]["start_year"] = year
@@ -61,6 +63,7 @@ def test_intervention_starting_outside_the_period(capsys, i: int, year: int) -> 
     assert "choose a year inside it" in err or "use a larger value" in err or "use a smaller value" in err
 
 
+@pytest.mark.slow
 @FUZZ
 @given(k=st.integers(0, 2), name=st.text(min_size=1, max_size=20).filter(lambda s: s not in registry.climate_models()))
 def test_unknown_climate_model(capsys, k: int, name: str) -> None:

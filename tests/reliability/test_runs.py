@@ -88,6 +88,7 @@ def test_another_seed_changes_the_resampled_hazards(fast_runs: FastRuns) -> None
     np.testing.assert_array_equal(ea["population"].values, es["population"].values)  # seed-free inputs
 
 
+@pytest.mark.slow
 def test_sampler_draws_follow_the_seed() -> None:
     """Another seed gives other MCMC draws (nutpie, 2 chains on 2 threads). The same seed giving the same
     draws is checked on the real models by the kill test (identical fits)."""

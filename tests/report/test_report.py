@@ -151,6 +151,7 @@ def test_flows_and_observed_bars(demo):
         observed_vs_simulated(sim.drop(columns="upper"), obs)
 
 
+@pytest.mark.slow
 def test_html_report_is_self_contained(demo, tmp_path):
     _, out, cmp = demo
     disp = out["displaced_persons"].sum(["hazard", "region"])
@@ -172,6 +173,7 @@ def test_html_report_is_self_contained(demo, tmp_path):
     assert "<td>seed</td><td>1</td>" in text
 
 
+@pytest.mark.slow
 def test_ready_made_sections_build_a_report(demo, tmp_path):
     gpd = pytest.importorskip("geopandas")
     from shapely.geometry import box

@@ -101,6 +101,7 @@ def _horizon_evaluator(v: dict[str, float]) -> xr.Dataset:
     })
 
 
+@pytest.mark.slow
 def test_outputs_with_a_horizon_dim() -> None:
     ds = run_sensitivity(parse_problem(_horizon_problem()), _horizon_evaluator)
     assert ds["S1"].dims == ("parameter", "output", "horizon")
@@ -262,6 +263,7 @@ def test_constant_output_gives_undefined_sobol_indices(caplog: pytest.LogCapture
     assert "does not vary" in caplog.text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["sobol", "morris"])
 def test_figure_has_one_panel_per_output_and_horizon(method: str, tmp_path: Path) -> None:
     ds = run_sensitivity(parse_problem(_horizon_problem(method, n=16)), _horizon_evaluator)
