@@ -1,4 +1,4 @@
-"""Pure rendering of SLURM job scripts from the ``string.Template`` files in ``hpc/templates/``.
+"""Pure rendering of SLURM job scripts from the ``string.Template`` files shipped in ``climmig/data/hpc/templates/``.
 
 Nothing here submits or writes anything: every function returns the text of a script, so the scripts can be
 snapshot-tested without a scheduler (as dask-jobqueue tests ``job_script()``). Every value that reaches a
@@ -12,6 +12,8 @@ import logging
 import re
 import string
 from collections.abc import Sequence
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from climmig import __version__
@@ -41,14 +43,15 @@ class HpcError(ClimmigError):
     """A job script cannot be rendered or submitted (unsafe value, missing template, sbatch failure)."""
 
 
-def default_templates_dir() -> Path:
-    """The ``hpc/templates`` directory of the climmig source tree.
+def default_templates_dir() -> Traversable:
+    """The job templates shipped as package data, ``climmig/data/hpc/templates``.
 
     Returns
     -------
-    Path
+    importlib.resources.abc.Traversable
+        A directory: a :class:`~pathlib.Path` for an installed or editable package.
     """
-    return Path(__file__).resolve().parents[2] / "hpc" / "templates"
+    return resources.files("climmig").joinpath("data/hpc/templates")
 
 
 def _safe(regex: re.Pattern[str], what: str, value: str) -> str:
@@ -122,7 +125,8 @@ def _template(name: str, templates_dir: str | Path | None) -> string.Template:
     base = Path(templates_dir) if templates_dir is not None else default_templates_dir()
     path = base / name
     if not path.is_file():
-        raise HpcError(f"job template {path} not found; run from a climmig source checkout or pass templates_dir")
+        raise HpcError(f"job template {name} not found in {base}; pass templates_dir, a directory holding "
+                       "array.sbatch, merge.sbatch and dask.sbatch (the package's own are in climmig/data/hpc/templates)")
     return string.Template(path.read_text(encoding="utf-8"))
 
 
