@@ -20,6 +20,7 @@ from climmig import __version__
 from climmig.config import RunConfig, science_hash
 from climmig.errors import ClimmigError
 from climmig.hpc.commands import Word, shell_command
+from climmig.hpc.names import SITE_FIELD_PATTERNS, SLURM_NAME
 from climmig.hpc.site import SiteProfile
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
 _SBATCH_PATH = re.compile(r"^[A-Za-z0-9_./+@=,:~-]{1,4096}$")
 _JOB_ID = re.compile(r"^\d{1,12}(_\d{1,9})?$")
 
@@ -133,11 +133,11 @@ def _template(name: str, templates_dir: str | Path | None) -> string.Template:
 def _directives(site: SiteProfile, extra: Sequence[str] = ()) -> str:
     lines = []
     if site.partition:
-        lines.append(f"#SBATCH --partition={_safe(_NAME, 'partition', site.partition)}")
+        lines.append(f"#SBATCH --partition={_safe(SITE_FIELD_PATTERNS['partition'], 'partition', site.partition)}")
     if site.account:
-        lines.append(f"#SBATCH --account={_safe(_NAME, 'account', site.account)}")
+        lines.append(f"#SBATCH --account={_safe(SITE_FIELD_PATTERNS['account'], 'account', site.account)}")
     if site.qos:
-        lines.append(f"#SBATCH --qos={_safe(_NAME, 'qos', site.qos)}")
+        lines.append(f"#SBATCH --qos={_safe(SITE_FIELD_PATTERNS['qos'], 'qos', site.qos)}")
     for opt in [*site.extra_sbatch, *extra]:
         lines.append(f"#SBATCH {opt}")
     return "\n".join(lines)
@@ -145,14 +145,14 @@ def _directives(site: SiteProfile, extra: Sequence[str] = ()) -> str:
 
 def _common(cfg: RunConfig, site: SiteProfile, log_dir: str | Path, job_name: str | None,
             suffix: str) -> dict[str, str]:
-    run_id = _safe(_NAME, "run_id", cfg.run_id)
+    run_id = _safe(SLURM_NAME, "run_id", cfg.run_id)
     name = job_name or f"climmig-{run_id}-{suffix}"
     return {
         "run_id": run_id,
         "version": __version__,
-        "site": _safe(_NAME, "site name", site.name),
+        "site": _safe(SITE_FIELD_PATTERNS["name"], "site name", site.name),
         "cfg_hash": science_hash(cfg),
-        "job_name": _safe(_NAME, "job name", name),
+        "job_name": _safe(SLURM_NAME, "job name", name),
         "cores": str(site.cores),
         "mem": f"{site.memory_mib}M",
         "walltime": site.walltime,
@@ -214,8 +214,8 @@ def render_array_job(
         raise HpcError(f"array tasks {bad} lie outside 0..{n_tasks - 1}")
     table = chunk_table(cfg)
     rows = [
-        f"#   {r['task']}: {_safe(_NAME, 'scenario', str(r['scenario']))} "
-        f"{_safe(_NAME, 'climate model', str(r['climate_model']))}"
+        f"#   {r['task']}: {_safe(SLURM_NAME, 'scenario', str(r['scenario']))} "
+        f"{_safe(SLURM_NAME, 'climate model', str(r['climate_model']))}"
         for r in table
     ] if len(table) == n_tasks else [f"#   0..{n_tasks - 1}: see climmig.hpc.chunk_table"]
     values = _common(cfg, site, log_dir, job_name, "chunks")

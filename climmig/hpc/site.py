@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from climmig.errors import ClimmigError
+from climmig.hpc.names import SITE_FIELD_PATTERNS, check
 
 __all__ = [
     "SiteError",
@@ -33,8 +34,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: SLURM names (partition, account, qos, network interface): no spaces, no shell metacharacters
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.,+-]{0,127}$")
 #: a file path or a bare program name without shell metacharacters
 _PATH = re.compile(r"^[A-Za-z0-9_./+@%=,:~-]{1,4096}$")
 _WALLTIME = re.compile(r"^(\d{1,3}-)?\d{1,3}:\d{2}(:\d{2})?$")
@@ -170,10 +169,10 @@ class SiteProfile(BaseModel):
     merge_memory: str | None = None
     merge_walltime: str | None = None
 
-    @field_validator("name", "partition", "account", "qos", "interface")
+    @field_validator(*SITE_FIELD_PATTERNS)
     @classmethod
     def _names(cls, v: str | None, info: Any) -> str | None:
-        return None if v is None else _check(_NAME, info.field_name, v)
+        return None if v is None else check(SITE_FIELD_PATTERNS[info.field_name], info.field_name, v)
 
     @field_validator("python", "log_directory")
     @classmethod
