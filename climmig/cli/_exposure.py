@@ -11,11 +11,6 @@ from rich.console import Console
 from climmig.cli import app
 
 
-def _run_dir(template: str, run_id: str, config: Path) -> Path:
-    p = Path(template.replace("${run_id}", run_id)).expanduser()
-    return p if p.is_absolute() else (config.resolve().parent / p).resolve()
-
-
 @app.command()
 def exposure(
     config: Path = typer.Argument(..., help="Run config (YAML)."),
@@ -32,11 +27,13 @@ def exposure(
     from climmig.config.load import catalog_path
     from climmig.exposure import build_exposure
     from climmig.exposure.output import finalise_exposure, write_exposure
+    from climmig.pipeline.context import resolve_run_dir
 
     out = Console(highlight=False)
     cfg = load_config(config)
     catalog = load_catalog(catalog_path(cfg, config))
-    outdir = output if output is not None else _run_dir(cfg.outputs.run_dir, cfg.run_id, config) / "exposure"
+    # --output names the exposure directory itself here, not the run directory
+    outdir = Path(output).expanduser() if output is not None else resolve_run_dir(cfg, config) / "exposure"
     t0 = time.perf_counter()
     ds = finalise_exposure(build_exposure(cfg, catalog), cfg, catalog)
     out.print(f"built the exposure graph in {time.perf_counter() - t0:.1f} s; computing "

@@ -17,7 +17,7 @@ hpc_app = typer.Typer(help="Run on a SLURM cluster: render and submit job script
                       no_args_is_help=True)
 app.add_typer(hpc_app, name="hpc")
 
-_SITE = typer.Option(..., "--site", "-s", help="Site profile: a name in hpc/sites/ or a YAML file.")
+_SITE = typer.Option(..., "--site", "-s", help="Site profile: a YAML file, or the name of one shipped in climmig/data/hpc/sites/ (local, example-cluster).")
 _OUTPUT = typer.Option(None, "--output", "-o", help="Run directory (default: outputs.run_dir of the config).")
 
 

@@ -24,14 +24,9 @@ def _setup(config: Path, output: Path | None) -> tuple[object, object, Path]:
 
     cfg = load_config(config)
     catalog = load_catalog(catalog_path(cfg, config))
-    if output is None:
-        run_dir = cfg.outputs.run_dir.replace("${run_id}", cfg.run_id)
-        out = Path(run_dir)
-        if not out.is_absolute():
-            out = Path(config).resolve().parent / out
-    else:
-        out = Path(output)
-    return cfg, catalog, out.resolve() / "mobility"
+    from climmig.pipeline.context import resolve_run_dir
+
+    return cfg, catalog, resolve_run_dir(cfg, config, output) / "mobility"
 
 
 @app.command("fit")

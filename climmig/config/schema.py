@@ -572,7 +572,7 @@ class ComputeSpec(_Frozen):
         if self.backend == "scheduler" and not self.scheduler_address:
             raise ValueError("backend 'scheduler' needs `scheduler_address`, e.g. 'tcp://10.0.0.1:8786'")
         if self.backend == "slurm" and not self.site:
-            raise ValueError("backend 'slurm' needs `site`, the name of a profile in hpc/sites/")
+            raise ValueError("backend 'slurm' needs `site`, the name of a profile in climmig/data/hpc/sites/")
         return self
 
 

@@ -1,4 +1,4 @@
-"""Pure rendering of SLURM job scripts from the ``string.Template`` files in ``hpc/templates/``.
+"""Pure rendering of SLURM job scripts from the ``string.Template`` files shipped in ``climmig/data/hpc/templates/``.
 
 Nothing here submits or writes anything: every function returns the text of a script, so the scripts can be
 snapshot-tested without a scheduler (as dask-jobqueue tests ``job_script()``). Every value that reaches a
@@ -12,12 +12,15 @@ import logging
 import re
 import string
 from collections.abc import Sequence
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from climmig import __version__
 from climmig.config import RunConfig, science_hash
 from climmig.errors import ClimmigError
 from climmig.hpc.commands import Word, shell_command
+from climmig.hpc.names import SITE_FIELD_PATTERNS, SLURM_NAME
 from climmig.hpc.site import SiteProfile
 
 __all__ = [
@@ -32,7 +35,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
 _SBATCH_PATH = re.compile(r"^[A-Za-z0-9_./+@=,:~-]{1,4096}$")
 _JOB_ID = re.compile(r"^\d{1,12}(_\d{1,9})?$")
 
@@ -41,14 +43,15 @@ class HpcError(ClimmigError):
     """A job script cannot be rendered or submitted (unsafe value, missing template, sbatch failure)."""
 
 
-def default_templates_dir() -> Path:
-    """The ``hpc/templates`` directory of the climmig source tree.
+def default_templates_dir() -> Traversable:
+    """The job templates shipped as package data, ``climmig/data/hpc/templates``.
 
     Returns
     -------
-    Path
+    importlib.resources.abc.Traversable
+        A directory: a :class:`~pathlib.Path` for an installed or editable package.
     """
-    return Path(__file__).resolve().parents[2] / "hpc" / "templates"
+    return resources.files("climmig").joinpath("data/hpc/templates")
 
 
 def _safe(regex: re.Pattern[str], what: str, value: str) -> str:
@@ -122,18 +125,19 @@ def _template(name: str, templates_dir: str | Path | None) -> string.Template:
     base = Path(templates_dir) if templates_dir is not None else default_templates_dir()
     path = base / name
     if not path.is_file():
-        raise HpcError(f"job template {path} not found; run from a climmig source checkout or pass templates_dir")
+        raise HpcError(f"job template {name} not found in {base}; pass templates_dir, a directory holding "
+                       "array.sbatch, merge.sbatch and dask.sbatch (the package's own are in climmig/data/hpc/templates)")
     return string.Template(path.read_text(encoding="utf-8"))
 
 
 def _directives(site: SiteProfile, extra: Sequence[str] = ()) -> str:
     lines = []
     if site.partition:
-        lines.append(f"#SBATCH --partition={_safe(_NAME, 'partition', site.partition)}")
+        lines.append(f"#SBATCH --partition={_safe(SITE_FIELD_PATTERNS['partition'], 'partition', site.partition)}")
     if site.account:
-        lines.append(f"#SBATCH --account={_safe(_NAME, 'account', site.account)}")
+        lines.append(f"#SBATCH --account={_safe(SITE_FIELD_PATTERNS['account'], 'account', site.account)}")
     if site.qos:
-        lines.append(f"#SBATCH --qos={_safe(_NAME, 'qos', site.qos)}")
+        lines.append(f"#SBATCH --qos={_safe(SITE_FIELD_PATTERNS['qos'], 'qos', site.qos)}")
     for opt in [*site.extra_sbatch, *extra]:
         lines.append(f"#SBATCH {opt}")
     return "\n".join(lines)
@@ -141,14 +145,14 @@ def _directives(site: SiteProfile, extra: Sequence[str] = ()) -> str:
 
 def _common(cfg: RunConfig, site: SiteProfile, log_dir: str | Path, job_name: str | None,
             suffix: str) -> dict[str, str]:
-    run_id = _safe(_NAME, "run_id", cfg.run_id)
+    run_id = _safe(SLURM_NAME, "run_id", cfg.run_id)
     name = job_name or f"climmig-{run_id}-{suffix}"
     return {
         "run_id": run_id,
         "version": __version__,
-        "site": _safe(_NAME, "site name", site.name),
+        "site": _safe(SITE_FIELD_PATTERNS["name"], "site name", site.name),
         "cfg_hash": science_hash(cfg),
-        "job_name": _safe(_NAME, "job name", name),
+        "job_name": _safe(SLURM_NAME, "job name", name),
         "cores": str(site.cores),
         "mem": f"{site.memory_mib}M",
         "walltime": site.walltime,
@@ -210,8 +214,8 @@ def render_array_job(
         raise HpcError(f"array tasks {bad} lie outside 0..{n_tasks - 1}")
     table = chunk_table(cfg)
     rows = [
-        f"#   {r['task']}: {_safe(_NAME, 'scenario', str(r['scenario']))} "
-        f"{_safe(_NAME, 'climate model', str(r['climate_model']))}"
+        f"#   {r['task']}: {_safe(SLURM_NAME, 'scenario', str(r['scenario']))} "
+        f"{_safe(SLURM_NAME, 'climate model', str(r['climate_model']))}"
         for r in table
     ] if len(table) == n_tasks else [f"#   0..{n_tasks - 1}: see climmig.hpc.chunk_table"]
     values = _common(cfg, site, log_dir, job_name, "chunks")

@@ -1,4 +1,5 @@
-"""Site profiles: the SLURM and dask-jobqueue settings of one cluster (``hpc/sites/<name>.yaml``).
+"""Site profiles: the SLURM and dask-jobqueue settings of one cluster (a YAML file; the package ships
+``local`` and ``example-cluster`` in ``climmig/data/hpc/sites/``).
 
 A site profile says *where* a run executes (partition, account, cores, memory, walltime, the lines that
 prepare the environment of a job). It is never part of the science hash of a run. Every value that can
@@ -11,6 +12,8 @@ import logging
 import re
 import shlex
 import sys
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from climmig.errors import ClimmigError
+from climmig.hpc.names import SITE_FIELD_PATTERNS, check
 
 __all__ = [
     "SiteError",
@@ -30,8 +34,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: SLURM names (partition, account, qos, network interface): no spaces, no shell metacharacters
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.,+-]{0,127}$")
 #: a file path or a bare program name without shell metacharacters
 _PATH = re.compile(r"^[A-Za-z0-9_./+@%=,:~-]{1,4096}$")
 _WALLTIME = re.compile(r"^(\d{1,3}-)?\d{1,3}:\d{2}(:\d{2})?$")
@@ -115,7 +117,7 @@ class SiteProfile(BaseModel):
     Attributes
     ----------
     name : str
-        Profile name (the file stem of ``hpc/sites/<name>.yaml``).
+        Profile name (the file stem of the profile's YAML file).
     partition, account, qos : str, optional
         SLURM partition (``-p``), account (``-A``) and QOS.
     cores : int
@@ -167,10 +169,10 @@ class SiteProfile(BaseModel):
     merge_memory: str | None = None
     merge_walltime: str | None = None
 
-    @field_validator("name", "partition", "account", "qos", "interface")
+    @field_validator(*SITE_FIELD_PATTERNS)
     @classmethod
     def _names(cls, v: str | None, info: Any) -> str | None:
-        return None if v is None else _check(_NAME, info.field_name, v)
+        return None if v is None else check(SITE_FIELD_PATTERNS[info.field_name], info.field_name, v)
 
     @field_validator("python", "log_directory")
     @classmethod
@@ -268,14 +270,15 @@ class SiteProfile(BaseModel):
         return kw
 
 
-def default_sites_dir() -> Path:
-    """The ``hpc/sites`` directory of the climmig source tree.
+def default_sites_dir() -> Traversable:
+    """The site profiles shipped as package data, ``climmig/data/hpc/sites``.
 
     Returns
     -------
-    Path
+    importlib.resources.abc.Traversable
+        A directory: a :class:`~pathlib.Path` for an installed or editable package.
     """
-    return Path(__file__).resolve().parents[2] / "hpc" / "sites"
+    return resources.files("climmig").joinpath("data/hpc/sites")
 
 
 def parse_site(data: Any, source: str = "site profile") -> SiteProfile:
@@ -307,7 +310,7 @@ def parse_site(data: Any, source: str = "site profile") -> SiteProfile:
 
 
 def load_site(name_or_path: str | Path, sites_dir: str | Path | None = None) -> SiteProfile:
-    """Load ``hpc/sites/<name>.yaml`` (or a YAML file given by path).
+    """Load a site profile by name (``<sites_dir>/<name>.yaml``) or from a YAML file given by path.
 
     Parameters
     ----------
@@ -326,22 +329,23 @@ def load_site(name_or_path: str | Path, sites_dir: str | Path | None = None) -> 
         If the profile does not exist or is invalid.
     """
     text = str(name_or_path)
+    path: Path | Traversable
     if text.endswith((".yaml", ".yml")) or "/" in text:
-        path = Path(text)
+        path = Path(text).expanduser()
+        base: Path | Traversable = path.parent
     else:
-        base = Path(sites_dir) if sites_dir is not None else default_sites_dir()
+        base = Path(sites_dir).expanduser() if sites_dir is not None else default_sites_dir()
         path = base / f"{text}.yaml"
     if not path.is_file():
-        base = path.parent
-        known = sorted(p.stem for p in base.glob("*.yaml")) if base.is_dir() else []
+        known = sorted(p.name[:-5] for p in base.iterdir() if p.name.endswith(".yaml")) if base.is_dir() else []
         raise SiteError(
             f"site profile {path} not found; known sites: {', '.join(known) or 'none'} "
-            "(write one as described in hpc/README.md)"
+            "(write one as described in hpc/README.md and pass its path)"
         )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise SiteError(f"site profile {path} is not valid YAML: {exc}") from None
     if isinstance(data, dict):
-        data.setdefault("name", path.stem)
+        data.setdefault("name", Path(path.name).stem)
     return parse_site(data, str(path))

@@ -8,7 +8,6 @@ import xarray as xr
 
 from climmig.config.schema import GateSpec
 from climmig.errors import ConvergenceError
-from climmig.mobility.rank_stats import ess_bulk, ess_tail, rhat_rank
 
 __all__ = ["check_convergence", "enforce_gate", "gate_summary"]
 
@@ -46,11 +45,8 @@ def check_convergence(idata: az.InferenceData, gate: GateSpec, var_names: list[s
     draws = np.concatenate(columns, axis=2) if columns else np.empty((0, 0, 0))
     # a quantity that is constant in every chain (the migration model's reference border regime, 0 by
     # definition) has no between- or within-chain variance: its R-hat is then 0/0 = NaN, which the gate
-    # leaves out (nanmax/nanmin below); the statistics equal ArviZ's (climmig.mobility.rank_stats)
-    if draws.size:
-        r, eb, et = rhat_rank(draws), ess_bulk(draws), ess_tail(draws)
-    else:
-        r = eb = et = np.empty(0)
+    # leaves out (nanmax/nanmin below)
+    r, eb, et = _rank_diagnostics(draws)
     stats = idata.get("sample_stats")
     divergences = 0
     depth_hits = 0
@@ -91,6 +87,20 @@ def check_convergence(idata: az.InferenceData, gate: GateSpec, var_names: list[s
         coords={"parameter": names, "chain": np.arange(bfmi.size)},
         attrs={"r_hat_max": gate.r_hat_max, "ess_min": gate.ess_min, "max_divergences": gate.max_divergences},
     )
+
+
+def _rank_diagnostics(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ArviZ's rank-normalised split R-hat and bulk and tail ESS of each column of a (chain, draw, q) array.
+
+    The columns go to ArviZ as one variable rather than one call per posterior variable: ArviZ loops over
+    the scalar quantities of a variable either way, and one variable saves the per-variable bookkeeping.
+    """
+    if not draws.size:
+        return np.empty(0), np.empty(0), np.empty(0)
+    flat = xr.Dataset({"q": (("chain", "draw", "quantity"), draws)})
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (az.rhat(flat, method="rank")["q"].values, az.ess(flat, method="bulk")["q"].values,
+                az.ess(flat, method="tail")["q"].values)
 
 
 def gate_summary(diag: xr.Dataset) -> str:

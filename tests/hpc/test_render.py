@@ -25,7 +25,7 @@ from climmig.hpc import (
     run_argv,
     shell_command,
 )
-from climmig.hpc.site import parse_site
+from climmig.hpc.site import SiteError, parse_site
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 CONFIG, RUN = "/data/cfg.yaml", "/scratch/run"
@@ -174,3 +174,27 @@ def test_site_with_metacharacters_is_rejected_with_a_clear_error():
 
     with pytest.raises(ClimmigError, match="partition .*not allowed in a job script"):
         parse_site({"name": "x", "partition": "debug; rm -rf /"})
+
+
+
+# SLURM takes a list of partitions (the job runs in the first that can start it), but one account and one qos
+_ACCEPTED = {"partition": {"cpu", "cpu,gpu", "gpu.large+1,cpu-2"}, "account": {"cpu"}, "qos": {"cpu"}}
+
+
+@pytest.mark.parametrize("value", ["cpu", "cpu,gpu", "gpu.large+1,cpu-2", "cpu,", ",cpu", "cpu,,gpu", "cpu, gpu",
+                                   "-cpu", "cpu;gpu", "c" * 129])
+@pytest.mark.parametrize("field", sorted(_ACCEPTED))
+def test_a_name_the_profile_accepts_renders_and_no_other(snap_cfg, site, field, value):
+    # the profile and the renderer read one declaration (climmig.hpc.names): no value may pass one and fail
+    # the other, as partition: "cpu,gpu" once did
+    try:
+        profile = parse_site({**site.model_dump(), field: value})
+    except SiteError as exc:
+        assert value not in _ACCEPTED[field], str(exc)
+        unchecked = site.model_copy(update={field: value})  # skips validation: the renderer must refuse it too
+        with pytest.raises(HpcError, match=field):
+            render_array_job(snap_cfg, unchecked, chunk_argv(CONFIG, RUN), 4, log_dir=f"{RUN}/logs")
+        return
+    assert value in _ACCEPTED[field]
+    text = render_array_job(snap_cfg, profile, chunk_argv(CONFIG, RUN), 4, log_dir=f"{RUN}/logs")
+    assert f"#SBATCH --{field}={value}\n" in text

@@ -26,6 +26,22 @@ def test_crps_hand_cases(rng) -> None:
     assert crps_samples(x, np.array([0.0]))[0] == pytest.approx((np.sqrt(2) - 1) / np.sqrt(np.pi), abs=0.01)
 
 
+def test_crps_is_the_empirical_distributions_and_matches_the_normal_closed_form(rng) -> None:
+    from scipy import stats
+
+    # the empirical distribution's CRPS, E|X - y| - E|X - X'| / 2, written out over all pairs (ties included)
+    x = np.round(rng.lognormal(2, 1, (5, 300)))
+    y = np.array([0.0, 3.0, 7.0, 20.0, 1e4])
+    pairs = np.abs(x[:, :, None] - x[:, None, :]).mean(axis=(1, 2))
+    np.testing.assert_allclose(crps_samples(x, y), np.abs(x - y[:, None]).mean(-1) - pairs / 2, rtol=1e-12)
+    # a normal ensemble against the analytic CRPS of N(mu, sd): sd * (z (2 Phi(z) - 1) + 2 phi(z) - 1/sqrt(pi))
+    mu, sd, obs = np.array([0.0, 2.0, -1.0]), np.array([1.0, 0.5, 3.0]), np.array([0.3, 3.5, -1.0])
+    z = (obs - mu) / sd
+    exact = sd * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / np.sqrt(np.pi))
+    ens = mu[:, None] + sd[:, None] * stats.norm.ppf((np.arange(20_000) + 0.5) / 20_000)
+    np.testing.assert_allclose(crps_samples(ens, obs), exact, rtol=2e-3)
+
+
 def test_coverage_and_log_score(rng) -> None:
     x = np.tile(np.arange(101.0), (3, 1))
     cov = coverage(x, np.array([50.0, 4.0, 96.0]), 0.9)
