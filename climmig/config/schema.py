@@ -553,7 +553,8 @@ class InterventionSpec(_Frozen):
     financier: str | None = Field(default=None, description="who pays, e.g. 'study-area governments', 'donors'")
     good: Literal["public", "club", "private"] | None = Field(default=None, description="type of good")
     scenario_change: bool = Field(
-        default=False, description="a change of the scenario (mitigation, income growth), not a local project")
+        default=False, description="a change of the scenario, not a local project (default true for the "
+        "mitigation and development kinds)")
     cost_share: float | None = Field(
         default=None, gt=0, le=1,
         description="share of a scenario change's cost borne locally; only then does it enter the budget ranking")
@@ -563,7 +564,12 @@ class InterventionSpec(_Frozen):
     @model_validator(mode="before")
     @classmethod
     def _evidence(cls, data: Any) -> Any:
-        return _with_evidence(data)
+        data = _with_evidence(data)
+        if isinstance(data, dict) and "scenario_change" not in data and data.get("kind") in (
+                "mitigation", "development"):
+            # a lower-emission world and faster income growth change the scenario: not local projects
+            data = {**data, "scenario_change": True}
+        return data
 
 
 class PortfolioSpec(_Frozen):

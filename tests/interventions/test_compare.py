@@ -228,6 +228,17 @@ def test_demo_config_interventions_run(drivers, expected_fn, repo):
     mid = ds["averted_displacement"].sel(horizon="mid").sum("region").mean("sample")
     for iv in ("humanitarian_cash", "flood_defences", "early_warning", "paris_pathway"):
         assert float(mid.sel(intervention=iv, scenario="ssp585")) > 0, iv
+    # every option comes from the evidence table; a unilateral, a bilateral and a regional option, each with
+    # a financier; scenario changes are kept out of the budget ranking
+    assert all(e != "unspecified" for e in ds["evidence"].sel(intervention=ids[:-1]).values)
+    assert {"unilateral", "bilateral", "regional"} <= set(ds["level"].values)
+    assert "unspecified" not in set(ds["financier"].sel(intervention=ids[:-1]).values)
+    assert not bool(ds["in_budget_ranking"].sel(intervention="paris_pathway"))
+    assert not bool(ds["in_budget_ranking"].sel(intervention="income_growth"))
+    # declared directions hold: early warning adds evacuations and removes displacement without warning
+    ew = ds.sel(intervention="early_warning", horizon="mid").sum("region")
+    assert float(ew["evacuation_change"].min()) > 0 and float(ew["averted_unwarned"].min()) > 0
+    assert float(ds["people_relocated"].sel(intervention="small_relocation", horizon="mid").max()) > 0
 
 
 def test_outcome_var_defaults_to_expected_when_available(state, outcome_fn, expected_fn):
