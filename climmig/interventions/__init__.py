@@ -18,8 +18,8 @@ from climmig.interventions.costs import (
     people_relocated,
     target_population,
 )
-from climmig.interventions.evidence import evacuation_share_draws, evidence_table
 from climmig.interventions.effects import effect_rng, sample_effect
+from climmig.interventions.evidence import evacuation_share_draws, evidence_table
 from climmig.interventions.library import KINDS, border_regime_spec, coverage_share, timing_weight
 from climmig.interventions.outcomes import OUTCOMES, outcome_parts
 from climmig.interventions.state import ProjectionState

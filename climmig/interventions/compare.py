@@ -14,7 +14,13 @@ from climmig.config.schema import BorderRegimeChange, ComparisonSpec, Interventi
 from climmig.errors import ConfigError, DataError
 from climmig.interventions.apply import apply_intervention, apply_portfolio, draw_effects, draw_extra_effects
 from climmig.interventions.costs import annual_cost, cost_draws, discount_factor, people_relocated
-from climmig.interventions.evidence import COST_PARTS, basis_of, cost_basis, effect_basis, evacuation_share_draws
+from climmig.interventions.evidence import (
+    COST_PARTS,
+    basis_of,
+    cost_basis,
+    effect_basis,
+    evacuation_share_draws,
+)
 from climmig.interventions.library import border_regime_spec
 from climmig.interventions.outcomes import OUTCOMES, outcome_parts
 from climmig.interventions.state import ProjectionState

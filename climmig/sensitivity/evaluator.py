@@ -71,7 +71,7 @@ _LONG = {
                              "climate models and scenarios)", "1"),
     "cost_per_person_averted": ("discounted cost per displacement averted, first projection year to the "
                                 "horizon's end (ratio of the medians)", "{currency} per person"),
-    "prob_best": ("probability of averting the most of all options (mean over scenarios)", "1"),
+    "prob_best": ("probability of averting the most at the comparison's equal budget (mean over scenarios)", "1"),
 }
 
 
@@ -468,7 +468,10 @@ class RunEvaluator:
                 if name == "averted_displacement":
                     out[o] = c["averted_displacement"].sum("region").median(pooled)
                 elif name == "cost_per_person_averted":
-                    averted = c["cumulative_averted"].sum("region").median(pooled)
+                    # benefits discounted at the cost's rate (older comparisons: undiscounted)
+                    av_var = ("cumulative_averted_discounted" if "cumulative_averted_discounted" in c
+                              else "cumulative_averted")
+                    averted = c[av_var].sum("region").median(pooled)
                     out[o] = c["cumulative_cost"].sum("region").median(pooled) / averted.where(averted > 0)
                 else:
                     out[o] = c["prob_best"].mean("scenario")

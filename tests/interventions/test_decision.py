@@ -12,7 +12,6 @@ from pydantic import ValidationError
 
 from climmig.config.schema import ComparisonSpec, InterventionSpec
 from climmig.interventions import (
-    ProjectionState,
     annual_cost,
     compare_interventions,
     cost_draws,
