@@ -97,8 +97,9 @@ def covered_people(state: ProjectionState, spec: InterventionSpec) -> tuple[xr.D
     Returns
     -------
     covered, new : xr.DataArray, [1]
-        Covered people (coverage x timing x target population) and the yearly increase in covered people
-        (for planned relocation: the people relocated that year and the cumulative number relocated).
+        Covered people (coverage x timing x target population) and the people covered for the first time
+        each year (the increase of the highest coverage reached so far); for planned relocation the
+        cumulative number relocated and the people relocated that year.
     """
     w = timing_weight(state.years, spec)
     share = coverage_share(state, spec)
@@ -108,8 +109,11 @@ def covered_people(state: ProjectionState, spec: InterventionSpec) -> tuple[xr.D
         covered = new.cumsum("year")
         return covered, new
     covered = share * w * target_population(state, spec)
-    prev = covered.shift(year=1, fill_value=0.0)
-    new = np.maximum(covered - prev, 0.0)
+    # people are paid for once, when first covered: the one-off cost follows the highest coverage reached so
+    # far, so a target population that goes up and down with yearly hazard (exposed people) is not paid for
+    # again at every upswing
+    peak = covered.rolling(year=covered.sizes["year"], min_periods=1).max()
+    new = np.maximum(peak - peak.shift(year=1, fill_value=0.0), 0.0)
     return covered, new
 
 

@@ -257,11 +257,15 @@ def headline_table(table: pd.DataFrame, *, scenario: str, horizon: str, currency
         out["recorded displacement change"] = interval("averted_recorded", -1.0)
     if "evacuation_change_median" in sub:
         out["evacuations change"] = interval("evacuation_change")
-    out[f"cost per person averted ({currency})"] = [_fmt_money(float(x)) for x in sub["cost_per_person_median"]]
+    uncosted = (sub["cost_basis"] == "none").to_numpy() if "cost_basis" in sub else np.zeros(len(sub), bool)
+    out[f"cost per person averted ({currency})"] = ["not costed" if u else _fmt_money(float(x)) for u, x in
+                                                     zip(uncosted, sub["cost_per_person_median"], strict=True)]
     if "migration_change_cross_border_median" in sub:
         out["cross-border migration change"] = interval("migration_change_cross_border")
     out["P(any benefit)"] = [f"{x:.2f}" for x in sub["prob_benefit"]]
     out["P(best)"] = [f"{x:.2f}" if np.isfinite(x) else "-" for x in sub["prob_best"]]
     if "evidence_flag" in sub:
-        out["evidence"] = [f if isinstance(f, str) and f else "sourced" for f in sub["evidence_flag"]]
+        basis = sub["effect_basis"] if "effect_basis" in sub else ["sourced"] * len(sub)
+        out["evidence"] = [f if isinstance(f, str) and f else str(b) for f, b in
+                           zip(sub["evidence_flag"], basis, strict=True)]
     return pd.DataFrame(out)

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from climmig.config.schema import ComparisonSpec, InterventionSpec
 from climmig.interventions import (
+    ProjectionState,
     annual_cost,
     compare_interventions,
     cost_draws,
@@ -227,3 +228,15 @@ def test_assumption_flag_reaches_csv_and_report(state, expected_fn, tmp_path):
         first.setdefault(name, cells)
     assert "assumption" in first["cash_guess"] and "assumption" not in first["cash_sourced"]
     assert "without a published source" in html and "cash_guess" in html
+
+
+def test_one_off_costs_are_paid_once_when_exposure_goes_up_and_down(drivers):
+    # exposed people alternate 1000 / 500: the one-off cost is paid for the first 1000 only, not at every upswing
+    d = drivers.isel(region=[0], scenario=[0], climate_model=[0]).sel(year=slice(2025, 2030))
+    ex = d["exposed_population"].copy()
+    ex.loc[{"hazard": "flood"}] = np.array([1000.0, 500, 1000, 500, 1000, 1200])[:, None, None, None].T.reshape(
+        ex.sel(hazard="flood").shape)
+    st = ProjectionState.baseline(d.assign(exposed_population=ex), 3, hazards=["flood"])
+    sp = InterventionSpec(id="r", kind="humanitarian_relief", timescale="short", start_year=2025,
+                          target_hazards=["flood"], cost={"unit_cost": 10.0})
+    np.testing.assert_allclose(annual_cost(st, sp).squeeze().values, [10_000, 0, 0, 0, 0, 2_000])
