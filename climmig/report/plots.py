@@ -423,21 +423,27 @@ def frontier_plot(comparison: xr.Dataset, *, scenario: str, horizon: str, level:
         seen.add(label)
         ax.annotate(name, (c[1], a[1]), textcoords="offset points", xytext=(6, 4), fontsize=8, color="0.2")
     front = sorted([i for i, st in enumerate(status) if st == "frontier"], key=lambda i: qc.values[1, i])
+    positive = qc.values[qc.values > 0]
+    log = positive.size > 0 and positive.max() / positive.min() > 20
     if front:
-        xs = [0.0, *[float(qc.values[1, i]) / 1e6 for i in front]]
-        ys = [0.0, *[float(qa.values[1, i]) for i in front]]
+        # from the origin on a linear axis; on a log axis the line starts at the cheapest frontier option
+        xs = [float(qc.values[1, i]) / 1e6 for i in front]
+        ys = [float(qa.values[1, i]) for i in front]
+        if not log:
+            xs, ys = [0.0, *xs], [0.0, *ys]
         ax.plot(xs, ys, "-", color="#1f77b4", lw=1.2, alpha=0.7, label="frontier")
+    if log:
+        ax.set_xscale("log")
+        ax.set_xlim(positive.min() / 1e6 / 2, positive.max() / 1e6 * 3)
     if "budget" in comparison:
         b = float(comparison["budget"].sel(horizon=horizon))
         if np.isfinite(b):
             ax.axvline(b / 1e6, color="0.4", ls=":", lw=1)
             ax.annotate(f"equal budget {b / 1e6:,.0f} M {currency}", (b / 1e6, ax.get_ylim()[1]),
                         textcoords="offset points", xytext=(4, -12), fontsize=8, color="0.35")
-    ax.set_xscale("symlog", linthresh=max(1.0, float(np.nanmin(qc.values[1][qc.values[1] > 0]) / 1e6)
-                                            if (qc.values[1] > 0).any() else 1.0))
     first = comparison.attrs.get("climmig_cumulative_from_year", "the first year")
     end = int(comparison["horizon_end"].sel(horizon=horizon)) if "horizon_end" in comparison.coords else horizon
-    ax.set_xlabel(f"discounted cost {first} to {end} (million {currency}, log scale above the smallest)")
+    ax.set_xlabel(f"discounted cost {first} to {end} (million {currency}{', log scale' if log else ''})")
     ax.set_ylabel(f"discounted displacement averted {first} to {end}")
     _people_axis(ax, "y")
     ax.axhline(0, color="grey", lw=0.8, ls="--")

@@ -245,8 +245,9 @@ def headline_table(table: pd.DataFrame, *, scenario: str, horizon: str, currency
     sub = sub.sort_values(["_ranked", "_pb", "averted_median"], ascending=False)
 
     def interval(prefix: str, sign: float = 1.0) -> list[str]:
-        return [f"{_fmt_people(sign * m)} ({_fmt_people(sign * (lo if sign > 0 else hi))} to "
-                f"{_fmt_people(sign * (hi if sign > 0 else lo))})" for m, lo, hi in
+        # + 0.0 turns a negative zero into 0
+        return [f"{_fmt_people(sign * m + 0.0)} ({_fmt_people(sign * (lo if sign > 0 else hi) + 0.0)} to "
+                f"{_fmt_people(sign * (hi if sign > 0 else lo) + 0.0)})" for m, lo, hi in
                 zip(sub[f"{prefix}_median"], sub[f"{prefix}_lower"], sub[f"{prefix}_upper"], strict=True)]
 
     out = {"option": sub["intervention"].to_numpy(), "timescale": sub["timescale"].to_numpy()}
