@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 def _n(x: float) -> str:
     ax = abs(x)
+    if ax >= 1e9:
+        return f"{x / 1e9:.1f} billion"
     if ax >= 1e6:
         return f"{x / 1e6:.1f} million"
     if ax >= 1e4:
