@@ -420,10 +420,13 @@ def cost_effectiveness_frontier(cost: Sequence[float], effect: Sequence[float]) 
 
 def _attrs(ds: xr.Dataset, currency: str, price_year: int | None, cmp: ComparisonSpec, outcome_var: str) -> None:
     people = {"units": "1"}
-    relocated = " less the people relocated" if cmp.count_relocations else ""
+    relocated = ", net of relocations" if cmp.count_relocations else ""
+    short = {"unwarned_displacement": "displacement without warning",
+             "recorded_displacement": "recorded displacement"}[cmp.metric]
     ds["averted_displacement"].attrs = {
-        **people, "climmig_outcome": cmp.metric,
-        "long_name": f"{OUTCOMES[cmp.metric]} averted in the horizon{relocated} (people)"}
+        **people, "climmig_outcome": cmp.metric, "long_name": f"{short} averted{relocated} (people)",
+        "description": f"{OUTCOMES[cmp.metric]} averted in the horizon"
+                       + (", less the people moved by planned relocation" if cmp.count_relocations else "")}
     ds["averted_recorded"].attrs = {**people, "long_name": "recorded displacement averted in the horizon"}
     ds["averted_unwarned"].attrs = {**people, "long_name": "displacement without prior warning averted in the horizon"}
     ds["evacuation_change"].attrs = {**people, "long_name": "change in pre-emptive evacuations in the horizon "
