@@ -430,8 +430,14 @@ class RunEvaluator:
             portfolios = [p for p in portfolios if p.id in options]
             ids = set(options) | {m for p in portfolios for m in p.members}
             specs = [s for s in specs if s.id in ids]
+        from climmig.interventions.evidence import evacuation_share_draws
+
+        # the run's own evacuation shares (the same seed as climmig.pipeline.stages._evacuation_share)
+        share = evacuation_share_draws([str(h) for h in state.rate_multiplier["hazard"].values], state.samples,
+                                       stage_seed(cfg.seed, "outcome_split"))
         return compare_interventions(state, specs, portfolios, outcome, cfg.horizons, cfg.comparison,
-                                     np.random.default_rng(stage_seed(cfg.seed, "interventions")))
+                                     np.random.default_rng(stage_seed(cfg.seed, "interventions")),
+                                     evacuation_share=share)
 
     def __call__(self, values: Mapping[str, float]) -> xr.Dataset:
         """Outputs for one set of parameter values.
