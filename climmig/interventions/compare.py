@@ -69,9 +69,12 @@ def _parts(ds: xr.Dataset, name: str, state: ProjectionState, share: xr.DataArra
     """The displacement outcomes summed over hazards; without a hazard dim everything is "recorded"."""
     da = _outcome(ds, name, keep_hazard=True)
     if "hazard" not in da.dims or share is None:
+        # no hazard to split by: every displacement counts as without warning, and warning-type options
+        # (which act per hazard) cannot show their effect
+        if state.unwarned_multiplier is not None:
+            logger.warning("the outcome has no hazard dim: the effect of warning-type options is not shown")
         tot = da.sum("hazard") if "hazard" in da.dims else da
-        return {"recorded_displacement": tot, "preemptive_evacuations": tot * np.nan,
-                "unwarned_displacement": tot * np.nan}
+        return {"recorded_displacement": tot, "preemptive_evacuations": tot * 0.0, "unwarned_displacement": tot}
     parts = outcome_parts(da, state, share)
     return {k: parts[k].sum("hazard") for k in OUTCOMES}
 

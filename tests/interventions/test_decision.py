@@ -240,3 +240,15 @@ def test_one_off_costs_are_paid_once_when_exposure_goes_up_and_down(drivers):
     sp = InterventionSpec(id="r", kind="humanitarian_relief", timescale="short", start_year=2025,
                           target_hazards=["flood"], cost={"unit_cost": 10.0})
     np.testing.assert_allclose(annual_cost(st, sp).squeeze().values, [10_000, 0, 0, 0, 0, 2_000])
+
+
+def test_outcome_without_hazard_dim_counts_all_displacement_as_without_warning(state, expected_fn):
+    def summed(st):
+        out = expected_fn(st)
+        return out.assign(displaced_persons=out["displaced_persons"].sum("hazard"))
+
+    sp = InterventionSpec(id="relief", kind="humanitarian_relief", timescale="short", start_year=2026,
+                          effect=fixed(0.2), cost={"unit_cost": 1.0})
+    ds = compare_interventions(state, [sp], [], summed, HORIZONS, ComparisonSpec(), np.random.default_rng(0))
+    xr.testing.assert_allclose(ds["averted_displacement"], ds["averted_recorded"])
+    assert float(abs(ds["evacuation_change"]).max()) == 0.0 and float(ds["averted_displacement"].min()) > 0
