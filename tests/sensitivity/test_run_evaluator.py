@@ -82,7 +82,7 @@ def test_current_values_reproduce_the_pipeline_without_refitting(small_demo_run:
     assert _fit_digests(run_dir) == before  # nothing was refitted or rewritten
     again = pickle.loads(pickle.dumps(ev))  # for distributed clients
     xr.testing.assert_identical(again({"hazards.flood.threshold": 40.0,
-                                       "interventions.early_warning.effect.params.alpha": 6.0}), more)
+                                       "interventions.early_warning.effect.params.alpha": 12.0}), more)
     stages = json.loads((run_dir / "stages" / "fit_displacement.json").read_text())
     assert stages["stage"] == "fit_displacement"
 
