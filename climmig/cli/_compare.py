@@ -26,7 +26,7 @@ def compare(
 
     from climmig.config import load_config
     from climmig.pipeline.run import run_pipeline
-    from climmig.report.plots import averted_vs_cost, ranked_bars, save_figure
+    from climmig.report.plots import averted_vs_cost, frontier_plot, ranked_bars, save_figure
     from climmig.report.tables import headline_table
 
     cfg = load_config(config)
@@ -57,10 +57,13 @@ def compare(
     for h in wanted:
         figs.append(save_figure(averted_vs_cost(cmp, scenario=sc, horizon=h),
                                 run_dir / "interventions" / f"averted_vs_cost_{sc}_{h}.png"))
+        if "in_budget_ranking" in cmp.coords and bool(cmp["in_budget_ranking"].any()):
+            figs.append(save_figure(frontier_plot(cmp, scenario=sc, horizon=h),
+                                    run_dir / "interventions" / f"frontier_{sc}_{h}.png"))
     for h in wanted:
         spec = next(x for x in cfg.horizons if x.name == h)
         df = headline_table(table, scenario=sc, horizon=h, currency=currency)
-        t = Table(title=f"{sc}, horizon {h} ({spec.start}-{spec.end}): displacement averted in the horizon, "
+        t = Table(title=f"{sc}, horizon {h} ({spec.start}-{spec.end}): options at an equal budget, displacement averted in the horizon, "
                         "median (90 % interval)")
         for col in df.columns:
             if col == "option":  # option ids are what users type in configs: never cut them

@@ -13,7 +13,7 @@ from climmig.interventions.library import KINDS
 from climmig.interventions.state import ProjectionState
 from climmig.provenance import canonical_json
 
-__all__ = ["apply_intervention", "apply_portfolio", "draw_effects"]
+__all__ = ["apply_intervention", "apply_portfolio", "draw_effects", "draw_extra_effects"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,31 @@ def draw_effects(specs: Sequence[InterventionSpec], n: int, seed: int) -> dict[s
     return out
 
 
-def apply_intervention(state: ProjectionState, spec: InterventionSpec, effect_draws) -> ProjectionState:
+def draw_extra_effects(specs: Sequence[InterventionSpec], n: int, seed: int) -> dict[str, dict[str, np.ndarray]]:
+    """Draws of each intervention's further named effects (``spec.effects``), one per posterior sample.
+
+    Streams are keyed like :func:`draw_effects` (kind, name and distribution), so variants share draws.
+
+    Parameters
+    ----------
+    specs : sequence of InterventionSpec
+        Interventions.
+    n : int
+        Number of posterior samples.
+    seed : int
+        Run seed.
+
+    Returns
+    -------
+    dict
+        Intervention id to {effect name: draws of shape ``(n,)``}; empty for interventions without any.
+    """
+    return {spec.id: {name: sample_effect(d, n, effect_rng(seed, f"{spec.kind}:{name}:{canonical_json(d)}"))
+                      for name, d in spec.effects.items()} for spec in specs}
+
+
+def apply_intervention(state: ProjectionState, spec: InterventionSpec, effect_draws,
+                       extra: Mapping[str, np.ndarray] | None = None) -> ProjectionState:
     """Apply one intervention.
 
     Parameters
@@ -65,17 +89,23 @@ def apply_intervention(state: ProjectionState, spec: InterventionSpec, effect_dr
         :data:`climmig.interventions.library.KINDS`.
     effect_draws : array-like
         One effect per sample.
+    extra : mapping, optional
+        Further named effect draws (:func:`draw_extra_effects`); warning kinds use
+        ``evacuations_per_averted``.
 
     Returns
     -------
     ProjectionState
         A modified copy.
     """
+    if extra:
+        effect_draws = {"effect": effect_draws, **extra}
     return KINDS[spec.kind](state, spec, effect_draws)
 
 
 def apply_portfolio(
-    state: ProjectionState, specs: Sequence[InterventionSpec], draws: Mapping[str, np.ndarray]
+    state: ProjectionState, specs: Sequence[InterventionSpec], draws: Mapping[str, np.ndarray],
+    extra: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> ProjectionState:
     """Apply several interventions jointly (in the order given), each on the result of the previous.
 
@@ -90,11 +120,13 @@ def apply_portfolio(
         Members.
     draws : mapping
         Effect draws by intervention id (from :func:`draw_effects`).
+    extra : mapping, optional
+        Further named effect draws by intervention id (from :func:`draw_extra_effects`).
 
     Returns
     -------
     ProjectionState
     """
     for spec in specs:
-        state = apply_intervention(state, spec, draws[spec.id])
+        state = apply_intervention(state, spec, draws[spec.id], (extra or {}).get(spec.id))
     return state

@@ -1,9 +1,11 @@
 """Costs of interventions: people covered, yearly cost and discounting.
 
-Unit costs are paid for each person when they start to be covered; running costs each year for each
-person covered. Costs are in the currency and price year of the intervention's :class:`CostSpec`
-(no price conversion is made between interventions with different price years: the comparison refuses
-to mix them).
+A cost has four parts (:class:`~climmig.config.schema.CostSpec`): a unit cost paid for each person when
+they start to be covered, a running cost each year for each person covered, a fixed cost once in the start
+year for each covered region, and a cost per person covered for each activation (times the expected
+activations a year). Each part is a number or a distribution; :func:`cost_draws` draws them once per
+posterior sample. Costs are in the currency and price year of the intervention's ``CostSpec`` (no price
+conversion is made between interventions with different price years: the comparison refuses to mix them).
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ import xarray as xr
 
 from climmig.config.schema import ComparisonSpec, InterventionSpec
 from climmig.errors import ConfigError
+from climmig.interventions.effects import effect_mean, effect_rng, sample_effect
+from climmig.interventions.evidence import COST_PARTS
 from climmig.interventions.library import coverage_share, target_hazards, timing_weight
 from climmig.interventions.state import ProjectionState
 
-__all__ = ["annual_cost", "covered_people", "discount_factor", "discounted_cost", "target_population"]
+__all__ = ["annual_cost", "cost_draws", "covered_people", "discount_factor", "discounted_cost", "people_relocated",
+           "target_population"]
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +97,9 @@ def covered_people(state: ProjectionState, spec: InterventionSpec) -> tuple[xr.D
     Returns
     -------
     covered, new : xr.DataArray, [1]
-        Covered people (coverage x timing x target population) and the yearly increase in covered people
-        (for planned relocation: the people relocated that year and the cumulative number relocated).
+        Covered people (coverage x timing x target population) and the people covered for the first time
+        each year (the increase of the highest coverage reached so far); for planned relocation the
+        cumulative number relocated and the people relocated that year.
     """
     w = timing_weight(state.years, spec)
     share = coverage_share(state, spec)
@@ -103,8 +109,11 @@ def covered_people(state: ProjectionState, spec: InterventionSpec) -> tuple[xr.D
         covered = new.cumsum("year")
         return covered, new
     covered = share * w * target_population(state, spec)
-    prev = covered.shift(year=1, fill_value=0.0)
-    new = np.maximum(covered - prev, 0.0)
+    # people are paid for once, when first covered: the one-off cost follows the highest coverage reached so
+    # far, so a target population that goes up and down with yearly hazard (exposed people) is not paid for
+    # again at every upswing
+    peak = covered.rolling(year=covered.sizes["year"], min_periods=1).max()
+    new = np.maximum(peak - peak.shift(year=1, fill_value=0.0), 0.0)
     return covered, new
 
 
@@ -129,28 +138,111 @@ def discount_factor(years: Sequence[int], rate: float, base_year: int) -> xr.Dat
                         attrs={"long_name": "discount factor", "units": "1"})
 
 
-def annual_cost(state: ProjectionState, spec: InterventionSpec) -> xr.DataArray:
-    """Undiscounted cost per year: unit cost on newly covered people plus running cost on covered people.
+def cost_draws(spec: InterventionSpec, n: int, seed: int) -> dict[str, np.ndarray]:
+    """Draws of each cost part, one per posterior sample (numbers are repeated).
+
+    Each part draws from a stream keyed by the kind, the part and its distribution, so variants of one
+    intervention share cost draws (as they share effect draws).
+
+    Parameters
+    ----------
+    spec : InterventionSpec
+        Intervention (without ``cost``: an empty mapping).
+    n : int
+        Number of posterior samples.
+    seed : int
+        Run seed.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        CostSpec field name to draws of shape ``(n,)``, non-negative (negative draws are set to 0).
+    """
+    from climmig.provenance import canonical_json
+
+    if spec.cost is None:
+        return {}
+    out = {}
+    for field in COST_PARTS.values():
+        v = getattr(spec.cost, field)
+        if hasattr(v, "dist"):
+            d = sample_effect(v, n, effect_rng(seed, f"cost:{spec.kind}:{field}:{canonical_json(v)}"))
+            out[field] = np.maximum(d, 0.0)
+        else:
+            out[field] = np.full(n, float(v))
+    return out
+
+
+def _part(spec: InterventionSpec, field: str, draws: dict[str, np.ndarray] | None, sample: xr.DataArray | None):
+    if draws is not None:
+        return xr.DataArray(draws[field], dims="sample", coords={"sample": sample.values})
+    v = getattr(spec.cost, field)
+    return effect_mean(v) if hasattr(v, "dist") else float(v)
+
+
+def people_relocated(state: ProjectionState, spec: InterventionSpec) -> xr.DataArray:
+    """People moved by planned relocation each year (zero for other kinds).
 
     Parameters
     ----------
     state : ProjectionState
         Baseline state.
     spec : InterventionSpec
-        Intervention (no ``cost``: zero cost).
+        Intervention.
+
+    Returns
+    -------
+    xr.DataArray, [1], dims (year, region)
+    """
+    w = timing_weight(state.years, spec)
+    share = coverage_share(state, spec)
+    if spec.kind != "planned_relocation":
+        return (w * share * 0.0).rename("people_relocated")
+    cap = float(spec.params.get("capacity_per_year", 0.0))
+    return (cap * w * (share > 0)).rename("people_relocated")
+
+
+def annual_cost(state: ProjectionState, spec: InterventionSpec, draws: dict[str, np.ndarray] | None = None
+                ) -> xr.DataArray:
+    r"""Undiscounted cost per year: unit, running, fixed and per-activation parts.
+
+    Parameters
+    ----------
+    state : ProjectionState
+        Baseline state.
+    spec : InterventionSpec
+        Intervention (no ``cost``: zero cost). A scenario change with ``cost_share`` pays that share.
+    draws : dict, optional
+        Cost-part draws from :func:`cost_draws` (then the result has a ``sample`` dim); default the mean
+        of each part's distribution.
 
     Returns
     -------
     xr.DataArray
-        Cost by year and region (and scenario/climate model where the target population varies), attrs
-        ``units``/``currency``/``price_year``.
+        Cost by year and region (and scenario/climate model where the target population varies, and
+        sample with draws), attrs ``units``/``currency``/``price_year``.
+
+    Notes
+    -----
+    .. math:: C_t = u N_t + r P_t + F \mathbb{1}[t = t_0] R + a \lambda P_t
+
+    with :math:`N_t` people newly covered, :math:`P_t` people covered, :math:`R` 1 in covered regions,
+    :math:`a` the cost per person and activation and :math:`\lambda` the activations a year.
     """
     covered, new = covered_people(state, spec)
     if spec.cost is None:
         cost = covered * 0.0
         currency, price_year = "USD", None
     else:
-        cost = spec.cost.unit_cost * new + spec.cost.running_cost * covered
+        sample = state.samples
+        parts = {f: _part(spec, f, draws, sample) for f in COST_PARTS.values()}
+        w = timing_weight(state.years, spec)
+        first = (w > 0) & (w.cumsum("year") == w)
+        starts = first * (coverage_share(state, spec) > 0)
+        cost = (parts["unit_cost"] * new + parts["running_cost"] * covered + parts["fixed_cost"] * starts
+                + parts["per_activation"] * parts["activations_per_year"] * covered)
+        if spec.cost_share is not None:
+            cost = cost * spec.cost_share
         currency, price_year = spec.cost.currency, spec.cost.price_year
     cost.name = "cost"
     cost.attrs = {"long_name": f"yearly cost of {spec.id}", "units": currency, "currency": currency}
@@ -159,7 +251,8 @@ def annual_cost(state: ProjectionState, spec: InterventionSpec) -> xr.DataArray:
     return cost
 
 
-def discounted_cost(state: ProjectionState, spec: InterventionSpec, comparison: ComparisonSpec) -> xr.DataArray:
+def discounted_cost(state: ProjectionState, spec: InterventionSpec, comparison: ComparisonSpec,
+                    draws: dict[str, np.ndarray] | None = None) -> xr.DataArray:
     """Yearly cost discounted to ``comparison.base_year`` at ``comparison.discount_rate``.
 
     Parameters
@@ -170,13 +263,15 @@ def discounted_cost(state: ProjectionState, spec: InterventionSpec, comparison: 
         Intervention.
     comparison : ComparisonSpec
         Discount rate and base year.
+    draws : dict, optional
+        Cost-part draws (:func:`cost_draws`).
 
     Returns
     -------
     xr.DataArray
         Discounted yearly cost; sum it over years for a present value.
     """
-    cost = annual_cost(state, spec)
+    cost = annual_cost(state, spec, draws)
     out = cost * discount_factor(state.years, comparison.discount_rate, comparison.base_year)
     out.attrs = {**cost.attrs, "long_name": f"discounted yearly cost of {spec.id}",
                  "discount_rate": comparison.discount_rate, "base_year": comparison.base_year}

@@ -10,7 +10,7 @@ from scipy import stats
 
 from climmig.config.schema import DistSpec
 
-__all__ = ["effect_rng", "sample_effect"]
+__all__ = ["effect_mean", "effect_median", "effect_rng", "sample_effect"]
 
 logger = logging.getLogger(__name__)
 
@@ -90,3 +90,41 @@ def effect_rng(seed: int, key: str) -> np.random.Generator:
     """
     digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
     return np.random.default_rng([int(seed), digest])
+
+
+def effect_median(spec: DistSpec) -> float:
+    """The median of an effect distribution (its value for ``Fixed``).
+
+    Parameters
+    ----------
+    spec : DistSpec
+        Distribution.
+
+    Returns
+    -------
+    float
+    """
+    if spec.dist == "Fixed":
+        return float(spec.params["value"])
+    if spec.dist == "HalfStudentT":
+        return float(stats.t(df=spec.params["nu"], scale=spec.params["sigma"]).ppf(0.75))
+    return float(_frozen(spec).median())
+
+
+def effect_mean(spec: DistSpec) -> float:
+    """The mean of a distribution (its value for ``Fixed``).
+
+    Parameters
+    ----------
+    spec : DistSpec
+        Distribution.
+
+    Returns
+    -------
+    float
+    """
+    if spec.dist == "Fixed":
+        return float(spec.params["value"])
+    if spec.dist == "HalfStudentT":
+        return float(stats.t(df=spec.params["nu"], scale=spec.params["sigma"]).expect(abs))
+    return float(_frozen(spec).mean())

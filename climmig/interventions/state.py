@@ -34,12 +34,20 @@ class ProjectionState:
         Border regime names, dims (year, origin, destination).
     years : tuple of int
         Projection years.
+    unwarned_multiplier : xr.DataArray or None
+        Factor on displacement without prior warning from warning-type interventions (None = 1), dims like
+        ``rate_multiplier``.
+    evacuation_added : xr.DataArray or None
+        Pre-emptive evacuations added by warning-type interventions, as a share of the displacement without
+        warning there would be without them (None = 0), dims like ``rate_multiplier``.
     """
 
     drivers: xr.Dataset
     rate_multiplier: xr.DataArray
     regimes: xr.DataArray | None
     years: tuple[int, ...]
+    unwarned_multiplier: xr.DataArray | None = None
+    evacuation_added: xr.DataArray | None = None
 
     @property
     def n_samples(self) -> int:

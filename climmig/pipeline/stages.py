@@ -295,18 +295,37 @@ def _models(ctx: RunContext) -> _Models:
     return models
 
 
+def _evacuation_share(ctx: RunContext, hazards: Any, samples: Any) -> xr.DataArray:
+    """Share of recorded displacement that is pre-emptive evacuation (evidence table); the projection and the
+    comparison use the same draws."""
+    from climmig.interventions.evidence import evacuation_share_draws
+
+    return evacuation_share_draws([str(h) for h in hazards], samples, stage_seed(ctx.cfg.seed, "outcome_split"))
+
+
 def stage_projection(ctx: RunContext) -> dict[str, Any]:
     """Posterior predictive displacement and migration over sample x scenario x climate_model x year."""
+    from climmig.interventions.outcomes import outcome_parts
     from climmig.projection.uncertainty import projection_summary
 
     passed = _gate(ctx)
     m = _models(ctx)
     state = m.baseline()
     out = m.outcome(state)
+    # IDMC's recorded displacement counts pre-emptive evacuations: the expected displacement split into them
+    # and displacement without prior warning (docs/interventions.md, "Outcomes")
+    share = _evacuation_share(ctx, out["expected_displacement"]["hazard"].values, out["sample"])
+    parts = outcome_parts(out["expected_displacement"], state, share)
+    out["preemptive_evacuations"] = parts["preemptive_evacuations"]
+    out["unwarned_displacement"] = parts["unwarned_displacement"]
+    out["evacuation_share"] = share
     for v, ln in [("expected_displacement", "expected new displacements per year (posterior mean rate)"),
                   ("displaced_persons", "projected new displacements per year (posterior predictive)"),
                   ("cross_border_migration", "projected cross-border emigration per year"),
-                  ("internal_migration", "projected internal migration per year")]:
+                  ("internal_migration", "projected internal migration per year"),
+                  ("preemptive_evacuations", "expected pre-emptive evacuations per year (part of recorded "
+                                             "displacement)"),
+                  ("unwarned_displacement", "expected displacement without prior warning per year")]:
         out[v].attrs.update({"units": "1", "long_name": ln, "cell_methods": "time: sum (annual total)"})
     out["region_name"] = m.exposure["region_name"] if "region_name" in m.exposure else out["region"]
     out.attrs["climmig_sampling_design"] = (
@@ -371,7 +390,9 @@ def stage_interventions(ctx: RunContext) -> dict[str, Any]:
     cmp = compare_interventions(state, [*ctx.cfg.interventions, *ctx.cfg.border_regimes], ctx.cfg.portfolios,
                                 m.outcome, ctx.cfg.horizons, ctx.cfg.comparison,
                                 np.random.default_rng(stage_seed(ctx.cfg.seed, "interventions")),
-                                max_workers=_comparison_threads(ctx.cfg.compute))
+                                max_workers=_comparison_threads(ctx.cfg.compute),
+                                evacuation_share=_evacuation_share(ctx, state.rate_multiplier["hazard"].values,
+                                                                   state.samples))
     cmp = stamp(cmp, "intervention comparison", ctx.cfg_hash, ctx.cfg.seed)
     write_netcdf(cmp, ctx.path("interventions", "comparison.nc"))
     tab = comparison_table(cmp)
@@ -567,10 +588,12 @@ def build_stages() -> list[Stage]:
               version=2),
         Stage("fit_migration", stage_fit_migration, ("inputs",), "calibrate the migration model"),
         # version 2: migration counts drawn with common random numbers (climmig.mobility.crn_draws)
+        # version 3: expected displacement split into pre-emptive evacuations and displacement without warning
         Stage("projection", stage_projection, ("exposure", "fit_displacement", "fit_migration"),
-              "posterior predictive projections", version=2),
+              "posterior predictive projections", version=3),
         # version 2: mitigation keeps the scenario's population; cost per person marked cumulative
-        Stage("interventions", stage_interventions, ("projection",), "compare interventions", version=2),
+        # version 3: outcome split, evidence table and flags, equal discounting, equal-budget ranking, governance
+        Stage("interventions", stage_interventions, ("projection",), "compare interventions", version=3),
         # version 2: "why the scenarios differ" section and report_scenario_attribution.nc
         # version 3: "Climate hazards" section (sources, exposure change, exposure elasticity), the record
         # comparison per country and hazard (report_record_comparison.csv), the change from today by driver
@@ -578,6 +601,7 @@ def build_stages() -> list[Stage]:
         # version 5: "Population and income futures" section (SSP series used per country, fallback)
         # version 6: in-sample columns of the record comparison; livelihood shares on their trend; GDP slopes
         # between and within countries
+        # version 7: the decision analysis (outcome split, frontier, who pays and who benefits, evidence)
         Stage("report", stage_report, ("projection", "interventions"), "figures and HTML report",
-              version=6),
+              version=7),
     ]

@@ -126,7 +126,7 @@ def _table_html(t: ReportTable) -> str:
         df = df.head(t.max_rows)
     head = "".join(f"<th>{html.escape(str(c).replace('_', ' '))}</th>" for c in df.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v)).replace(chr(10), '<br>')}</td>" for v in row) + "</tr>"
         for row in df.itertuples(index=False)
     )
     return (f"<p class='caption'>{html.escape(t.caption)}</p><table><thead><tr>{head}</tr></thead>"

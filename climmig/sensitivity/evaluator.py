@@ -71,7 +71,7 @@ _LONG = {
                              "climate models and scenarios)", "1"),
     "cost_per_person_averted": ("discounted cost per displacement averted, first projection year to the "
                                 "horizon's end (ratio of the medians)", "{currency} per person"),
-    "prob_best": ("probability of averting the most of all options (mean over scenarios)", "1"),
+    "prob_best": ("probability of averting the most at the comparison's equal budget (mean over scenarios)", "1"),
 }
 
 
@@ -430,8 +430,14 @@ class RunEvaluator:
             portfolios = [p for p in portfolios if p.id in options]
             ids = set(options) | {m for p in portfolios for m in p.members}
             specs = [s for s in specs if s.id in ids]
+        from climmig.interventions.evidence import evacuation_share_draws
+
+        # the run's own evacuation shares (the same seed as climmig.pipeline.stages._evacuation_share)
+        share = evacuation_share_draws([str(h) for h in state.rate_multiplier["hazard"].values], state.samples,
+                                       stage_seed(cfg.seed, "outcome_split"))
         return compare_interventions(state, specs, portfolios, outcome, cfg.horizons, cfg.comparison,
-                                     np.random.default_rng(stage_seed(cfg.seed, "interventions")))
+                                     np.random.default_rng(stage_seed(cfg.seed, "interventions")),
+                                     evacuation_share=share)
 
     def __call__(self, values: Mapping[str, float]) -> xr.Dataset:
         """Outputs for one set of parameter values.
@@ -468,7 +474,10 @@ class RunEvaluator:
                 if name == "averted_displacement":
                     out[o] = c["averted_displacement"].sum("region").median(pooled)
                 elif name == "cost_per_person_averted":
-                    averted = c["cumulative_averted"].sum("region").median(pooled)
+                    # benefits discounted at the cost's rate (older comparisons: undiscounted)
+                    av_var = ("cumulative_averted_discounted" if "cumulative_averted_discounted" in c
+                              else "cumulative_averted")
+                    averted = c[av_var].sum("region").median(pooled)
                     out[o] = c["cumulative_cost"].sum("region").median(pooled) / averted.where(averted > 0)
                 else:
                     out[o] = c["prob_best"].mean("scenario")

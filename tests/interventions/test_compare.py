@@ -72,15 +72,20 @@ def test_compare_output_structure(state, outcome_fn):
     assert list(ds["intervention"].values) == ["humanitarian-relief", "early-warning", "igad", "both"]
     assert ds.sizes["sample"] == N * 2  # pooled over the two climate models
     assert set(ds["climate_model"].values) == {"GFDL-ESM4", "UKESM1-0-LL"}
-    for v in ("averted_cross_border", "averted_internal", "discounted_cost", "cost_per_person_averted",
-              "prob_benefit", "prob_best", "baseline_displacement"):
+    for v in ("migration_change_cross_border", "migration_change_internal", "discounted_cost",
+              "cost_per_person_averted", "prob_benefit", "prob_best", "baseline_displacement", "averted_recorded",
+              "averted_unwarned", "evacuation_change", "people_relocated", "averted_at_budget", "budget"):
         assert v in ds
     assert ds["prob_best"].dims == ("intervention", "scenario", "horizon")
+    # the border change has no cost: it stays out of the equal-budget ranking, which sums to 1 over the rest
+    assert list(ds["in_budget_ranking"].values) == [True, True, False, True]
+    assert bool(ds["prob_best"].sel(intervention="igad").isnull().all())
     np.testing.assert_allclose(ds["prob_best"].sum("intervention").values, 1.0)
+    np.testing.assert_allclose(ds["prob_most_averted"].sum("intervention").values, 1.0)
     assert float(ds["prob_benefit"].min()) >= 0 and float(ds["prob_benefit"].max()) <= 1
     assert ds["discounted_cost"].attrs["currency"] == "USD" and ds["discounted_cost"].attrs["price_year"] == 2020
-    # a border opening increases cross-border movement: negative "averted"
-    assert float(ds["averted_cross_border"].sel(intervention="igad", horizon="mid").mean()) < 0
+    # a border opening increases cross-border movement: a positive change, not a benefit or a harm
+    assert float(ds["migration_change_cross_border"].sel(intervention="igad", horizon="mid").mean()) > 0
     assert float(ds["averted_displacement"].sel(intervention="igad").max()) == 0.0
     # same inputs and seed -> same result (deterministic)
     again = compare_interventions(state, specs, pf, outcome_fn, HORIZONS, ComparisonSpec(),
@@ -110,7 +115,7 @@ def test_intervention_after_horizon_has_no_effect_within_it(state, outcome_fn):
                                np.random.default_rng(3))
     near = ds.sel(horizon="near", intervention=late.id)
     assert float(abs(near["averted_displacement"]).max()) == 0.0
-    assert float(abs(near["averted_cross_border"]).max()) == 0.0
+    assert float(abs(near["migration_change_cross_border"]).max()) == 0.0
     assert float(near["discounted_cost"].max()) == 0.0
     assert float(near["prob_benefit"].max()) == 0.0
     assert float(ds["averted_displacement"].sel(horizon="mid").sum()) > 0
@@ -141,9 +146,16 @@ def test_cost_per_person_averted_is_cumulative_ratio(state, expected_fn):
                                np.random.default_rng(4))
     sel = ds.sel(intervention=sp.id)
     cum_cost = sel["discounted_cost"].sum("horizon")
+    np.testing.assert_allclose(sel["cumulative_cost"].sel(horizon="mid").values, cum_cost.values, rtol=1e-10)
     cum_av = sel["averted_displacement"].sum("horizon")  # horizons cover every year here
+    np.testing.assert_allclose(sel["cumulative_averted"].sel(horizon="mid").values, cum_av.values, rtol=1e-10)
+    # benefits are discounted at the cost's rate: the ratio is discounted cost over discounted averted
+    disc_av = sel["cumulative_averted_discounted"].sel(horizon="mid")
+    assert bool((disc_av < cum_av).all())
     np.testing.assert_allclose(sel["cost_per_person_averted"].sel(horizon="mid").values,
-                               (cum_cost / cum_av).values, rtol=1e-10)
+                               (cum_cost / disc_av).values, rtol=1e-10)
+    np.testing.assert_allclose(sel["cost_per_person_averted_undiscounted"].sel(horizon="mid").values,
+                               (sel["cumulative_cost_undiscounted"].sel(horizon="mid") / cum_av).values, rtol=1e-10)
 
 
 def test_portfolio_differs_from_sum_where_members_overlap(state, expected_fn):
@@ -219,6 +231,17 @@ def test_demo_config_interventions_run(drivers, expected_fn, repo):
     mid = ds["averted_displacement"].sel(horizon="mid").sum("region").mean("sample")
     for iv in ("humanitarian_cash", "flood_defences", "early_warning", "paris_pathway"):
         assert float(mid.sel(intervention=iv, scenario="ssp585")) > 0, iv
+    # every option comes from the evidence table; a unilateral, a bilateral and a regional option, each with
+    # a financier; scenario changes are kept out of the budget ranking
+    assert all(e != "unspecified" for e in ds["evidence"].sel(intervention=ids[:-1]).values)
+    assert {"unilateral", "bilateral", "regional"} <= set(ds["level"].values)
+    assert "unspecified" not in set(ds["financier"].sel(intervention=ids[:-1]).values)
+    assert not bool(ds["in_budget_ranking"].sel(intervention="paris_pathway"))
+    assert not bool(ds["in_budget_ranking"].sel(intervention="income_growth"))
+    # declared directions hold: early warning adds evacuations and removes displacement without warning
+    ew = ds.sel(intervention="early_warning", horizon="mid").sum("region")
+    assert float(ew["evacuation_change"].min()) > 0 and float(ew["averted_unwarned"].min()) > 0
+    assert float(ds["people_relocated"].sel(intervention="small_relocation", horizon="mid").max()) > 0
 
 
 def test_outcome_var_defaults_to_expected_when_available(state, outcome_fn, expected_fn):

@@ -72,8 +72,7 @@ def test_timing_weight_ramp_and_lifetime():
 
 
 # ------------------------------------------------------------------------------------------- kinds
-@pytest.mark.parametrize("kind", ["humanitarian_relief", "anticipatory_cash", "early_warning",
-                                  "social_protection", "livelihood_diversification"])
+@pytest.mark.parametrize("kind", ["humanitarian_relief", "social_protection", "livelihood_diversification"])
 def test_rate_kinds_scale_rate_multiplier(state, kind):
     sp = spec(kind, regions=["KEN"], coverage=0.5, start_year=2027)
     out = apply_intervention(state, sp, full(0.4))
@@ -87,9 +86,41 @@ def test_rate_kinds_scale_rate_multiplier(state, kind):
 
 
 def test_target_hazards_restrict_rate(state):
-    out = apply_intervention(state, spec("early_warning", target_hazards=["flood"]), full(0.5))
+    out = apply_intervention(state, spec("humanitarian_relief", target_hazards=["flood"]), full(0.5))
     assert float(out.rate_multiplier.sel(hazard="flood", year=2030).max()) == 0.5
     assert float(out.rate_multiplier.sel(hazard="storm").min()) == 1.0
+
+
+@pytest.mark.parametrize("kind", ["early_warning", "anticipatory_cash"])
+def test_warning_kinds_turn_unwarned_displacement_into_evacuation(state, kind):
+    sp = spec(kind, regions=["KEN"], coverage=0.5, start_year=2027, target_hazards=["flood"])
+    out = apply_intervention(state, sp, {"effect": full(0.4), "evacuations_per_averted": full(3.0)})
+    # the rate (all displacement) is unchanged; the split moves
+    xr.testing.assert_identical(out.rate_multiplier, state.rate_multiplier)
+    mu, ea = out.unwarned_multiplier, out.evacuation_added
+    assert float(mu.sel(region="KEN", year=2030, hazard="flood").max()) == pytest.approx(0.8)
+    assert float(ea.sel(region="KEN", year=2030, hazard="flood").max()) == pytest.approx(0.6)  # 3 x 0.2
+    assert float(mu.sel(region="KEN", year=2026).min()) == 1.0 and float(ea.sel(region="SOM").max()) == 0.0
+    assert float(mu.sel(hazard="storm").min()) == 1.0
+    # a second warning option acts on what the first left: 0.8 x (1 - 0.2) and 0.6 + 3 x 0.16
+    twice = apply_intervention(out, sp, {"effect": full(0.4), "evacuations_per_averted": full(3.0)})
+    assert float(twice.unwarned_multiplier.sel(region="KEN", year=2030, hazard="flood").max()) == pytest.approx(0.64)
+    assert float(twice.evacuation_added.sel(region="KEN", year=2030, hazard="flood").max()) == pytest.approx(1.08)
+    # without named draws, the evacuation ratio is the median of the spec's distribution (1 when none)
+    plain = apply_intervention(state, sp, full(0.4))
+    assert float(plain.evacuation_added.max()) == pytest.approx(0.2)
+
+
+def test_one_sided_border_opening_changes_one_direction(state):
+    change = BorderRegimeChange(id="visa", regime="bilateral", from_year=2030, countries=["SOM", "KEN"],
+                                destinations=["KEN"])
+    out = apply_intervention(state, border_regime_spec(change), full(1.0)).regimes
+    assert out.sel(year=2031, origin="SOM", destination="KEN").item() == "bilateral"
+    assert out.sel(year=2031, origin="KEN", destination="SOM").item() == "unilateral"
+    assert out.sel(year=2029, origin="SOM", destination="KEN").item() == "unilateral"
+    with pytest.raises(ValueError, match="destinations"):
+        BorderRegimeChange(id="bad", regime="bilateral", from_year=2030, countries=["SOM", "KEN"],
+                           destinations=["ETH"])
 
 
 def test_min_hazard_targets_high_hazard_cells(state):

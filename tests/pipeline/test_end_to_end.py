@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import xarray as xr
 import yaml
@@ -49,6 +50,9 @@ def test_demo_run_end_to_end_and_resume(small_demo_run: Path) -> None:
                                                    "hazard"}
     assert proj["displaced_persons"].attrs["units"] == "1" and "long_name" in proj["displaced_persons"].attrs
     assert proj.attrs["Conventions"].startswith("CF-") and proj.attrs["climmig_config_sha256"]
+    # recorded displacement = pre-emptive evacuations + displacement without warning
+    np.testing.assert_allclose((proj["preemptive_evacuations"] + proj["unwarned_displacement"]).values,
+                               proj["expected_displacement"].values, rtol=1e-4)
     assert proj.attrs["climmig_unconverged_fit"] in ("true", "false")
     assert "climmig_sampling_design" in proj.attrs
     summ = xr.load_dataset(run / "projection" / "summary.nc")
@@ -61,7 +65,7 @@ def test_demo_run_end_to_end_and_resume(small_demo_run: Path) -> None:
     cmp = xr.load_dataset(run / "interventions" / "comparison.nc")
     # exposure-reducing options reach slow-onset migration too (through the climate stress of the origin);
     # options acting only on event displacement (cash, early warning) leave migration unchanged
-    moved = abs(cmp["averted_internal"]).sum(["sample", "region"])
+    moved = abs(cmp["migration_change_internal"]).sum(["sample", "region"])
     assert float(moved.sel(intervention="paris_pathway").max()) > 0
     assert float(moved.sel(intervention="early_warning").max()) == 0
     manifest = json.loads((run / "manifest.json").read_text())
@@ -79,3 +83,4 @@ def test_demo_run_end_to_end_and_resume(small_demo_run: Path) -> None:
     assert "P(best)" in r3.stdout and "paris_pathway" in r3.stdout, r3.stdout
     assert (run / "interventions" / "ranked_ssp585.png").exists()
     assert (run / "interventions" / "averted_vs_cost_ssp585_late.png").exists()
+    assert (run / "interventions" / "frontier_ssp585_late.png").exists()

@@ -39,10 +39,11 @@ def test_reused_predictions_equal_recomputed_ones(small_demo_run: Path, monkeypa
     draws = draw_effects([event_only, exposure], cached.samples, 5)
     states = [base, apply_intervention(base, exposure, draws[exposure.id]),
               apply_intervention(base, event_only, draws[event_only.id]), base]
-    assert states[2].drivers is base.drivers  # an event-only option keeps the drivers object
+    # early warning changes only the outcome split: it keeps the drivers and the rate multiplier objects
+    assert states[2].drivers is base.drivers and states[2].rate_multiplier is base.rate_multiplier
     got = [cached.outcome(s) for s in states]
-    # baseline, exposure option, event-only option (its flows reused from the baseline), baseline again
-    assert calls == {"disp": 3, "flows": 2}
+    # baseline, exposure option, early warning (its displacement and flows reused from the baseline), baseline
+    assert calls == {"disp": 2, "flows": 2}
     for s, out in zip(states, got, strict=True):
         fresh = stages._Models(ctx).outcome(s)
         xr.testing.assert_identical(out, fresh)

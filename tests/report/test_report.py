@@ -97,7 +97,8 @@ def test_comparison_figures_and_table(demo):
     names = list(cmp["intervention"].values)
     cash = fig.axes[0].containers[names.index("cash")].lines[0]
     cum = cmp.sel(intervention="cash", scenario="ssp585", horizon="mid").sum("region")
-    assert float(cash.get_xdata()[0]) == pytest.approx(float(cum["cumulative_averted"].median("sample")))
+    # benefits discounted like the costs: the slope from the origin is the cost per person averted
+    assert float(cash.get_xdata()[0]) == pytest.approx(float(cum["cumulative_averted_discounted"].median("sample")))
     assert float(cash.get_ydata()[0]) == pytest.approx(float(cum["cumulative_cost"].median("sample")) / 1e6)
     assert float(cum["cumulative_cost"].median()) > float(cum["discounted_cost"].median())
     assert "to 20" in fig.axes[0].get_xlabel()
@@ -108,9 +109,10 @@ def test_comparison_figures_and_table(demo):
     assert row["averted_median"] == pytest.approx(float(tot.median("sample")))
     assert row["averted_lower"] <= row["averted_median"] <= row["averted_upper"]
     assert row["timescale"] == "short"
-    cross = cmp["averted_cross_border"].sel(intervention="cash", scenario="ssp585", horizon="mid").sum("region")
-    assert row["averted_cross_border_median"] == pytest.approx(float(cross.median("sample")))
-    assert row["averted_internal_lower"] <= row["averted_internal_median"] <= row["averted_internal_upper"]
+    cross = cmp["migration_change_cross_border"].sel(intervention="cash", scenario="ssp585", horizon="mid").sum("region")
+    assert row["migration_change_cross_border_median"] == pytest.approx(float(cross.median("sample")))
+    assert (row["migration_change_internal_lower"] <= row["migration_change_internal_median"]
+            <= row["migration_change_internal_upper"])
     # mitigation costs nothing configured: infinite cost per person never appears for a benefit of zero cost
     assert np.isfinite(table.query("intervention == 'cash'")["cost_per_person_median"]).all()
 
@@ -199,20 +201,27 @@ def test_ready_made_sections_build_a_report(demo, tmp_path):
     assert "inside the simulated interval for 1 of 2 countries" in sections[3].text
     assert "SSP585" in sections[1].text
     text = write_html_report(tmp_path, sections, title="Demo").read_text()
-    assert text.count("data:image/png;base64,") == 3 + 2 + 1 + 1
+    assert text.count("data:image/png;base64,") == 3 + 3 + 1 + 1  # comparison: ranking, outcome split, frontier
     assert "chance of being best" in text
+    # the decision analysis: why recorded displacement can rise, the budget, who pays, who benefits
+    assert "Why recorded displacement can rise" in sections[1].text and "equal budget" in sections[1].text
+    assert "What the scenario change is worth" in sections[1].text
+    assert "Who pays" in text and "Who benefits" in text and "Cost-effectiveness frontier" in text
 
 
 def test_headline_table_ranks_and_formats(demo):
     _, _, cmp = demo
     table = comparison_table(cmp)
     head = headline_table(table, scenario="ssp585", horizon="mid")
-    sub = table.query("scenario == 'ssp585' and horizon == 'mid'").sort_values("averted_median", ascending=False)
-    assert list(head["option"]) == list(sub["intervention"])
-    assert len(head) == 4 and head.columns[0] == "option" and "cross-border migration averted" in head
+    sub = table.query("scenario == 'ssp585' and horizon == 'mid'")
+    # ranked options first (most often best at the budget first), the scenario change (paris) last
+    assert head["option"].iloc[-1] == "paris" and head["P(best)"].iloc[-1] == "-"
+    ranked = sub[sub["in_budget_ranking"]].sort_values("prob_best", ascending=False)
+    assert list(head["option"].iloc[:3]) == list(ranked["intervention"])
+    assert len(head) == 4 and head.columns[0] == "option" and "cross-border migration change" in head
     # every averted cell reads "median (lower to upper)"
     assert all(re.fullmatch(r"\S+( [kM])? \(\S+( [kM])? to \S+( [kM])?\)", a) for a in head["averted"])
-    assert set(head["P(best)"].astype(float)) <= {float(x) for x in np.round(sub["prob_best"], 2)}
+    assert set(head["P(best)"].iloc[:3].astype(float)) <= {float(x) for x in np.round(sub["prob_best"], 2)}
     with pytest.raises(KeyError, match="no rows for scenario"):
         headline_table(table, scenario="ssp999", horizon="mid")
 

@@ -32,7 +32,7 @@ def cfg(demo_dict: dict):
 def test_paths_address_items_by_name_and_keys(cfg) -> None:
     assert get_value(cfg, "hazards.flood.threshold") == 20
     assert get_value(cfg, "hazards.heat.threshold") == 35
-    assert get_value(cfg, "interventions.early_warning.effect.params.alpha") == 3
+    assert get_value(cfg, "interventions.early_warning.effect.params.alpha") == 6  # from the evidence table
     assert get_value(cfg, "comparison.discount_rate") == 0.03
     assert get_value(cfg, "horizons.mid.start") == 2041
     assert get_value(cfg, "projection.quantiles.0") == 0.05

@@ -62,7 +62,8 @@ def test_current_values_reproduce_the_pipeline_without_refitting(small_demo_run:
                     ["displaced_persons", "averted_displacement.early_warning",
                      "cost_per_person_averted.cash_plus_defences", "prob_best.early_warning"])
     ev = run_evaluator(cfg, small_demo_run, prob)
-    out = ev({"hazards.flood.threshold": 20.0, "interventions.early_warning.effect.params.alpha": 3.0})
+    # the run's values (early warning's Beta(6, 14) comes from the evidence table)
+    out = ev({"hazards.flood.threshold": 20.0, "interventions.early_warning.effect.params.alpha": 6.0})
     assert set(out.data_vars) == set(prob.outputs) and all(out[v].dims == ("horizon",) for v in out.data_vars)
     assert out["cost_per_person_averted.cash_plus_defences"].attrs["units"] == "USD per person"
     proj = xr.load_dataset(run_dir / "projection" / "projection.nc")
@@ -75,13 +76,13 @@ def test_current_values_reproduce_the_pipeline_without_refitting(small_demo_run:
     np.testing.assert_allclose(out["prob_best.early_warning"].values,
                                cmp["prob_best"].mean("scenario").values, atol=1e-12)
     # a larger effect averts more; a stricter flood threshold changes displacement: inputs reach the outputs
-    more = ev({"hazards.flood.threshold": 40.0, "interventions.early_warning.effect.params.alpha": 6.0})
+    more = ev({"hazards.flood.threshold": 40.0, "interventions.early_warning.effect.params.alpha": 12.0})
     assert (more["averted_displacement.early_warning"] > out["averted_displacement.early_warning"]).all()
     assert not np.allclose(more["displaced_persons"], out["displaced_persons"])
     assert _fit_digests(run_dir) == before  # nothing was refitted or rewritten
     again = pickle.loads(pickle.dumps(ev))  # for distributed clients
     xr.testing.assert_identical(again({"hazards.flood.threshold": 40.0,
-                                       "interventions.early_warning.effect.params.alpha": 6.0}), more)
+                                       "interventions.early_warning.effect.params.alpha": 12.0}), more)
     stages = json.loads((run_dir / "stages" / "fit_displacement.json").read_text())
     assert stages["stage"] == "fit_displacement"
 
