@@ -520,7 +520,7 @@ def _with_evidence(data: Any, kind_field: str = "kind") -> Any:
     """Fill fields the config leaves out from its ``evidence`` entry (config values override)."""
     if not isinstance(data, dict) or not data.get("evidence"):
         return data
-    from climmig.interventions.evidence import entry_defaults  # lazy: the table is package data
+    from climmig.interventions.evidence_table import entry_defaults  # lazy: the table is package data
 
     return entry_defaults(str(data["evidence"]), data, kind_field=kind_field)
 
