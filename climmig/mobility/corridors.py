@@ -12,9 +12,10 @@ For destinations outside the study area the covariates are held at their latest 
 migrant stock, so :math:`B_{od}` is fixed and the flow to a corridor :math:`g` (a set of countries) is
 :math:`e^{A_o} \\sum_{d \\in g} e^{B_{od}}` exactly, without building the (draw x scenario x model x year
 x 200 destinations) array. Destinations inside the study area take their projected population and income
-and the year's border regime. Counts are negative-binomial; the sum over a corridor's independent
-destinations is drawn as one negative binomial with the same mean and variance (shape
-:math:`\\alpha (\\sum\\mu)^2 / \\sum\\mu^2`).
+and the year's border regime. Counts are negative-binomial with shape :math:`\\alpha_0\\mu^k` (variance
+:math:`\\mu + \\mu^{2-k}/\\alpha_0`); the sum over a corridor's independent destinations is drawn as one
+negative binomial with the same mean and variance, and so is an origin's total when only totals are asked
+for. A period's flow is drawn per year and divided by the period length (5 years).
 
 No emigration cap: every draw is the model's. ``climmig_draws_above_observed_max`` (attrs) counts the
 draws whose annual emigration rate exceeds the highest 5-year-average rate of any country in the fitted
@@ -262,8 +263,12 @@ def predict_corridors(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *,
           + _regime_term(beta, drivers["pair_regime"].values[:, wsel]))
     labels = np.asarray(corridor_of(outside, regions, corridors))
     groups = [g for g in [*corridors, "rest_of_world"] if (labels == g).any()]
+    # a pair's variance is mu + mu^(2-k) / alpha0 (shape alpha0 mu^k): the corridor sums of mu and mu^(2-k)
+    # factorise into the origin part and sums over destinations
+    k = dr.get("grav_alpha_power", np.zeros(samples))
+    a0 = dr["grav_alpha"]
     s1 = np.stack([np.exp(bb[:, :, labels == g]).sum(-1) for g in groups], axis=-1)  # (sample, origin, group)
-    s2 = np.stack([np.exp(2 * bb[:, :, labels == g]).sum(-1) for g in groups], axis=-1)
+    s2 = np.stack([np.exp((2 - k)[:, None, None] * bb[:, :, labels == g]).sum(-1) for g in groups], axis=-1)
     # ---- study-area destinations: projected population and income, the year's regime
     v_in = xr.DataArray(dr["grav_destination_effect"][:, [cidx[r] for r in regions]], dims=("sample", "destination"),
                         coords={"destination": regions})
@@ -283,24 +288,29 @@ def predict_corridors(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *,
                              coords={"origin": regions, "destination": regions})
     dims5 = ("sample", "scenario", "climate_model", "year", "origin")
     ea = np.exp(a).transpose(*[d for d in dims5 if d in a.dims])
-    mu_in = (ea * np.exp(bin_)).where(~self_mask, 0.0) * period  # people per period
+    # exp(A + B) is the expected flow over a whole (5-year) period: counts are drawn per period and divided
+    mu_in = (ea * np.exp(bin_)).where(~self_mask, 0.0)
     g_coord = {"corridor": groups}
-    mu_out = ea * xr.DataArray(s1, dims=("sample", "origin", "corridor"), coords={"origin": regions, **g_coord}) * period
-    m2_out = (ea**2) * xr.DataArray(s2, dims=("sample", "origin", "corridor"), coords={"origin": regions, **g_coord}) * period**2
-    alpha = sx(dr["grav_alpha"])
+    kx, a0x = sx(k), sx(a0)
+    mu_out = ea * xr.DataArray(s1, dims=("sample", "origin", "corridor"), coords={"origin": regions, **g_coord})
+    # extra variance mu^(2-k) / alpha0 of each corridor (the Poisson part mu is added back in the shape below)
+    ex_out = ea ** (2 - kx) * xr.DataArray(s2, dims=("sample", "origin", "corridor"),
+                                            coords={"origin": regions, **g_coord}) / a0x
     full = [d for d in (*dims5, "corridor")]
     mu_in_c = mu_in.rename(destination="corridor")
+    ex_in = mu_in_c ** (2 - kx) / a0x
     mu_all = xr.concat([mu_in_c, mu_out.transpose(*mu_in_c.dims)], dim="corridor")
-    sq_all = xr.concat([mu_in_c**2, m2_out.transpose(*mu_in_c.dims)], dim="corridor")
+    ex_all = xr.concat([ex_in.transpose(*mu_in_c.dims), ex_out.transpose(*mu_in_c.dims)], dim="corridor")
     mu_all = mu_all.transpose(*[d for d in full if d in mu_all.dims])
-    sq_all = sq_all.transpose(*mu_all.dims)
+    ex_all = ex_all.transpose(*mu_all.dims)
     if totals_only:
         tot_mu = mu_all.sum("corridor")
-        shape = alpha * tot_mu**2 / sq_all.sum("corridor").where(sq_all.sum("corridor") > 0, 1.0)
-        cnt = negbin_draws(rng, np.maximum(tot_mu.values, 1e-12), np.maximum(shape.transpose(*tot_mu.dims).values, 1e-6))
+        ex = ex_all.sum("corridor")
+        shape = (tot_mu**2 / ex.where(ex > 0, 1.0)).transpose(*tot_mu.dims)
+        cnt = negbin_draws(rng, np.maximum(tot_mu.values, 1e-12), np.maximum(shape.values, 1e-6))
         cross = tot_mu.copy(data=cnt) / period
     else:
-        shape = (alpha * mu_all**2 / sq_all.where(sq_all > 0, 1.0)).transpose(*mu_all.dims)
+        shape = (mu_all**2 / ex_all.where(ex_all > 0, 1.0)).transpose(*mu_all.dims)
         cnt = negbin_draws(rng, np.maximum(mu_all.values, 1e-12), np.maximum(shape.values, 1e-6))
         cnt[mu_all.values <= 0] = 0.0
         flow = mu_all.copy(data=cnt) / period

@@ -331,8 +331,8 @@ def _nb_interval(mu: np.ndarray, alpha: float | np.ndarray, lo: float, hi: float
     return stats.nbinom.ppf(lo, alpha, p), stats.nbinom.ppf(hi, alpha, p)
 
 
-def score_gravity(y: np.ndarray, log_mu: np.ndarray, alpha: np.ndarray, glm_mu: np.ndarray, glm_alpha: float,
-                  seed: int) -> dict[str, float]:
+def score_gravity(y: np.ndarray, log_mu: np.ndarray, alpha: np.ndarray, glm_mu: np.ndarray,
+                  glm_alpha: float | np.ndarray, seed: int) -> dict[str, float]:
     """Log score and 90 % coverage of the gravity posterior predictive and of the NB GLM baseline.
 
     Parameters
@@ -342,11 +342,11 @@ def score_gravity(y: np.ndarray, log_mu: np.ndarray, alpha: np.ndarray, glm_mu: 
     log_mu : numpy.ndarray
         Log expected flows per draw (samples, rows).
     alpha : numpy.ndarray
-        NB shape per draw (samples,).
+        NB shape per draw and row (samples, rows), or per draw (samples,).
     glm_mu : numpy.ndarray
         Point predictions of the NB GLM (rows,).
-    glm_alpha : float
-        Its shape.
+    glm_alpha : float or numpy.ndarray
+        Its shape (per row).
     seed : int
         Seed of the predictive draws used for the interval.
 
@@ -360,7 +360,7 @@ def score_gravity(y: np.ndarray, log_mu: np.ndarray, alpha: np.ndarray, glm_mu: 
 
     rng = np.random.default_rng(seed)
     mu = np.exp(np.clip(log_mu, -30, 30))
-    a = alpha[:, None]
+    a = alpha if alpha.ndim == 2 else alpha[:, None]
     lp = nb_logpmf(y[None, :], mu, a)
     ls = special.logsumexp(lp, axis=0) - np.log(mu.shape[0])
     counts = rng.poisson(rng.gamma(a, mu / a))
@@ -388,7 +388,7 @@ def _glm_predict(res: dict[str, Any], d: Any) -> np.ndarray:
     t = len(d.periods)
     tau = np.concatenate([res["theta"][:t], [res["theta"][t - 1]]])
     pidx = np.where(d.period_idx < 0, t, d.period_idx)
-    return np.exp(np.clip(tau[pidx] + d.x @ res["theta"][t:], -30, 30))
+    return np.exp(np.clip(tau[pidx] + d.x @ res["theta"][t:t + d.x.shape[1]], -30, 30))
 
 
 def backtest_gravity(panel: Any, *, holdout: float = 0.2, seed: int = 1, samples: int = 400,
@@ -402,9 +402,10 @@ def backtest_gravity(panel: Any, *, holdout: float = 0.2, seed: int = 1, samples
        one plus :math:`N(0, s^2)`, :math:`s` the RMS change between fitted periods; the GLM takes the last
        fitted period's effect.
 
-    The baseline is a negative-binomial (NB2) GLM with the same covariates and no country effects, fitted by
-    maximum likelihood (Fisher scoring, shape by profile likelihood: :func:`climmig.mobility.gravity.nb_glm`
-    with ``with_effects=False``).
+    The baseline is a negative-binomial (NB2, constant shape) GLM with the same covariates and no country
+    effects, fitted by maximum likelihood (Fisher scoring, shape by profile likelihood:
+    :func:`climmig.mobility.gravity.nb_glm` with ``with_effects=False, power_dispersion=False``; statsmodels
+    is not a dependency).
 
     Parameters
     ----------
@@ -437,6 +438,7 @@ def backtest_gravity(panel: Any, *, holdout: float = 0.2, seed: int = 1, samples
         log_mu_draws,
         nb_glm,
         period_step_sd,
+        row_shape,
     )
 
     rows = panel.rows
@@ -463,10 +465,13 @@ def backtest_gravity(panel: Any, *, holdout: float = 0.2, seed: int = 1, samples
         dr = gravity_draws(idata, samples, seed)
         lm = log_mu_draws(dr, d_test, period_sd=period_step_sd(idata) if name == "time" else 0.0, rng=rng)
         train = rows.loc[train_mask]
-        glm = nb_glm(design(train, countries, periods, centering_of(train)), with_effects=False)
+        # the baseline: a plain NB2 GLM (constant shape), the usual over-dispersed gravity regression
+        glm = nb_glm(design(train, countries, periods, centering_of(train)), with_effects=False,
+                     power_dispersion=False)
         glm_mu = _glm_predict(glm, design(test, countries, periods, centering_of(train)))
         y = test["flow"].to_numpy(float)
-        sc = score_gravity(y, lm, dr["grav_alpha"], glm_mu, glm["alpha"], seed)
+        shape = row_shape(dr, lm)
+        sc = score_gravity(y, lm, shape, glm_mu, glm["alpha"], seed)
         fitinfo = json.loads(post.attrs["gravity_fit"])
         sc.update({"n_train": int(train_mask.sum()), "fit_seconds": round(secs, 1),
                    "fit_converged": fitinfo["converged"], "nb_glm_converged": glm["converged"],
@@ -475,9 +480,8 @@ def backtest_gravity(panel: Any, *, holdout: float = 0.2, seed: int = 1, samples
             sc["train_periods"] = [f"{p}-{p + 5}" for p in periods]
             sc["test_period"] = f"{last}-{last + 5}"
         scores[name] = sc
-        a = dr["grav_alpha"][:, None]
         mu = np.exp(np.clip(lm, -30, 30))
-        counts = rng.poisson(rng.gamma(a, mu / a))
+        counts = rng.poisson(rng.gamma(shape, mu / shape))
         q = np.quantile(counts, [0.05, 0.5, 0.95], axis=0)
         preds.append(test[["period", "origin", "destination"]].assign(
             check=name, observed=y, q05=q[0], q50=q[1], q95=q[2], nb_glm=glm_mu))

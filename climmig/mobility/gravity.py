@@ -45,7 +45,7 @@ from scipy import optimize, special
 from climmig.errors import DataError
 
 __all__ = ["COVARIATES", "GRAVITY_MODEL_NAME", "GravityDesign", "design", "fit_gravity", "fit_panel",
-           "gravity_draws", "log_mu_draws", "max_emigration_rate", "nb_glm", "nb_logpmf", "period_step_sd"]
+           "gravity_draws", "log_mu_draws", "row_shape", "max_emigration_rate", "nb_glm", "nb_logpmf", "period_step_sd"]
 
 logger = logging.getLogger(__name__)
 
@@ -168,24 +168,36 @@ def nb_logpmf(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.nd
             + alpha * np.log(alpha / (alpha + mu)) + y * np.log(mu / (alpha + mu)))
 
 
-def _profile_alpha(y: np.ndarray, mu: np.ndarray, start: float, steps: int = 30) -> tuple[float, float]:
-    """ML shape given the means (Newton on log alpha), and the observed information of log alpha."""
-    la = float(np.log(start))
-    info = 1.0
-    for _ in range(steps):
-        a = np.exp(la)
-        am = a + mu
-        g = float(np.sum(special.digamma(y + a) - special.digamma(a) + np.log(a / am) + (mu - y) / am))
-        h = float(np.sum(special.polygamma(1, y + a) - special.polygamma(1, a) + 1.0 / a - 2.0 / am
-                         + (y + a) / am**2))
-        g_l, h_l = a * g, a * a * h + a * g
-        info = -h_l
-        step = g_l / info if info > 0 else np.sign(g_l) * 0.5
-        step = float(np.clip(step, -1.0, 1.0))
-        la += step
-        if abs(step) < 1e-8:
-            break
-    return float(np.exp(la)), max(info, 1e-9)
+def _shape(log_a0: float, power: float, eta: np.ndarray) -> np.ndarray:
+    """Per-row NB shape :math:`\\alpha_0 \\mu^k` (variance :math:`\\mu + \\mu^{2-k}/\\alpha_0`)."""
+    return np.exp(log_a0 + power * np.clip(eta, -30, 30))
+
+
+def _profile_dispersion(y: np.ndarray, eta: np.ndarray, start: tuple[float, float],
+                        power: bool) -> tuple[np.ndarray, np.ndarray]:
+    """ML (log alpha0, k) given the linear predictor, and their observed information (2 x 2)."""
+    mu = np.exp(np.clip(eta, -30, 30))
+
+    def nll(p: np.ndarray) -> float:
+        return -float(nb_logpmf(y, mu, _shape(p[0], p[1] if power else 0.0, eta)).sum())
+
+    x0 = np.array(start if power else (start[0], 0.0))
+    if power:
+        res = optimize.minimize(nll, x0, method="L-BFGS-B", bounds=[(-10, 10), (-0.5, 1.5)])
+        p = res.x
+    else:
+        r1 = optimize.minimize_scalar(lambda la: nll(np.array([la, 0.0])), bracket=(x0[0] - 0.5, x0[0] + 0.5))
+        p = np.array([float(r1.x), 0.0])
+    h = 1e-3
+    k = 2 if power else 1
+    hess = np.zeros((k, k))
+    for i in range(k):
+        for j in range(k):
+            ei, ej = np.eye(2)[i] * h, np.eye(2)[j] * h
+            hess[i, j] = (nll(p + ei + ej) - nll(p + ei - ej) - nll(p - ei + ej) + nll(p - ei - ej)) / (4 * h * h)
+    if not power:
+        hess = np.array([[hess[0, 0], 0.0], [0.0, 1e12]])
+    return p, hess
 
 
 class _Operator:
@@ -233,26 +245,38 @@ class _Operator:
         return out
 
 
-def _log_post(op: _Operator, y: np.ndarray, theta: np.ndarray, alpha: float, prec: np.ndarray,
+def _log_post(op: _Operator, y: np.ndarray, theta: np.ndarray, disp: np.ndarray, prec: np.ndarray,
               mean: np.ndarray) -> float:
-    mu = np.exp(np.clip(op.eta(theta), -30, 30))
-    return float(nb_logpmf(y, mu, alpha).sum() - 0.5 * np.sum(prec * (theta - mean) ** 2))
+    eta = op.eta(theta)
+    mu = np.exp(np.clip(eta, -30, 30))
+    return float(nb_logpmf(y, mu, _shape(disp[0], disp[1], eta)).sum() - 0.5 * np.sum(prec * (theta - mean) ** 2))
 
 
-def _newton(op: _Operator, y: np.ndarray, theta: np.ndarray, alpha: float, prec: np.ndarray,
+def _score_eta(y: np.ndarray, eta: np.ndarray, disp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """d loglik / d eta per row (the shape depends on eta through mu^k) and the Fisher weight of the mean."""
+    mu = np.exp(np.clip(eta, -30, 30))
+    a = _shape(disp[0], disp[1], eta)
+    g = (y - mu) / (1.0 + mu / a)
+    if disp[1]:
+        am = a + mu
+        g = g + disp[1] * a * (special.digamma(y + a) - special.digamma(a) + np.log(a / am) + (mu - y) / am)
+    return g, mu / (1.0 + mu / a)
+
+
+def _newton(op: _Operator, y: np.ndarray, theta: np.ndarray, disp: np.ndarray, prec: np.ndarray,
             mean: np.ndarray, steps: int, tol: float = 1e-8) -> tuple[np.ndarray, np.ndarray]:
-    """Penalised Fisher-scoring steps with step halving; returns theta and the penalised information."""
-    f = _log_post(op, y, theta, alpha, prec, mean)
+    """Penalised Fisher-scoring steps (exact gradient, Fisher information of the mean) with step halving."""
+    f = _log_post(op, y, theta, disp, prec, mean)
     info = np.eye(theta.size)
     for _ in range(steps):
-        mu = np.exp(np.clip(op.eta(theta), -30, 30))
-        grad = op.xt((y - mu) / (1.0 + mu / alpha)) - prec * (theta - mean)
-        info = op.xtwx(mu / (1.0 + mu / alpha)) + np.diag(prec)
+        g, w = _score_eta(y, op.eta(theta), disp)
+        grad = op.xt(g) - prec * (theta - mean)
+        info = op.xtwx(w) + np.diag(prec)
         step = np.linalg.solve(info, grad)
         lam = 1.0
         while True:
             cand = theta + lam * step
-            fc = _log_post(op, y, cand, alpha, prec, mean)
+            fc = _log_post(op, y, cand, disp, prec, mean)
             if (np.isfinite(fc) and fc >= f - 1e-12 * abs(f)) or lam < 1e-6:
                 break
             lam /= 2
@@ -265,7 +289,8 @@ def _newton(op: _Operator, y: np.ndarray, theta: np.ndarray, alpha: float, prec:
 
 
 def nb_glm(d: GravityDesign, *, with_effects: bool = True, sigma: tuple[float, float] = (1.0, 1.0),
-           estimate_sigma: bool = True, max_iter: int = 100, tol: float = 1e-4) -> dict[str, Any]:
+           estimate_sigma: bool = True, max_iter: int = 100, tol: float = 1e-4,
+           power_dispersion: bool = True) -> dict[str, Any]:
     """Mode and Laplace covariance of the negative-binomial gravity model (with or without country effects).
 
     Parameters
@@ -283,12 +308,18 @@ def nb_glm(d: GravityDesign, *, with_effects: bool = True, sigma: tuple[float, f
         Outer iterations (Fisher steps, one alpha update, one sigma update each).
     tol : float
         Convergence tolerance on the largest change of theta, log alpha and log sigma.
+    power_dispersion : bool
+        Shape :math:`\\alpha_0\\mu^k` with :math:`k` estimated (variance :math:`\\mu + \\mu^{2-k}/\\alpha_0`);
+        False: constant shape (NB2, :math:`k = 0`). With a constant shape fitted to flows from 0 to 3
+        million, large pairs get almost no weight in the mean (Fisher weight :math:`\\approx\\alpha`) and
+        their expected flows overshoot by orders of magnitude.
 
     Returns
     -------
     dict
         ``theta`` (periods, covariates[, origin effects, destination effects]), ``cov`` (its Laplace
-        covariance), ``alpha``, ``log_alpha_sd``, ``sigma_origin``, ``sigma_destination``, ``iterations``,
+        covariance), ``alpha`` (:math:`\\alpha_0`), ``alpha_power`` (:math:`k`), ``dispersion_cov`` (2 x 2
+        covariance of log alpha0 and k), ``log_alpha_sd``, ``sigma_origin``, ``sigma_destination``, ``iterations``,
         ``converged``, ``grad_norm`` (Newton decrement of the penalised log posterior at the mode),
         ``min_eigenvalue`` (of the penalised information), ``loglik``, ``n_rows``.
     """
@@ -302,14 +333,14 @@ def nb_glm(d: GravityDesign, *, with_effects: bool = True, sigma: tuple[float, f
                            np.full(c, sigma[0] ** -2), np.full(c, sigma[1] ** -2)])
     theta = mean.copy()
     theta[:t] = np.log(max(y.mean(), 1e-3))
-    alpha, s_u, s_v = 1.0, sigma[0], sigma[1]
+    disp = np.array([0.0, 0.0])
+    s_u, s_v = sigma[0], sigma[1]
     converged, it = False, 0
     for it in range(1, max_iter + 1):
-        new, info = _newton(op, y, theta, alpha, prec, mean, steps=10, tol=tol)
-        mu = np.exp(np.clip(op.eta(new), -30, 30))
-        new_alpha, _ = _profile_alpha(y, mu, alpha)
-        change = max(float(np.max(np.abs(new - theta))), abs(np.log(new_alpha / alpha)))
-        theta, alpha = new, new_alpha
+        new, info = _newton(op, y, theta, disp, prec, mean, steps=10, tol=tol)
+        new_disp, _ = _profile_dispersion(y, op.eta(new), (disp[0], disp[1]), power_dispersion)
+        change = max(float(np.max(np.abs(new - theta))), float(np.max(np.abs(new_disp - disp))))
+        theta, disp = new, new_disp
         if c and estimate_sigma:
             cov_eff = np.linalg.inv(info)
             u, v = theta[t + k:t + k + c], theta[t + k + c:]
@@ -321,19 +352,24 @@ def nb_glm(d: GravityDesign, *, with_effects: bool = True, sigma: tuple[float, f
             change = max(change, abs(np.log(s_u_new / s_u)), abs(np.log(s_v_new / s_v)))
             s_u, s_v = s_u_new, s_v_new
             prec[t + k:t + k + c], prec[t + k + c:] = s_u**-2, s_v**-2
-        logger.debug("gravity fit iteration %d: change %.2e, alpha %.4f", it, change, alpha)
+        logger.debug("gravity fit iteration %d: change %.2e, dispersion %s", it, change, disp)
         if change < tol:
             converged = True
             break
-    theta, info = _newton(op, y, theta, alpha, prec, mean, steps=20)
-    mu = np.exp(np.clip(op.eta(theta), -30, 30))
-    alpha, a_info = _profile_alpha(y, mu, alpha)
-    grad = op.xt((y - mu) / (1.0 + mu / alpha)) - prec * (theta - mean)
-    info = op.xtwx(mu / (1.0 + mu / alpha)) + np.diag(prec)
+    theta, info = _newton(op, y, theta, disp, prec, mean, steps=20)
+    eta = op.eta(theta)
+    mu = np.exp(np.clip(eta, -30, 30))
+    disp, d_info = _profile_dispersion(y, eta, (disp[0], disp[1]), power_dispersion)
+    alpha = _shape(disp[0], disp[1], eta)
+    g, w = _score_eta(y, eta, disp)
+    grad = op.xt(g) - prec * (theta - mean)
+    info = op.xtwx(w) + np.diag(prec)
+    d_cov = np.linalg.inv(d_info)
     cov = np.linalg.inv(info)
     decrement = float(np.sqrt(max(grad @ cov @ grad, 0.0)))  # ~0 at the mode
     eig_min = float(np.linalg.eigvalsh(info).min())
-    return {"theta": theta, "cov": cov, "alpha": alpha, "log_alpha_sd": float(1 / np.sqrt(a_info)),
+    return {"theta": theta, "cov": cov, "alpha": float(np.exp(disp[0])), "alpha_power": float(disp[1]),
+            "dispersion_cov": d_cov.tolist(), "log_alpha_sd": float(np.sqrt(d_cov[0, 0])),
             "sigma_origin": float(s_u), "sigma_destination": float(s_v), "iterations": it,
             "converged": bool(converged and decrement < 1e-2 and eig_min > 0), "grad_norm": decrement,
             "min_eigenvalue": eig_min, "loglik": float(nb_logpmf(y, mu, alpha).sum()),
@@ -361,7 +397,8 @@ def fit_gravity(d: GravityDesign, *, draws: int = 2000, seed: int = 0, attrs: Ma
     -------
     az.InferenceData
         ``posterior``: ``grav_beta`` (coef), ``grav_period_effect`` (period), ``grav_origin_effect`` and
-        ``grav_destination_effect`` (country), ``grav_alpha``, ``grav_sigma_origin``,
+        ``grav_destination_effect`` (country), ``grav_alpha`` and ``grav_alpha_power`` (the shape of a row
+        is ``grav_alpha * mu**grav_alpha_power``), ``grav_sigma_origin``,
         ``grav_sigma_destination``; attrs ``model_name``, ``gravity_centering`` (JSON), ``gravity_fit``
         (JSON: convergence, log likelihood, iterations), ``fit_method``.
     """
@@ -372,17 +409,22 @@ def fit_gravity(d: GravityDesign, *, draws: int = 2000, seed: int = 0, attrs: Ma
     t, k, c = len(d.periods), len(COVARIATES), len(d.countries)
     chol = np.linalg.cholesky(res["cov"] + 1e-12 * np.eye(len(res["theta"])))
     z = res["theta"][None, :] + rng.standard_normal((draws, len(res["theta"]))) @ chol.T
-    log_alpha = np.log(res["alpha"]) + res["log_alpha_sd"] * rng.standard_normal(draws)
+    dcov = np.asarray(res["dispersion_cov"])
+    if not res["alpha_power"] and dcov[1, 1] > 1e6:  # constant shape: k fixed at 0
+        dcov = np.array([[dcov[0, 0], 0.0], [0.0, 0.0]])
+    dz = np.array([np.log(res["alpha"]), res["alpha_power"]]) + rng.multivariate_normal(np.zeros(2), dcov, draws)
+    log_alpha, power = dz[:, 0], dz[:, 1]
     post = {
         "grav_period_effect": (("chain", "draw", "period"), z[None, :, :t]),
         "grav_beta": (("chain", "draw", "coef"), z[None, :, t:t + k]),
         "grav_origin_effect": (("chain", "draw", "country"), z[None, :, t + k:t + k + c]),
         "grav_destination_effect": (("chain", "draw", "country"), z[None, :, t + k + c:]),
         "grav_alpha": (("chain", "draw"), np.exp(log_alpha)[None]),
+        "grav_alpha_power": (("chain", "draw"), power[None]),
         "grav_sigma_origin": (("chain", "draw"), np.full((1, draws), res["sigma_origin"])),
         "grav_sigma_destination": (("chain", "draw"), np.full((1, draws), res["sigma_destination"])),
     }
-    summary = {k2: v for k2, v in res.items() if k2 not in ("theta", "cov")}
+    summary = {k2: v for k2, v in res.items() if k2 not in ("theta", "cov", "dispersion_cov")}
     ds = xr.Dataset(post, coords={"chain": [0], "draw": np.arange(draws), "period": list(d.periods),
                                   "coef": list(COVARIATES), "country": list(d.countries)})
     ds.attrs = {"model_name": GRAVITY_MODEL_NAME, "gravity_centering": json.dumps(d.centering, sort_keys=True),
@@ -433,6 +475,14 @@ def log_mu_draws(draws: Mapping[str, np.ndarray], d: GravityDesign, *, period_sd
     pidx = np.where(d.period_idx < 0, tau.shape[1], d.period_idx)
     return (tau_ext[:, pidx] + draws["grav_beta"] @ d.x.T
             + draws["grav_origin_effect"][:, d.origin_idx] + draws["grav_destination_effect"][:, d.destination_idx])
+
+
+def row_shape(draws: Mapping[str, np.ndarray], log_mu: np.ndarray) -> np.ndarray:
+    """Per-draw, per-row NB shape :math:`\\alpha_0\\mu^k` for log means ``log_mu`` (samples, ...)."""
+    extra = (1,) * (log_mu.ndim - 1)
+    a0 = draws["grav_alpha"].reshape(-1, *extra)
+    k = draws.get("grav_alpha_power", np.zeros_like(draws["grav_alpha"])).reshape(-1, *extra)
+    return a0 * np.exp(k * np.clip(log_mu, -30, 30))
 
 
 def period_step_sd(idata: Any) -> float:

@@ -126,6 +126,8 @@ def stage_fit_migration(ctx: RunContext) -> dict[str, Any]:
         resolve_priors,
     )
 
+    if ctx.cfg.mobility.migration.fit == "laplace":
+        return _fit_gravity(ctx)
     inputs, _cov, _geo, _table = _migration_data(ctx)
     priors = resolve_priors(ctx.cfg.mobility.migration.priors)
     attrs = {**fit_attrs(inputs, priors), "config_sha256": ctx.cfg_hash}
@@ -142,6 +144,20 @@ def stage_fit_migration(ctx: RunContext) -> dict[str, Any]:
     return {"outputs": ["fits/migration.nc", "fits/migration_diagnostics.nc", "fits/regime_frictions.csv"],
             "passed": bool(diag["passed"]), "gate": gate_summary(diag),
             "headline": [f"migration model: {gate_summary(diag)}"]}
+
+
+def _fit_gravity(ctx: RunContext) -> dict[str, Any]:
+    """The all-country gravity fit (Laplace); its gate is the optimiser's convergence."""
+    from climmig.mobility.migration_run import fit_gravity_for_run, gravity_coefficients, gravity_gate
+
+    idata, _panel = fit_gravity_for_run(ctx.catalog, ctx.cfg, seed=stage_seed(ctx.cfg.seed, "fit_migration"),
+                                        attrs={"config_sha256": ctx.cfg_hash})
+    save_fit(idata, ctx.path("fits", "migration.nc"))
+    with atomic_path(ctx.path("fits", "migration_coefficients.csv")) as tmp:
+        gravity_coefficients(idata).to_csv(tmp)
+    passed, gate = gravity_gate(idata)
+    return {"outputs": ["fits/migration.nc", "fits/migration_coefficients.csv"], "passed": passed, "gate": gate,
+            "headline": [f"migration model (all countries): {gate}"]}
 
 
 def _gate(ctx: RunContext) -> dict[str, bool]:
@@ -177,10 +193,17 @@ class _Models:
         self.exposure = xr.load_dataset(ctx.path("exposure", "exposure.nc"))
         hazards = [str(h) for h in self.disp.posterior["hazard"].values]
         self.drivers = displacement_drivers(self.exposure, hazards, ctx.cfg.mobility.displacement.hazard_layer_map)
-        _inputs, cov, geo, table = _migration_data(ctx)
         regions = [str(r) for r in self.exposure["region"].values]
-        self.flow_drivers = flow_drivers(self.exposure, cov.sel(region=regions),
-                                         geo.sel(origin=regions, destination=regions))
+        self.corridors = {k: tuple(v) for k, v in ctx.cfg.mobility.migration.corridors.items()} or None
+        from climmig.mobility.migration_run import is_gravity_fit, projection_flow_drivers
+
+        if is_gravity_fit(self.mig):
+            table = ctx.catalog.open(ctx.cfg.mobility.migration.regimes)
+            self.flow_drivers = projection_flow_drivers(ctx.catalog, ctx.cfg, self.mig, self.exposure)
+        else:
+            _inputs, cov, geo, table = _migration_data(ctx)
+            self.flow_drivers = flow_drivers(self.exposure, cov.sel(region=regions),
+                                             geo.sel(origin=regions, destination=regions))
         years = [int(y) for y in self.exposure["year"].values]
         self.regimes = pair_regimes(table, regions, years)
         self.samples = ctx.cfg.projection.samples
@@ -242,7 +265,7 @@ class _Models:
             "internal_migration": flows["internal_migration"],
         }).copy(deep=False)
 
-    def _flows(self, state: Any, regimes: xr.DataArray) -> xr.Dataset:
+    def _flows(self, state: Any, regimes: xr.DataArray, totals_only: bool = True) -> xr.Dataset:
         """Migration flows for a projection state's drivers under the given border regimes."""
         from climmig.mobility.migration import predict_flows
 
@@ -258,6 +281,8 @@ class _Models:
         base = base.mean("hazard")
         rel = (state.drivers["exposure_ratio"].mean("hazard") / base.where(base > 0)).fillna(1.0)
         fd = fd.assign(exposure_ratio=fd["exposure_ratio"] * rel)
+        if "internal_exposure_ratio" in fd:
+            fd = fd.assign(internal_exposure_ratio=fd["internal_exposure_ratio"] * rel)
         # only the per-region totals are used (the pair matrices' expected and typical flows are skipped); the
         # internal-migration parameter draws depend on the seed only, so they are drawn once
         with self._lock:
@@ -266,7 +291,7 @@ class _Models:
 
                 self._internal = internal_parameter_draws(None, self.samples, self.seed)
         return predict_flows(self.mig, fd, regimes, samples=self.samples, seed=self.seed, internal=self._internal,
-                             totals_only=True)
+                             totals_only=totals_only, corridors=self.corridors)
 
 
 def _models(ctx: RunContext) -> _Models:
@@ -334,9 +359,13 @@ def stage_projection(ctx: RunContext) -> dict[str, Any]:
                      f"(90 % interval {q[0]:,.0f}-{q[2]:,.0f})")
     if not all(passed.values()):
         lines.append("WARNING: projected from a fit that failed the convergence gate (allow_unconverged)")
-    return {"outputs": ["projection/projection.nc", "projection/summary.nc",
-                        "projection/displacement_by_region_scenario_horizon.csv"],
-            "headline": lines, "unconverged_fit": not all(passed.values())}
+    outputs = ["projection/projection.nc", "projection/summary.nc",
+               "projection/displacement_by_region_scenario_horizon.csv"]
+    from climmig.mobility.migration_run import is_gravity_fit, write_corridor_outputs
+
+    if is_gravity_fit(m.mig):
+        outputs += write_corridor_outputs(m, ctx, lines)
+    return {"outputs": outputs, "headline": lines, "unconverged_fit": not all(passed.values())}
 
 
 def _comparison_threads(compute: Any) -> int:
