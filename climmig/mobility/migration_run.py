@@ -17,7 +17,8 @@ import xarray as xr
 from climmig.errors import DataError
 
 __all__ = ["corridor_summary", "fit_gravity_for_run", "gravity_coefficients", "gravity_gate", "is_gravity_fit",
-           "projection_flow_drivers", "study_flood_rate", "write_corridor_outputs"]
+           "fit_internal_climate_for_run", "projection_flow_drivers", "run_internal_draws", "study_flood_rate",
+           "write_corridor_outputs"]
 
 logger = logging.getLogger(__name__)
 
@@ -245,3 +246,36 @@ def write_corridor_outputs(models: Any, ctx: Any, lines: list[str]) -> list[str]
                      f"highest rate observed in the flow data ({float(attrs['climmig_max_observed_emigration_rate']):.2%}"
                      " of the population per year); they are kept (no cap)")
     return ["projection/migration_corridors.csv", "projection/migration_corridors.nc"]
+
+
+def fit_internal_climate_for_run(ctx: Any, headline: list[str]) -> list[str]:
+    """Fit the PRMN climate elasticity; write ``fits/internal_climate.nc`` and the prior/posterior table."""
+    from climmig.io.writers import atomic_path, write_netcdf
+    from climmig.mobility.internal_climate import elasticity_table, fit_internal_climate, load_prmn_fit_inputs
+    from climmig.provenance import stamp
+
+    series = load_prmn_fit_inputs(ctx.catalog)
+    fit = fit_internal_climate(series, seed=int(ctx.cfg.seed) % (2**32))
+    write_netcdf(stamp(fit, "internal moves for climate reasons: PRMN Somalia fit", ctx.cfg_hash, ctx.cfg.seed),
+                 ctx.path("fits", "internal_climate.nc"))
+    table = elasticity_table(fit)
+    with atomic_path(ctx.path("fits", "internal_climate_prior_posterior.csv")) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.5g")
+    with atomic_path(ctx.path("fits", "internal_climate_observations.csv")) as tmp:
+        series.to_csv(tmp, index=False)
+    b = table[(table["parameter"] == "climate_elasticity")].set_index("distribution")
+    headline.append(f"internal climate elasticity (PRMN Somalia, {fit.attrs['n_obs']} reason-years, ESS "
+                    f"{fit.attrs['ess']}): posterior median {b.loc['posterior', 'q50']:.2f} (90 % "
+                    f"{b.loc['posterior', 'q05']:.2f} to {b.loc['posterior', 'q95']:.2f}); prior median "
+                    f"{b.loc['prior', 'q50']:.2f} ({b.loc['prior', 'q05']:.2f} to {b.loc['prior', 'q95']:.2f})")
+    return ["fits/internal_climate.nc", "fits/internal_climate_prior_posterior.csv",
+            "fits/internal_climate_observations.csv"]
+
+
+def run_internal_draws(paths: Mapping[str, Any], samples: int, seed: int) -> xr.Dataset:
+    """Internal parameter draws for projections: PRMN posterior elasticity when its fit exists, else priors."""
+    from climmig.mobility.internal_climate import internal_draws_with_climate_posterior
+
+    p = paths.get("internal_climate")
+    fit = xr.load_dataset(p) if p is not None and p.exists() else None
+    return internal_draws_with_climate_posterior(fit, samples, seed, paths.get("internal_priors") or None)

@@ -156,8 +156,13 @@ def _fit_gravity(ctx: RunContext) -> dict[str, Any]:
     with atomic_path(ctx.path("fits", "migration_coefficients.csv")) as tmp:
         gravity_coefficients(idata).to_csv(tmp)
     passed, gate = gravity_gate(idata)
-    return {"outputs": ["fits/migration.nc", "fits/migration_coefficients.csv"], "passed": passed, "gate": gate,
-            "headline": [f"migration model (all countries): {gate}"]}
+    outputs = ["fits/migration.nc", "fits/migration_coefficients.csv"]
+    headline = [f"migration model (all countries): {gate}"]
+    if ctx.cfg.mobility.migration.internal_fit == "prmn":
+        from climmig.mobility.migration_run import fit_internal_climate_for_run
+
+        outputs += fit_internal_climate_for_run(ctx, headline)
+    return {"outputs": outputs, "passed": passed, "gate": gate, "headline": headline}
 
 
 def _gate(ctx: RunContext) -> dict[str, bool]:
@@ -208,6 +213,9 @@ class _Models:
         self.regimes = pair_regimes(table, regions, years)
         self.samples = ctx.cfg.projection.samples
         self.seed = stage_seed(ctx.cfg.seed, "projection")
+        self.ctx_paths = {"internal_climate": ctx.path("fits", "internal_climate.nc")
+                          if ctx.cfg.mobility.migration.internal_fit == "prmn" else None,
+                          "internal_priors": ctx.cfg.mobility.migration.internal_priors}
         # recent predictions, keyed by the identity of their input objects: an option that leaves an input
         # untouched (event-only options keep the drivers and regimes, border regimes keep the drivers and the
         # rate multiplier) reuses the prediction, which equals a recomputed one (every call uses the same
@@ -287,9 +295,9 @@ class _Models:
         # internal-migration parameter draws depend on the seed only, so they are drawn once
         with self._lock:
             if self._internal is None:
-                from climmig.mobility.internal import internal_parameter_draws
+                from climmig.mobility.migration_run import run_internal_draws
 
-                self._internal = internal_parameter_draws(None, self.samples, self.seed)
+                self._internal = run_internal_draws(self.ctx_paths, self.samples, self.seed)
         return predict_flows(self.mig, fd, regimes, samples=self.samples, seed=self.seed, internal=self._internal,
                              totals_only=totals_only, corridors=self.corridors)
 
