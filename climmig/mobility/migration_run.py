@@ -17,8 +17,8 @@ import xarray as xr
 from climmig.errors import DataError
 
 __all__ = ["corridor_summary", "fit_gravity_for_run", "gravity_coefficients", "gravity_gate", "is_gravity_fit",
-           "fit_internal_climate_for_run", "projection_flow_drivers", "run_internal_draws", "study_flood_rate",
-           "write_corridor_outputs"]
+           "fit_forced_for_run", "fit_internal_climate_for_run", "projection_flow_drivers", "run_internal_draws", "study_flood_rate",
+           "write_corridor_outputs", "write_forced_outputs"]
 
 logger = logging.getLogger(__name__)
 
@@ -279,3 +279,83 @@ def run_internal_draws(paths: Mapping[str, Any], samples: int, seed: int) -> xr.
     p = paths.get("internal_climate")
     fit = xr.load_dataset(p) if p is not None and p.exists() else None
     return internal_draws_with_climate_posterior(fit, samples, seed, paths.get("internal_priors") or None)
+
+
+FORCED_YEARS = range(2009, 2023)  # IDMC weather events 2008-2022 (2008 is the first lag year)
+
+
+def fit_forced_for_run(ctx: Any, headline: list[str]) -> list[str]:
+    """Fit the UNHCR forced-displacement model; write ``fits/forced_displacement.nc`` and its coefficients."""
+    from climmig.io.writers import atomic_path, write_netcdf
+    from climmig.mobility.forced import fit_forced, forced_panel
+    from climmig.provenance import stamp
+
+    cat = ctx.catalog
+    rows = forced_panel(cat.open("unhcr_new_arrivals"), cat.open("idmc_gidd_weather_events"),
+                        cat.open("wdi_population"), cat.open("wdi_gdp_per_capita"), FORCED_YEARS)
+    fit = fit_forced(rows, seed=int(ctx.cfg.seed) % (2**32))
+    write_netcdf(stamp(fit, "cross-border forced displacement: UNHCR fit", ctx.cfg_hash, ctx.cfg.seed),
+                 ctx.path("fits", "forced_displacement.nc"))
+    q = fit["beta"].quantile([0.05, 0.5, 0.95], "sample").to_pandas().T
+    with atomic_path(ctx.path("fits", "forced_displacement_coefficients.csv")) as tmp:
+        q.to_csv(tmp, float_format="%.4g")
+    d = q.loc["disaster_z"]
+    headline.append(f"forced displacement abroad (UNHCR, {fit.attrs['n_rows']} origin-years): disaster-displacement "
+                    f"coefficient {d[0.5]:+.3f} (90 % {d[0.05]:+.3f} to {d[0.95]:+.3f}) per sd; conflict not modelled")
+    return ["fits/forced_displacement.nc", "fits/forced_displacement_coefficients.csv"]
+
+
+def write_forced_outputs(models: Any, ctx: Any, lines: list[str]) -> list[str]:
+    """Project forced displacement abroad from the study area and split it over the UNHCR corridors."""
+    from climmig.io.writers import atomic_path, write_netcdf
+    from climmig.mobility.corridors import DEFAULT_CORRIDORS
+    from climmig.mobility.forced import corridor_shares, predict_forced
+    from climmig.provenance import stamp
+
+    path = ctx.path("fits", "forced_displacement.nc")
+    if not path.exists():
+        return []
+    cfg = ctx.cfg
+    fit = xr.load_dataset(path)
+    fd = models.flow_drivers
+    regions = [str(r) for r in fd["population"]["region"].values]
+    ev = ctx.catalog.open("idmc_gidd_weather_events")
+    col = "Disaster Internal Displacements (Raw)"
+    pop = ctx.catalog.open("wdi_population")
+    yrs = sorted(int(y) for y in ev["year"].dropna().unique())
+    tot = pd.to_numeric(ev[col], errors="coerce").groupby(ev["iso3"]).sum().reindex(regions).fillna(0.0)
+    p = pop[pop["year"].isin(yrs)].groupby("iso3")["population"].mean().reindex(regions)
+    base = 1000 * tot / len(yrs) / p
+    out = predict_forced(fit, fd, base, samples=models.samples, seed=models.seed + 17)
+    corr = {k: tuple(v) for k, v in cfg.mobility.migration.corridors.items()} or DEFAULT_CORRIDORS
+    arrivals = ctx.catalog.open("unhcr_new_arrivals")
+    shares = corridor_shares(arrivals, regions, range(2013, 2023), corr, regions)
+    ds = xr.Dataset({"forced_displacement_abroad": out.astype("float32")},
+                    attrs={"climmig_conflict": fit.attrs.get("conflict", ""),
+                           "climmig_corridor_shares": "UNHCR new arrivals 2013-2022 by corridor (fixed)"})
+    ds = stamp(ds, "projection: cross-border forced displacement (UNHCR-fitted, conflict at its 2009-2022 average)",
+               ctx.cfg_hash, cfg.seed)
+    write_netcdf(ds, ctx.path("projection", "forced_displacement_abroad.nc"))
+    rows = []
+    for h in cfg.horizons:
+        m = out.sel(year=slice(h.start, h.end)).mean("year")
+        for sc in m["scenario"].values:
+            for r in regions + ["study area"]:
+                v = m.sel(scenario=sc).sum("region") if r == "study area" else m.sel(scenario=sc, region=r)
+                q = np.quantile(v.values, [0.05, 0.5, 0.95])
+                row = {"scenario": str(sc), "horizon": h.name, "origin": r, "q0.05": q[0], "q0.5": q[1],
+                       "q0.95": q[2]}
+                if r != "study area":
+                    row.update({f"median_to_{c}": q[1] * s for c, s in shares.loc[r].items()})
+                rows.append(row)
+    table = pd.DataFrame(rows)
+    with atomic_path(ctx.path("projection", "forced_displacement_abroad.csv")) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.4g")
+    with atomic_path(ctx.path("projection", "forced_displacement_corridor_shares.csv")) as tmp:
+        shares.to_csv(tmp, float_format="%.4f")
+    last, sc = cfg.horizons[-1].name, cfg.scenarios[len(cfg.scenarios) // 2]
+    r = table[(table["horizon"] == last) & (table["scenario"] == sc) & (table["origin"] == "study area")].iloc[0]
+    lines.append(f"forced displacement abroad from the study area, {last}, {sc}: median {r['q0.5']:,.0f} people/yr "
+                 f"(90 % {r['q0.05']:,.0f}-{r['q0.95']:,.0f}); conflict held at its 2009-2022 average")
+    return ["projection/forced_displacement_abroad.nc", "projection/forced_displacement_abroad.csv",
+            "projection/forced_displacement_corridor_shares.csv"]

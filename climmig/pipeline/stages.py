@@ -162,6 +162,10 @@ def _fit_gravity(ctx: RunContext) -> dict[str, Any]:
         from climmig.mobility.migration_run import fit_internal_climate_for_run
 
         outputs += fit_internal_climate_for_run(ctx, headline)
+    if ctx.cfg.mobility.migration.forced_displacement == "unhcr":
+        from climmig.mobility.migration_run import fit_forced_for_run
+
+        outputs += fit_forced_for_run(ctx, headline)
     return {"outputs": outputs, "passed": passed, "gate": gate, "headline": headline}
 
 
@@ -369,10 +373,11 @@ def stage_projection(ctx: RunContext) -> dict[str, Any]:
         lines.append("WARNING: projected from a fit that failed the convergence gate (allow_unconverged)")
     outputs = ["projection/projection.nc", "projection/summary.nc",
                "projection/displacement_by_region_scenario_horizon.csv"]
-    from climmig.mobility.migration_run import is_gravity_fit, write_corridor_outputs
+    from climmig.mobility.migration_run import is_gravity_fit, write_corridor_outputs, write_forced_outputs
 
     if is_gravity_fit(m.mig):
         outputs += write_corridor_outputs(m, ctx, lines)
+        outputs += write_forced_outputs(m, ctx, lines)
     return {"outputs": outputs, "headline": lines, "unconverged_fit": not all(passed.values())}
 
 
