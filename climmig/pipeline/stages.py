@@ -522,6 +522,10 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     sections.append(flows_section(proj["internal_migration"].sel(sel).mean("year"),
                                   proj["cross_border_migration"].sel(sel).mean("year"),
                                   period=f"{last.start}-{last.end}, {mid_sc}"))
+    from climmig.report.migration_sections import migration_sections
+
+    sections.extend(migration_sections(ctx.run_dir, scenario=mid_sc, horizon=last.name,
+                                       period=f"{last.start}-{last.end}, {mid_sc}"))
     cmp_file = ctx.path("interventions", "comparison.nc")
     if cmp_file.exists():
         sections.append(comparison_section(xr.load_dataset(cmp_file), scenario=mid_sc))
