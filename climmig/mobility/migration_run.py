@@ -86,7 +86,9 @@ def gravity_coefficients(idata: Any) -> pd.DataFrame:
     for name, values in [*((f"beta[{c}]", post["grav_beta"].sel(coef=c)) for c in post["coef"].values),
                          *((f"period_effect[{p}]", post["grav_period_effect"].sel(period=p))
                            for p in post["period"].values),
-                         ("alpha", post["grav_alpha"]), ("sigma_origin", post["grav_sigma_origin"]),
+                         ("alpha", post["grav_alpha"]),
+                         *((("alpha_power", post["grav_alpha_power"]),) if "grav_alpha_power" in post else ()),
+                         ("sigma_origin", post["grav_sigma_origin"]),
                          ("sigma_destination", post["grav_sigma_destination"])]:
         v = np.asarray(values).ravel()
         rows.append({"parameter": name, "mean": v.mean(), "sd": v.std(), "q05": np.quantile(v, 0.05),
