@@ -148,6 +148,7 @@ def stage_fit_migration(ctx: RunContext) -> dict[str, Any]:
 
 def _fit_gravity(ctx: RunContext) -> dict[str, Any]:
     """The all-country gravity fit (Laplace); its gate is the optimiser's convergence."""
+    from climmig.mobility.fit import save_fit
     from climmig.mobility.migration_run import fit_gravity_for_run, gravity_coefficients, gravity_gate
 
     idata, _panel = fit_gravity_for_run(ctx.catalog, ctx.cfg, seed=stage_seed(ctx.cfg.seed, "fit_migration"),
