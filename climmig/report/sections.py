@@ -318,9 +318,7 @@ def flows_section(internal: xr.DataArray, cross_border: xr.DataArray, *, period:
                "to the other countries of the study area") + "). Read the medians and the intervals, not single "
             "numbers.")
     if everywhere and int(attrs.get("climmig_draws_above_observed_max", 0)):
-        text += (f"
-
-No cap limits emigration. {int(attrs['climmig_draws_above_observed_max']):,} of "
+        text += (f"\n\nNo cap limits emigration. {int(attrs['climmig_draws_above_observed_max']):,} of "
                  f"{int(attrs.get('climmig_draws_total', 0)):,} projected values of a country's yearly emigration "
                  f"exceed the highest rate in the flow data ({float(attrs['climmig_max_observed_emigration_rate']):.1%}"
                  " of the population per year); they are kept.")
