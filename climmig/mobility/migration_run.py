@@ -241,7 +241,7 @@ def write_corridor_outputs(models: Any, ctx: Any, lines: list[str]) -> list[str]
     top = sub.sort_values("q0.5", ascending=False).head(5) if "q0.5" in sub else sub.head(0)
     if len(top):
         lines.append(f"main emigration corridors from the study area, {last}, {sc} (median people/yr): "
-                     + "; ".join(f"{r.corridor} {r._asdict()['q0.5']:,.0f}" for r in top.itertuples(index=False)))
+                     + "; ".join(f"{r['corridor']} {r['q0.5']:,.0f}" for _, r in top.iterrows()))
     above = int(attrs.get("climmig_draws_above_observed_max", 0))
     if above:
         lines.append(f"note: {above} of {attrs.get('climmig_draws_total')} draws of yearly emigration exceed the "
