@@ -34,7 +34,7 @@ import pandas as pd
 import xarray as xr
 
 from climmig.errors import DataError
-from climmig.mobility.crn_draws import negbin_draws
+from climmig.mobility.crn_draws import MAX_COUNT, negbin_draws, poisson_quantile
 from climmig.mobility.gravity import COVARIATES, gravity_draws, period_step_sd
 
 __all__ = ["DEFAULT_CORRIDORS", "corridor_drivers", "corridor_of", "fixed_destinations", "predict_corridors"]
@@ -176,6 +176,21 @@ def corridor_drivers(exposure: xr.Dataset, fixed: xr.Dataset, flood_rate: pd.Ser
     }, coords={"region": regions}, attrs={"climmig_stress_hazard": used})
 
 
+def _negbin_crn(rng: np.random.Generator, mu: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    """Negative-binomial counts whose random numbers depend on the arrays' size only.
+
+    Here the shape depends on the means (moment-matched corridor sums), so the gamma part is also drawn by
+    inversion at a fixed uniform (:func:`scipy.special.gammaincinv`): an intervention that changes some
+    means gets the same uniforms everywhere (common random numbers, as in :mod:`climmig.mobility.crn_draws`).
+    """
+    from scipy import special
+
+    u_g, u_p = rng.random(mu.shape), rng.random(mu.shape)
+    a = np.maximum(shape, 1e-6)
+    g = special.gammaincinv(a, u_g) / a
+    return poisson_quantile(u_p, np.minimum(mu * g, MAX_COUNT))
+
+
 def _regime_term(beta: np.ndarray, names: np.ndarray) -> np.ndarray:
     """Regime effect (samples, *names.shape) from the regime coefficient draws."""
     out = np.zeros((beta.shape[0], *names.shape))
@@ -307,11 +322,11 @@ def predict_corridors(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *,
         tot_mu = mu_all.sum("corridor")
         ex = ex_all.sum("corridor")
         shape = (tot_mu**2 / ex.where(ex > 0, 1.0)).transpose(*tot_mu.dims)
-        cnt = negbin_draws(rng, np.maximum(tot_mu.values, 1e-12), np.maximum(shape.values, 1e-6))
+        cnt = _negbin_crn(rng, np.maximum(tot_mu.values, 1e-12), shape.values)
         cross = tot_mu.copy(data=cnt) / period
     else:
         shape = (mu_all**2 / ex_all.where(ex_all > 0, 1.0)).transpose(*mu_all.dims)
-        cnt = negbin_draws(rng, np.maximum(mu_all.values, 1e-12), np.maximum(shape.values, 1e-6))
+        cnt = _negbin_crn(rng, np.maximum(mu_all.values, 1e-12), shape.values)
         cnt[mu_all.values <= 0] = 0.0
         flow = mu_all.copy(data=cnt) / period
         cross = flow.sum("corridor")
@@ -323,7 +338,8 @@ def predict_corridors(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *,
     internal = internal.assign_coords(sample=np.arange(samples))
     er = drivers["internal_exposure_ratio"] if "internal_exposure_ratio" in drivers else drivers["exposure_ratio"]
     inner = expected_internal_migration(internal, drivers["population"], er)
-    inner_cnt = negbin_draws(rng, np.maximum(inner.transpose(*[d for d in dims5 if d != "origin"], "region").values, 1e-12),
+    # internal draws from their own stream: identical whenever their inputs are (whatever the cross-border part)
+    inner_cnt = negbin_draws(np.random.default_rng([seed, 2]), np.maximum(inner.transpose(*[d for d in dims5 if d != "origin"], "region").values, 1e-12),
                              internal["alpha"].values.reshape(-1, *([1] * (inner.ndim - 1))))
     internal_mig = inner.transpose(*[d for d in dims5 if d != "origin"], "region").copy(data=inner_cnt)
     internal_mig.attrs = {"units": "1", "long_name": "people moving between zones inside the region in the year"}

@@ -68,3 +68,20 @@ def test_corridor_flows_equal_the_sum_over_their_destinations() -> None:
     np.testing.assert_allclose(tot, out["cross_border_migration"])
     assert float(out["corridor_flow"].sel(origin=study[0], corridor=study[0]).max()) == 0.0
     assert out.attrs["climmig_emigration_cap"] == "none"
+
+
+def test_common_random_numbers_an_unchanged_origin_keeps_its_draws() -> None:
+    _panel_, idata, drivers, reg, _world, study = _setup(np.random.default_rng(8))
+    a = predict_corridors(idata, drivers, reg, samples=30, seed=5, totals_only=True)
+    # raise the second origin's population: the first origin's draws and all internal draws of the first stay
+    pop = drivers["population"].copy()
+    pop.loc[{"region": study[1]}] = pop.sel(region=study[1]) * 1.5
+    b = predict_corridors(idata, drivers.assign(population=pop), reg, samples=30, seed=5, totals_only=True)
+    np.testing.assert_array_equal(a["internal_migration"].sel(region=study[0]),
+                                  b["internal_migration"].sel(region=study[0]))
+    # same uniforms for every cell: the changed projection's draws move with the unchanged one's (common
+    # random numbers), so differences between options are not swamped by independent noise
+    for r in study:
+        x = a["cross_border_migration"].sel(region=r).values.ravel()
+        y = b["cross_border_migration"].sel(region=r).values.ravel()
+        assert np.corrcoef(np.argsort(np.argsort(x)), np.argsort(np.argsort(y)))[0, 1] > 0.9
