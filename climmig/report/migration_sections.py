@@ -75,7 +75,10 @@ def corridor_section(table: pd.DataFrame, *, scenario: str, horizon: str, period
         "population, income and diaspora. No cap limits a country's emigration: every model draw is kept."
         "\n\nWhat it leaves out: irregular movement that leaves no migrant stock (the Eastern Route from Ethiopia "
         "through Djibouti and Yemen to Saudi Arabia is largely missing from the flow estimates), refugees (shown "
-        "separately below), and changes of diaspora networks and destination countries after 2015.")
+        "separately below), and changes of diaspora networks and destination countries after 2015. Border "
+        "regimes are not causal in this model: given the diaspora that free movement itself built up, pairs "
+        "inside free-movement blocs have fewer moves than predicted, so a free-movement scenario among the "
+        "study countries lowers their projected flows (docs/migration.md).")
     return Section(f"Where emigrants go ({period})", text, figures=[ReportFigure(
         _corridor_figure(study, f"Emigration from the study area by corridor, {period}"),
         "People leaving the study area per year by destination corridor: bars are medians, whiskers 90 % "
