@@ -57,9 +57,18 @@ def backtest_flows_cmd(
                                   "seeded-random countries instead of a share of pairs (tests prediction "
                                   "for countries outside the fit)."),
 ) -> None:
-    """Hold out pairs of the flow table, fit the migration model on the rest and score its predictions."""
+    """Hold out pairs of the flow table, fit the migration model on the rest and score its predictions.
+
+    With the all-country model (``mobility.migration.fit: laplace``, no ``--flows``): a pair hold-out and a
+    time hold-out (fit up to 2005-2010, predict 2010-2015) on the full table, against a negative-binomial
+    gravity GLM.
+    """
     from climmig.mobility.flows_backtest import backtest_flows, plot_observed_vs_predicted
 
+    cfg0 = load_config(config)
+    if flows is None and cfg0.mobility.migration.fit == "laplace":
+        _backtest_gravity(cfg0, config, holdout, seed, samples, json_out, plot)
+        return
     cfg, _cat, inputs, *_ = _inputs(config, flows)
     scores, pred, _ = backtest_flows(inputs, cfg.mobility.migration.priors, cfg.mobility.migration_sampler,
                                      holdout=holdout, seed=seed, samples=samples, countries=countries)
@@ -82,6 +91,56 @@ def backtest_flows_cmd(
             pred["observed"].to_numpy(), np.vstack([pred["q05"], pred["q50"], pred["q95"]]),
             pred["poisson_glm"].to_numpy(), plot,
             f"held-out flows (n={scores['n']}): coverage_90 {scores['coverage_90']:.2f}")
+        typer.echo(f"plot: {plot}")
+
+
+def _backtest_gravity(cfg, config: Path, holdout: float, seed: int, samples: int, json_out: Path | None,
+                      plot: Path | None) -> None:
+    import numpy as np
+
+    from climmig.catalog import load_catalog
+    from climmig.mobility.flows_backtest import backtest_gravity, plot_observed_vs_predicted
+    from climmig.mobility.flows_panel import load_flow_panel
+
+    mig = cfg.mobility.migration
+    cat = load_catalog(catalog_path(cfg, config))
+    measure = "flow" if mig.flow_measure == "da_pb_closed" else mig.flow_measure
+    panel, _geo, _table = load_flow_panel(cat, flows_id=mig.flows, stocks_id=mig.stocks, regimes_id=mig.regimes,
+                                          boundaries_id=cfg.study_area.boundaries, measure=measure)
+    panel = type(panel)(panel.rows, panel.countries, panel.dropped, mig.flow_measure)
+    scores, pred = backtest_gravity(panel, holdout=holdout, seed=seed, samples=min(samples, 400))
+    scores["config_sha256"] = science_hash(cfg)
+    scores["flows"] = mig.flows
+    scores["dropped_countries"] = sorted(panel.dropped.get("countries", {}))
+    scores["dropped_share_of_flows"] = panel.dropped.get("share_of_flows", 0.0)
+    con = Console(highlight=False)
+    t = Table(title=f"all-country migration back-test ({mig.flows}, {mig.flow_measure}, seed {seed}): climmig "
+                    "gravity GLMM vs negative-binomial gravity GLM")
+    for c in ("check", "held out", "log score", "log score NB GLM", "90 % coverage", "coverage NB GLM",
+              "median |log err|", "NB GLM", "log score (flows > 0)", "NB GLM (flows > 0)"):
+        t.add_column(c)
+    for name, label in (("pairs", f"{holdout:.0%} of pairs, every period"),
+                        ("time", f"period {scores['time']['test_period']} (fit to "
+                                 f"{scores['time']['train_periods'][-1]})")):
+        s = scores[name]
+        t.add_row(label, f"{s['n']:,}", f"{s['log_score']:.3f}", f"{s['log_score_nb_glm']:.3f}",
+                  f"{s['coverage_90']:.3f}", f"{s['coverage_90_nb_glm']:.3f}", f"{s['median_abs_log_error']:.2f}",
+                  f"{s['median_abs_log_error_nb_glm']:.2f}", f"{s['log_score_nonzero']:.3f}",
+                  f"{s['log_score_nb_glm_nonzero']:.3f}")
+    con.print(t)
+    if json_out is not None:
+        from climmig.io.writers import write_json, write_text
+
+        write_json(scores, json_out)
+        write_text(pred.to_csv(index=False), json_out.with_suffix(".predictions.csv"))
+        plot = plot or json_out.with_suffix(".png")
+    if plot is not None:
+        sub = pred[(pred["check"] == "time") & (pred["observed"] > 0)]
+        sub = sub.sample(n=min(len(sub), 3000), random_state=seed)
+        plot_observed_vs_predicted(sub["observed"].to_numpy(), np.vstack([sub["q05"], sub["q50"], sub["q95"]]),
+                                   sub["nb_glm"].to_numpy(), plot,
+                                   f"2010-2015 flows predicted from 1990-2010 (3,000 nonzero pairs shown); "
+                                   f"coverage_90 {scores['time']['coverage_90']:.2f}")
         typer.echo(f"plot: {plot}")
 
 
@@ -115,6 +174,13 @@ def fit_migration_cmd(
         cfg = load_config(config)
         target = out or _run_dir(cfg, config) / "fits" / "migration.nc"
         _fit_internal(cfg, internal_flows, target.with_name("internal_migration.nc"), out_console)
+        return
+    cfg0 = load_config(config)
+    if flows is None and cfg0.mobility.migration.fit == "laplace":
+        _fit_gravity_cli(cfg0, config, out, out_console)
+        if internal_flows is not None:
+            target = out or _run_dir(cfg0, config) / "fits" / "migration.nc"
+            _fit_internal(cfg0, internal_flows, target.with_name("internal_migration.nc"), out_console)
         return
     cfg, _cat, inputs, cov, geo, table = _inputs(config, flows)
     priors = resolve_priors(cfg.mobility.migration.priors)
@@ -155,6 +221,38 @@ def fit_migration_cmd(
     if internal_flows is not None:
         _fit_internal(cfg, internal_flows, target.with_name("internal_migration.nc"), out_console)
     enforce_gate(diag, cfg.mobility.gate, "migration")
+
+
+def _fit_gravity_cli(cfg, config: Path, out: Path | None, con: Console) -> None:
+    from climmig.catalog import load_catalog
+    from climmig.mobility.fit import save_fit
+    from climmig.mobility.migration_run import fit_gravity_for_run, gravity_coefficients, gravity_gate
+
+    cat = load_catalog(catalog_path(cfg, config))
+    idata, panel = fit_gravity_for_run(cat, cfg, seed=cfg.seed, attrs={"config_sha256": science_hash(cfg)})
+    target = out or _run_dir(cfg, config) / "fits" / "migration.nc"
+    save_fit(idata, target)
+    coef = gravity_coefficients(idata)
+    t = Table(title=f"all-country gravity model ({cfg.mobility.migration.flows}, {panel.measure}, "
+                    f"{len(panel.rows):,} pair-periods, {len(panel.countries)} countries): posterior mean, sd, 90 %")
+    for c in ("parameter", "mean", "sd", "90 % interval"):
+        t.add_column(c)
+    for name, row in coef.iterrows():
+        t.add_row(str(name), f"{row['mean']:.3f}", f"{row['sd']:.3f}", f"[{row['q05']:.3f}, {row['q95']:.3f}]")
+    con.print(t)
+    ok, gate = gravity_gate(idata)
+    con.print(gate)
+    dropped = panel.dropped.get("countries", {})
+    con.print(f"countries without covariates or boundary (dropped): {', '.join(sorted(dropped)) or 'none'} "
+              f"({panel.dropped.get('share_of_flows', 0.0):.2%} of the flows)")
+    con.print("no emigration cap: projections keep every draw; the highest observed annual emigration rate "
+              f"({float(idata.posterior.attrs['gravity_max_emigration_rate']):.2%}, "
+              f"{idata.posterior.attrs['gravity_max_emigration_where']}) is only a check")
+    con.print(f"fit: {target}")
+    if not ok:
+        from climmig.errors import ConvergenceError
+
+        raise ConvergenceError(f"the all-country migration fit did not converge: {gate}")
 
 
 def _coefficient_table(idata) -> Table:

@@ -242,6 +242,8 @@ def referenced_catalog_ids(cfg: RunConfig) -> list[tuple[str, str]]:
         refs.append((f"mobility -> displacement -> historical_intensity -> {hazard}", cid))
     refs.append(("mobility -> migration -> flows", cfg.mobility.migration.flows))
     refs.append(("mobility -> migration -> regimes", cfg.mobility.migration.regimes))
+    if cfg.mobility.migration.fit == "laplace":
+        refs.append(("mobility -> migration -> stocks", cfg.mobility.migration.stocks))
     if cfg.mobility.migration.internal_flows:
         refs.append(("mobility -> migration -> internal_flows", cfg.mobility.migration.internal_flows))
     return refs

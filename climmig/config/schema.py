@@ -436,8 +436,23 @@ class DisplacementSpec(_Frozen):
 class MigrationSpec(_Frozen):
     """Origin-destination migration model (gravity type with border-regime frictions)."""
 
-    flows: SafeId = "abel_cohen_flows_40"
+    flows: SafeId = "abel_cohen_flows_2022"
     regimes: SafeId = "border_regimes"
+    #: ``laplace``: the all-country negative-binomial GLMM over every period of ``flows`` (with ``stocks`` as the
+    #: network term), fitted by a Laplace approximation (climmig.mobility.gravity; ~40 s on the full table);
+    #: ``nuts``: the single-period PyMC gravity model (climmig.mobility.migration), for small tables
+    fit: Literal["laplace", "nuts"] = "laplace"
+    stocks: SafeId = "undesa_bilateral_stock"
+    #: Abel & Cohen estimate modelled: ``da_pb_closed`` (total, the authors' preferred) or its outward part
+    flow_measure: Literal["da_pb_closed", "da_pb_closed_outward"] = "da_pb_closed"
+    #: named destination corridors (name -> ISO3 list) replacing climmig.mobility.corridors.DEFAULT_CORRIDORS;
+    #: every other country outside the study area is "rest_of_world"
+    corridors: dict[str, list[str]] = Field(default_factory=dict)
+    #: internal moves for climate reasons: ``prmn`` fits the climate elasticity on UNHCR PRMN (Somalia) and
+    #: carries its posterior as the informed prior of every country; ``prior``: the literature priors only
+    internal_fit: Literal["prmn", "prior"] = "prmn"
+    #: cross-border forced displacement (refugees and asylum seekers) fitted on UNHCR corridors; ``none`` skips it
+    forced_displacement: Literal["unhcr", "none"] = "unhcr"
     priors: dict[str, DistSpec] = Field(default_factory=dict)
     internal_priors: dict[str, DistSpec] = Field(default_factory=dict)
     internal_flows: SafeId | None = Field(default=None, description="catalog id of an internal OD table")

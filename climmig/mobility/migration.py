@@ -709,7 +709,7 @@ def _cap_emigration(flow: xr.DataArray, cross: xr.DataArray, cap: xr.DataArray) 
 
 def predict_flows(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *, samples: int, seed: int,
                   internal: xr.Dataset | None = None, max_rate: float | None = None,
-                  totals_only: bool = False) -> xr.Dataset:
+                  totals_only: bool = False, corridors: Mapping[str, Sequence[str]] | None = None) -> xr.Dataset:
     """Project annual migration flows between regions from posterior draws (vectorised).
 
     Parameters
@@ -742,6 +742,13 @@ def predict_flows(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *, sam
         Return only the per-region totals ``internal_migration`` and ``cross_border_migration`` (equal to
         those of a full call with the same arguments), skipping the pair matrices' expected and typical
         flows and their bounds; the comparison of interventions needs only the totals.
+    corridors : mapping of str to sequence of str, optional
+        Named destination corridors of the all-country model (default
+        :data:`climmig.mobility.corridors.DEFAULT_CORRIDORS`).
+
+    A fit of the all-country gravity model (:mod:`climmig.mobility.gravity`) is projected by
+    :func:`climmig.mobility.corridors.predict_corridors` instead (flows to every destination, no cap;
+    ``drivers`` from :func:`climmig.mobility.migration_run.projection_flow_drivers`).
 
     Returns
     -------
@@ -765,7 +772,14 @@ def predict_flows(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *, sam
     number of such cells), the bound ``climmig_emigration_cap_rate`` and its source.
     """
     from climmig.mobility.internal import expected_internal_migration, internal_parameter_draws
+    from climmig.mobility.migration_run import is_gravity_fit
 
+    if is_gravity_fit(idata):
+        # the all-country model: flows to every destination, grouped in corridors, no emigration cap
+        from climmig.mobility.corridors import DEFAULT_CORRIDORS, predict_corridors
+
+        return predict_corridors(idata, drivers, regimes, samples=samples, seed=seed, internal=internal,
+                                 totals_only=totals_only, corridors=corridors or DEFAULT_CORRIDORS)
     rng = np.random.default_rng(seed)
     attrs = idata.posterior.attrs
     centering = json.loads(attrs["migration_centering"])

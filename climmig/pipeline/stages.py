@@ -133,6 +133,8 @@ def stage_fit_migration(ctx: RunContext) -> dict[str, Any]:
         resolve_priors,
     )
 
+    if ctx.cfg.mobility.migration.fit == "laplace":
+        return _fit_gravity(ctx)
     inputs, _cov, _geo, _table = _migration_data(ctx)
     priors = resolve_priors(ctx.cfg.mobility.migration.priors)
     attrs = {**fit_attrs(inputs, priors), "config_sha256": ctx.cfg_hash}
@@ -149,6 +151,30 @@ def stage_fit_migration(ctx: RunContext) -> dict[str, Any]:
     return {"outputs": ["fits/migration.nc", "fits/migration_diagnostics.nc", "fits/regime_frictions.csv"],
             "passed": bool(diag["passed"]), "gate": gate_summary(diag),
             "headline": [f"migration model: {gate_summary(diag)}"]}
+
+
+def _fit_gravity(ctx: RunContext) -> dict[str, Any]:
+    """The all-country gravity fit (Laplace); its gate is the optimiser's convergence."""
+    from climmig.mobility.fit import save_fit
+    from climmig.mobility.migration_run import fit_gravity_for_run, gravity_coefficients, gravity_gate
+
+    idata, _panel = fit_gravity_for_run(ctx.catalog, ctx.cfg, seed=stage_seed(ctx.cfg.seed, "fit_migration"),
+                                        attrs={"config_sha256": ctx.cfg_hash})
+    save_fit(idata, ctx.path("fits", "migration.nc"))
+    with atomic_path(ctx.path("fits", "migration_coefficients.csv")) as tmp:
+        gravity_coefficients(idata).to_csv(tmp)
+    passed, gate = gravity_gate(idata)
+    outputs = ["fits/migration.nc", "fits/migration_coefficients.csv"]
+    headline = [f"migration model (all countries): {gate}"]
+    if ctx.cfg.mobility.migration.internal_fit == "prmn":
+        from climmig.mobility.migration_run import fit_internal_climate_for_run
+
+        outputs += fit_internal_climate_for_run(ctx, headline)
+    if ctx.cfg.mobility.migration.forced_displacement == "unhcr":
+        from climmig.mobility.migration_run import fit_forced_for_run
+
+        outputs += fit_forced_for_run(ctx, headline)
+    return {"outputs": outputs, "passed": passed, "gate": gate, "headline": headline}
 
 
 def _gate(ctx: RunContext) -> dict[str, bool]:
@@ -184,14 +210,24 @@ class _Models:
         self.exposure = xr.load_dataset(ctx.path("exposure", "exposure.nc"))
         hazards = [str(h) for h in self.disp.posterior["hazard"].values]
         self.drivers = displacement_drivers(self.exposure, hazards, ctx.cfg.mobility.displacement.hazard_layer_map)
-        _inputs, cov, geo, table = _migration_data(ctx)
         regions = [str(r) for r in self.exposure["region"].values]
-        self.flow_drivers = flow_drivers(self.exposure, cov.sel(region=regions),
-                                         geo.sel(origin=regions, destination=regions))
+        self.corridors = {k: tuple(v) for k, v in ctx.cfg.mobility.migration.corridors.items()} or None
+        from climmig.mobility.migration_run import is_gravity_fit, projection_flow_drivers
+
+        if is_gravity_fit(self.mig):
+            table = ctx.catalog.open(ctx.cfg.mobility.migration.regimes)
+            self.flow_drivers = projection_flow_drivers(ctx.catalog, ctx.cfg, self.mig, self.exposure)
+        else:
+            _inputs, cov, geo, table = _migration_data(ctx)
+            self.flow_drivers = flow_drivers(self.exposure, cov.sel(region=regions),
+                                             geo.sel(origin=regions, destination=regions))
         years = [int(y) for y in self.exposure["year"].values]
         self.regimes = pair_regimes(table, regions, years)
         self.samples = ctx.cfg.projection.samples
         self.seed = stage_seed(ctx.cfg.seed, "projection")
+        self.ctx_paths = {"internal_climate": ctx.path("fits", "internal_climate.nc")
+                          if ctx.cfg.mobility.migration.internal_fit == "prmn" else None,
+                          "internal_priors": ctx.cfg.mobility.migration.internal_priors}
         # recent predictions, keyed by the identity of their input objects: an option that leaves an input
         # untouched (event-only options keep the drivers and regimes, border regimes keep the drivers and the
         # rate multiplier) reuses the prediction, which equals a recomputed one (every call uses the same
@@ -249,7 +285,7 @@ class _Models:
             "internal_migration": flows["internal_migration"],
         }).copy(deep=False)
 
-    def _flows(self, state: Any, regimes: xr.DataArray) -> xr.Dataset:
+    def _flows(self, state: Any, regimes: xr.DataArray, totals_only: bool = True) -> xr.Dataset:
         """Migration flows for a projection state's drivers under the given border regimes."""
         from climmig.mobility.migration import predict_flows
 
@@ -265,15 +301,17 @@ class _Models:
         base = base.mean("hazard")
         rel = (state.drivers["exposure_ratio"].mean("hazard") / base.where(base > 0)).fillna(1.0)
         fd = fd.assign(exposure_ratio=fd["exposure_ratio"] * rel)
+        if "internal_exposure_ratio" in fd:
+            fd = fd.assign(internal_exposure_ratio=fd["internal_exposure_ratio"] * rel)
         # only the per-region totals are used (the pair matrices' expected and typical flows are skipped); the
         # internal-migration parameter draws depend on the seed only, so they are drawn once
         with self._lock:
             if self._internal is None:
-                from climmig.mobility.internal import internal_parameter_draws
+                from climmig.mobility.migration_run import run_internal_draws
 
-                self._internal = internal_parameter_draws(None, self.samples, self.seed)
+                self._internal = run_internal_draws(self.ctx_paths, self.samples, self.seed)
         return predict_flows(self.mig, fd, regimes, samples=self.samples, seed=self.seed, internal=self._internal,
-                             totals_only=True)
+                             totals_only=totals_only, corridors=self.corridors)
 
 
 def _models(ctx: RunContext) -> _Models:
@@ -363,9 +401,14 @@ def stage_projection(ctx: RunContext) -> dict[str, Any]:
                      f"(90 % interval {q[0]:,.0f}-{q[2]:,.0f})")
     if not all(passed.values()):
         lines.append("WARNING: projected from a fit that failed the convergence gate (allow_unconverged)")
-    return {"outputs": ["projection/projection.nc", "projection/summary.nc",
-                        "projection/displacement_by_region_scenario_horizon.csv"],
-            "headline": lines, "unconverged_fit": not all(passed.values())}
+    outputs = ["projection/projection.nc", "projection/summary.nc",
+               "projection/displacement_by_region_scenario_horizon.csv"]
+    from climmig.mobility.migration_run import is_gravity_fit, write_corridor_outputs, write_forced_outputs
+
+    if is_gravity_fit(m.mig):
+        outputs += write_corridor_outputs(m, ctx, lines)
+        outputs += write_forced_outputs(m, ctx, lines)
+    return {"outputs": outputs, "headline": lines, "unconverged_fit": not all(passed.values())}
 
 
 def _comparison_threads(compute: Any) -> int:
@@ -528,6 +571,10 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     sections.append(flows_section(proj["internal_migration"].sel(sel).mean("year"),
                                   proj["cross_border_migration"].sel(sel).mean("year"),
                                   period=f"{last.start}-{last.end}, {mid_sc}"))
+    from climmig.report.migration_sections import migration_sections
+
+    sections.extend(migration_sections(ctx.run_dir, scenario=mid_sc, horizon=last.name,
+                                       period=f"{last.start}-{last.end}, {mid_sc}"))
     cmp_file = ctx.path("interventions", "comparison.nc")
     if cmp_file.exists():
         sections.append(comparison_section(xr.load_dataset(cmp_file), scenario=mid_sc))

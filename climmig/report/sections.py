@@ -442,11 +442,18 @@ def flows_section(internal: xr.DataArray, cross_border: xr.DataArray, *, period:
     """
     share = float(cross_border.sum("region").median() / (internal.sum("region").median()
                                                          + cross_border.sum("region").median()))
-    text = (f"Most climate-related movement stays inside countries. In the projections{' for ' + period if period else ''}, "
-            f"about {share * 100:.0f} % of the movement crosses a border (to the other countries of the study "
-            "area). Cross-border flows are very uncertain for countries outside the bundled flow data; read the "
-            "medians and the intervals, not single numbers.")
     attrs = cross_border.attrs
+    everywhere = attrs.get("climmig_emigration_cap") == "none"
+    text = (f"Most climate-related movement stays inside countries. In the projections{' for ' + period if period else ''}, "
+            f"about {share * 100:.0f} % of the movement crosses a border ("
+            + ("to any country of the world: see the corridors below" if everywhere else
+               "to the other countries of the study area") + "). Read the medians and the intervals, not single "
+            "numbers.")
+    if everywhere and int(attrs.get("climmig_draws_above_observed_max", 0)):
+        text += (f"\n\nNo cap limits emigration. {int(attrs['climmig_draws_above_observed_max']):,} of "
+                 f"{int(attrs.get('climmig_draws_total', 0)):,} projected values of a country's yearly emigration "
+                 f"exceed the highest rate in the flow data ({float(attrs['climmig_max_observed_emigration_rate']):.1%}"
+                 " of the population per year); they are kept.")
     if "climmig_emigration_cap_rate" in attrs:
         rate, n, cells = (float(attrs["climmig_emigration_cap_rate"]), int(attrs.get("climmig_capped_draws", 0)),
                           int(attrs.get("climmig_capped_cells", 0)))
@@ -466,7 +473,8 @@ def flows_section(internal: xr.DataArray, cross_border: xr.DataArray, *, period:
     table = pd.DataFrame({"country": [str(r) for r in internal["region"].values], **rows})
     return Section("Internal and cross-border movement", text, figures=[ReportFigure(
         flows_bars(internal, cross_border, level=level),
-        "People moving within their country (blue) and to another country of the study area (orange) per year, "
+        "People moving within their country (blue) and to "
+        + ("any other country" if everywhere else "another country of the study area") + " (orange) per year, "
         f"by country of origin; bars are medians (written above) and whiskers {int(level * 100)} % intervals. "
         "The axis is logarithmic: each step is ten times the one below.")],
         tables=[ReportTable(table, f"People moving per year{' (' + period + ')' if period else ''}: medians and "
