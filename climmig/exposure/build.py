@@ -26,6 +26,7 @@ import xarray as xr
 from climmig.errors import DataError
 from climmig.exposure.aggregate import region_exceedance_sums
 from climmig.grid import make_grid, region_fractions
+from climmig.grid.extent import main_territory_bounds
 from climmig.grid.lonlat import normalize_lonlat
 from climmig.grid.masks import boundary_region_ids
 from climmig.hazards import INDICATOR_UNITS, exceedance_threshold, hazard_indicator, warming_since_baseline
@@ -75,7 +76,7 @@ def build_grid_and_masks(cfg: Any, catalog: Any) -> tuple[xr.Dataset, xr.DataArr
         missing = countries - set(sel["country"]) - set(sel["region"])
         if missing:
             raise DataError(f"countries {sorted(missing)} are not in the boundary file {sa.boundaries}")
-        w, s, e, n = sel.total_bounds
+        (w, s, e, n), _ = main_territory_bounds(zip(sel["region"], sel.geometry, strict=True))
     else:
         b = sa.bbox
         w, s, e, n = b.west, b.south, b.east, b.north

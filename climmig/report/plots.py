@@ -17,6 +17,7 @@ import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
 
+from climmig.grid.extent import main_territory_bounds
 from climmig.io.writers import atomic_path
 
 __all__ = [
@@ -567,7 +568,7 @@ def change_map(
     if sel.empty:
         raise ValueError(f"none of the regions {list(values.index)} is in boundaries[{region_field!r}]")
     sel["_value"] = sel["_code"].map(values)
-    west, south, east, north = sel.total_bounds
+    (west, south, east, north), _ = main_territory_bounds(zip(sel["_code"], sel.geometry, strict=True))
     pad = max(east - west, north - south) * 0.15
     fig = Figure(figsize=(6.6, 5.6))
     ax = fig.subplots()
