@@ -16,8 +16,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parents[1] / "climmig"
 
 
@@ -138,23 +136,6 @@ def test_the_finder_sees_a_cycle_and_resolves_relative_imports(tmp_path) -> None
     assert find_cycles(import_graph(pkg)) == []
 
 
-class KnownCycle(AssertionError):
-    """The one cycle the package still has; any other cycle fails the test outright."""
-
-
-# migration.py imports internal.py inside predict_migration (internal_parameter_draws,
-# expected_internal_migration) and internal.py imports migration.py at module level (dist_from_spec,
-# resolve_priors); issue 33 moves the prior tables and the prior factory into priors.py, which breaks it
-KNOWN = {"climmig.mobility.internal", "climmig.mobility.migration"}
-
-
-@pytest.mark.xfail(raises=KnownCycle, strict=True,
-                   reason="issue 33: climmig.mobility.internal -> climmig.mobility.migration -> "
-                          "climmig.mobility.internal (the two resolve_priors / prior-spec converters); "
-                          "remove this mark when the prior factory moves to priors.py")
 def test_climmig_has_no_import_cycle() -> None:
     cycles = find_cycles(import_graph())
-    message = "import cycles in climmig:\n" + "\n".join(" -> ".join(c) for c in cycles)
-    assert all(set(c) == KNOWN for c in cycles), message
-    if cycles:
-        raise KnownCycle(message)
+    assert not cycles, "import cycles in climmig:\n" + "\n".join(" -> ".join(c) for c in cycles)

@@ -74,6 +74,7 @@ import xarray as xr
 
 from climmig.config.schema import DistSpec
 from climmig.errors import DataError
+from climmig.mobility.priors import prior_rv
 
 __all__ = [
     "COVARIATE_NAMES",
@@ -415,18 +416,8 @@ def prepare_inputs(observations: pd.DataFrame, covariates: pd.DataFrame, *,
 
 
 # ------------------------------------------------------------------------------------------ the model
-_PM = {"Normal": pm.Normal, "HalfNormal": pm.HalfNormal, "LogNormal": pm.LogNormal,
-       "Exponential": pm.Exponential, "Gamma": pm.Gamma, "Beta": pm.Beta, "Uniform": pm.Uniform,
-       "StudentT": pm.StudentT, "HalfStudentT": pm.HalfStudentT, "TruncatedNormal": pm.TruncatedNormal,
-       "Triangular": pm.Triangular}
-
-
 def _rv(name: str, spec: DistSpec, dims: str | tuple[str, ...] | None = None) -> Any:
-    if spec.dist == "Fixed":
-        model = pm.modelcontext(None)
-        shape = () if dims is None else tuple(len(model.coords[d]) for d in np.atleast_1d(dims))
-        return pm.Deterministic(name, pt.full(shape, spec.params["value"]), dims=dims)
-    return _PM[spec.dist](name, **spec.params, dims=dims)
+    return prior_rv(name, spec, dims)
 
 
 def _mixed(name: str, loc: Any, sd: Any, centred: np.ndarray, dims: tuple[str, str], shift: Any = 0.0) -> Any:

@@ -265,8 +265,7 @@ def load_flow_panel(catalog: Any, *, flows_id: str = "abel_cohen_flows_2022",
         Distances and contiguity of every country with a boundary.
     regime_table : pandas.DataFrame
     """
-    from climmig.mobility.geography import country_geography
-    from climmig.mobility.migration import FALLBACK_BOUNDARIES
+    from climmig.mobility.geography import FALLBACK_BOUNDARIES, country_geography
 
     flows = catalog.open(flows_id)
     bounds = [catalog.open(boundaries_id)]

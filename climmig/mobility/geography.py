@@ -42,6 +42,9 @@ NATURAL_EARTH_MERGE: Mapping[str, str] = {"SOL": "SOM", "CYN": "CYP"}
 _ISO_COLUMNS = ("iso3", "ISO_A3_EH", "iso_a3_eh", "ISO_A3", "iso_a3", "ADM0_A3", "adm0_a3")
 _ADM0_COLUMNS = ("ADM0_A3", "adm0_a3")
 
+#: boundary files tried for countries the study-area boundaries lack (e.g. Hong Kong, absent at 1:110m)
+FALLBACK_BOUNDARIES: tuple[str, ...] = ("natural_earth_50m_admin0",)
+
 
 def _iso_codes(gdf: Any, id_field: str | None) -> pd.Series:
     """ISO3 code of every row, falling back from ISO columns with ``-99`` to ``ADM0_A3`` (merged)."""

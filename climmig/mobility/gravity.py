@@ -543,3 +543,8 @@ def fit_panel(panel: Any, *, draws: int = 2000, seed: int = 0, attrs: Mapping[st
              "gravity_max_emigration_rate": f"{rate:.6g}", "gravity_max_emigration_where": where,
              "gravity_rows": str(len(r)), **dict(attrs or {})}
     return fit_gravity(d, draws=draws, seed=seed, attrs=extra)
+
+
+def is_gravity_fit(idata: Any) -> bool:
+    """Whether a migration fit is the all-country Laplace gravity model."""
+    return str(idata.posterior.attrs.get("model_name", "")) == GRAVITY_MODEL_NAME

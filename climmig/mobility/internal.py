@@ -37,7 +37,9 @@ import xarray as xr
 from climmig.config.schema import DistSpec
 from climmig.errors import DataError
 from climmig.mobility.geography import great_circle_km
-from climmig.mobility.migration import dist_from_spec, resolve_priors
+from climmig.mobility.priors import DEFAULT_INTERNAL_PRIORS
+from climmig.mobility.priors import prior_rv as dist_from_spec
+from climmig.mobility.priors import resolve_prior_table as resolve_priors
 
 __all__ = [
     "DEFAULT_INTERNAL_PRIORS",
@@ -59,29 +61,6 @@ INTERNAL_FLOW_COLUMNS = ("origin_zone", "destination_zone", "flow", "origin_popu
                          "destination_population", "distance_km")
 _OPTIONAL = {"climate_stress": 0.0, "period_years": 1.0}
 
-DEFAULT_INTERNAL_PRIORS: dict[str, DistSpec] = {
-    # yearly share of people moving between admin-1-sized zones: five-year inter-regional migration
-    # intensities are mostly 1-10 % (0.2-2 %/yr); median 0.8 %/yr, 95 % range ~0.17-3.8 %/yr
-    "out_rate": DistSpec(dist="LogNormal", params={"mu": float(np.log(0.008)), "sigma": 0.8},
-                         source="Bell et al. (2015) Popul Dev Rev 41:33, internal migration intensities "
-                                "(IMAGE project)"),
-    # gravity models of internal migration: destination population elasticity close to 1
-    "destination_population": DistSpec(dist="Normal", params={"mu": 1.0, "sigma": 0.3},
-                                       source="Poot et al. (2016) Investig Reg 36:63, gravity-model review"),
-    # distance elasticity of internal migration close to -1
-    "distance_decay": DistSpec(dist="Normal", params={"mu": 1.0, "sigma": 0.4},
-                               source="Poot et al. (2016) Investig Reg 36:63, gravity-model review"),
-    # out-migration ~ exposure_ratio^beta. beta = 0.25 means doubling exposure adds ~19 % to out-migration,
-    # i.e. ~0.15 %/yr of the population at the median rate, ~4 % of it over 2025-2050: the order of the
-    # World Bank Groundswell pessimistic scenarios (up to 216 million internal climate migrants by 2050,
-    # ~3 % of the population of the six regions)
-    "climate_elasticity": DistSpec(dist="Normal", params={"mu": 0.25, "sigma": 0.15},
-                                   source="calibrated to Clement et al. (2021) Groundswell Part 2, World Bank; "
-                                          "Rigaud et al. (2018) Groundswell"),
-    # negative-binomial shape of zone-to-zone counts
-    "alpha": DistSpec(dist="Gamma", params={"alpha": 2.0, "beta": 0.5},
-                      source="weakly informative; mean 4 (moderate over-dispersion)"),
-}
 
 
 # ------------------------------------------------------------------------------------------------ params

@@ -33,9 +33,12 @@ import pytensor.tensor as pt
 import xarray as xr
 
 from climmig.config.schema import DistSpec
-from climmig.errors import ConfigError, DataError
+from climmig.errors import DataError
 from climmig.exposure.ratio import exposure_ratio
 from climmig.mobility.crn_draws import negbin_draws
+from climmig.mobility.geography import FALLBACK_BOUNDARIES
+from climmig.mobility.priors import DEFAULT_MIGRATION_PRIORS, resolve_prior_table
+from climmig.mobility.priors import prior_rv as dist_from_spec
 from climmig.mobility.regimes import REGIMES, regime_codes
 
 __all__ = [
@@ -61,111 +64,11 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "migration_gravity_negbin"
 FREE_REGIMES: tuple[str, ...] = REGIMES[1:]  # unilateral is the reference (effect 0)
 
-# ------------------------------------------------------------------------------------------------ priors
-DEFAULT_MIGRATION_PRIORS: dict[str, DistSpec] = {
-    # log five-year flow of a pair at mean covariates: typical bilateral 5-year flows are hundreds to
-    # thousands of people; sigma 3 spans 1 to ~10^5 people
-    "intercept": DistSpec(dist="Normal", params={"mu": 6.0, "sigma": 3.0},
-                          source="Abel & Cohen (2019) Sci Data 6:82: bilateral 5-year flows mostly 10^1-10^5"),
-    # population elasticities of gravity models of international migration lie mostly in 0.3-1.2
-    "pop_origin": DistSpec(dist="Normal", params={"mu": 0.7, "sigma": 0.5},
-                           source="Beine, Bertoli & Fernandez-Huertas Moraga (2016) World Economy 39:496"),
-    "pop_destination": DistSpec(dist="Normal", params={"mu": 0.7, "sigma": 0.5},
-                                source="Beine, Bertoli & Fernandez-Huertas Moraga (2016) World Economy 39:496"),
-    # distance elasticity of bilateral migration about -1 (positive decay here), range 0.3-1.7
-    "distance_decay": DistSpec(dist="Normal", params={"mu": 1.0, "sigma": 0.5},
-                               source="Ramos (2016) Gravity models: a tool for migration analysis, IZA WoL 239"),
-    # income differential (log GDP pc destination - origin) pulls migrants: positive, modest
-    "income": DistSpec(dist="Normal", params={"mu": 0.3, "sigma": 0.5},
-                       source="Mayda (2010) J Popul Econ 23:1249 (destination income pull)"),
-    # origin income on top of the differential (log GDP pc of the origin, centred): the net origin-income
-    # elasticity is origin_income - income. Prior mean 0.3 makes the net elasticity 0 a priori; emigration
-    # rates rise with origin income up to middle incomes (the "migration hump")
-    "origin_income": DistSpec(dist="Normal", params={"mu": 0.3, "sigma": 1.0},
-                              source="Clemens (2014) CGD WP 359; Dao, Docquier, Parsons & Peri (2018) J Dev "
-                                     "Econ 132:88 (emigration rises with origin income at low incomes)"),
-    # climate stress at the origin (per SD of the index): little direct effect on international flows
-    "climate_stress": DistSpec(dist="Normal", params={"mu": 0.0, "sigma": 0.5},
-                               source="Beine & Parsons (2015) Scand J Econ 117:723 (no robust direct effect)"),
-    # shared border: roughly doubles-to-triples flows
-    "contiguity": DistSpec(dist="Normal", params={"mu": 1.0, "sigma": 0.7},
-                           source="Beine et al. (2016): common-border coefficients about 0.5-1.5"),
-    # border-regime effects on log flows, relative to unilateral control
-    "regime_bilateral": DistSpec(dist="Normal", params={"mu": 0.3, "sigma": 0.7},
-                                 source="labour-mobility agreements raise flows modestly (weakly informative)"),
-    "regime_regional": DistSpec(dist="Normal", params={"mu": 0.4, "sigma": 0.7},
-                                source="Ortega & Peri (2013) Migration Studies 1:47: free movement (Schengen/"
-                                       "Maastricht) raised flows among members"),
-    "regime_multilateral": DistSpec(dist="Normal", params={"mu": 0.3, "sigma": 1.0},
-                                    source="no bundled pair has this regime: prior only (weakly informative)"),
-    "sigma_origin": DistSpec(dist="HalfNormal", params={"sigma": 1.0},
-                             source="weakly informative: country effects within a factor ~e^2"),
-    "sigma_destination": DistSpec(dist="HalfNormal", params={"sigma": 1.0},
-                                  source="weakly informative: country effects within a factor ~e^2"),
-    # negative-binomial shape (variance mu + mu^2/alpha): bilateral flows are strongly over-dispersed
-    "alpha": DistSpec(dist="Gamma", params={"alpha": 2.0, "beta": 1.0},
-                      source="weakly informative; mean 2, allows alpha from ~0.2 to ~6"),
-}
-
-
 def resolve_priors(overrides: Mapping[str, DistSpec] | None,
                    defaults: Mapping[str, DistSpec] = DEFAULT_MIGRATION_PRIORS,
                    where: str = "mobility -> migration -> priors") -> dict[str, DistSpec]:
-    """Defaults updated with config overrides (unknown names are refused with a hint).
-
-    Parameters
-    ----------
-    overrides : mapping of str to DistSpec, optional
-        From the config.
-    defaults : mapping of str to DistSpec
-        The defaults.
-    where : str
-        YAML path used in error messages.
-
-    Returns
-    -------
-    dict of str to DistSpec
-
-    Raises
-    ------
-    ConfigError
-        On an unknown prior name.
-    """
-    import difflib
-
-    out = dict(defaults)
-    errors = []
-    for name, spec in (overrides or {}).items():
-        if name not in defaults:
-            close = difflib.get_close_matches(name, list(defaults), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            errors.append(f"{where} -> {name}: unknown prior{hint}; known: {', '.join(defaults)}")
-        else:
-            out[name] = spec
-    if errors:
-        raise ConfigError(errors)
-    return out
-
-
-def dist_from_spec(name: str, spec: DistSpec, dims: str | Sequence[str] | None = None) -> Any:
-    """A PyMC random variable (or constant for ``Fixed``) from a :class:`DistSpec`, inside a model context.
-
-    Parameters
-    ----------
-    name : str
-        Variable name.
-    spec : DistSpec
-        Distribution and parameters.
-    dims : str or sequence of str, optional
-        Dims of the variable.
-
-    Returns
-    -------
-    pytensor variable
-    """
-    if spec.dist == "Fixed":
-        return pm.Deterministic(name, pm.math.constant(spec.params["value"]), dims=dims)
-    return getattr(pm, spec.dist)(name, **spec.params, dims=dims)
+    """The cross-border model's priors with the config's overrides (:func:`climmig.mobility.priors.resolve_prior_table`)."""
+    return resolve_prior_table(overrides, defaults, where)
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -771,8 +674,8 @@ def predict_flows(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *, sam
     ``climmig_capped_typical`` (also on ``cross_border_migration``), with ``climmig_capped_cells`` (the
     number of such cells), the bound ``climmig_emigration_cap_rate`` and its source.
     """
+    from climmig.mobility.gravity import is_gravity_fit
     from climmig.mobility.internal import expected_internal_migration, internal_parameter_draws
-    from climmig.mobility.migration_run import is_gravity_fit
 
     if is_gravity_fit(idata):
         # the all-country model: flows to every destination, grouped in corridors, no emigration cap
@@ -934,9 +837,6 @@ def regime_frictions(idata: Any, hdi_prob: float = 0.9) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------ loading
-FALLBACK_BOUNDARIES = ("natural_earth_50m_admin0",)
-
-
 def load_flow_data(catalog: Any, *, flows: pd.DataFrame | None = None, flows_id: str = "abel_cohen_flows_40",
                    regimes_id: str = "border_regimes", boundaries_id: str = "natural_earth_110m_admin0",
                    extra_countries: Sequence[str] = (), period_years: float = 5.0,

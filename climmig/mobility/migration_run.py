@@ -15,19 +15,13 @@ import pandas as pd
 import xarray as xr
 
 from climmig.errors import DataError
+from climmig.mobility.gravity import is_gravity_fit
 
 __all__ = ["corridor_summary", "fit_gravity_for_run", "gravity_coefficients", "gravity_gate", "is_gravity_fit",
            "fit_forced_for_run", "fit_internal_climate_for_run", "projection_flow_drivers", "run_internal_draws", "study_flood_rate",
            "write_corridor_outputs", "write_forced_outputs"]
 
 logger = logging.getLogger(__name__)
-
-
-def is_gravity_fit(idata: Any) -> bool:
-    """Whether a migration fit is the all-country Laplace gravity model."""
-    from climmig.mobility.gravity import GRAVITY_MODEL_NAME
-
-    return str(idata.posterior.attrs.get("model_name", "")) == GRAVITY_MODEL_NAME
 
 
 def fit_gravity_for_run(catalog: Any, cfg: Any, *, seed: int, attrs: Mapping[str, str] | None = None,
@@ -99,7 +93,7 @@ def gravity_coefficients(idata: Any) -> pd.DataFrame:
 def study_flood_rate(catalog: Any, countries: Sequence[str], boundaries_id: str, years: Sequence[int]) -> pd.Series:
     """Flood displacement per 1000 people per year of the study countries over ``years`` (DFO archive)."""
     from climmig.mobility.flows_panel import flood_stress_rate
-    from climmig.mobility.migration import FALLBACK_BOUNDARIES
+    from climmig.mobility.geography import FALLBACK_BOUNDARIES
 
     pop = catalog.open("wdi_population")
     p = pop[pop["year"].isin(list(years))].groupby("iso3")["population"].mean().reindex(list(countries))
@@ -130,8 +124,7 @@ def projection_flow_drivers(catalog: Any, cfg: Any, idata: Any, exposure: xr.Dat
     """
     from climmig.mobility.corridors import corridor_drivers, fixed_destinations
     from climmig.mobility.flows_panel import available_boundaries
-    from climmig.mobility.geography import country_geography
-    from climmig.mobility.migration import FALLBACK_BOUNDARIES
+    from climmig.mobility.geography import FALLBACK_BOUNDARIES, country_geography
 
     mig = cfg.mobility.migration
     regions = [str(r) for r in exposure["region"].values]

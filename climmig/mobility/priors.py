@@ -1,4 +1,11 @@
-"""Default priors of the displacement model, as immutable :class:`~climmig.config.schema.DistSpec` objects.
+"""Every model's default priors, and the one place a prior spec becomes a PyMC random variable.
+
+The displacement model's table is :data:`DEFAULT_DISPLACEMENT_PRIORS`, the cross-border migration model's
+:data:`DEFAULT_MIGRATION_PRIORS`, the internal migration model's :data:`DEFAULT_INTERNAL_PRIORS`; config
+overrides are applied by :func:`resolve_prior_table` (or :func:`resolve_priors` for the displacement model,
+which also refuses renamed priors) and :func:`prior_rv` builds the variable.
+
+Displacement scales:
 
 Scales: the size part's linear predictor is the log of displacements per person in a year with displacement; covariates are standardised
 (log GDP per capita, agricultural employment share, rural share), so a coefficient is the change in log rate
@@ -7,13 +14,20 @@ per standard deviation of the covariate.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
 
 from climmig.config.schema import DistSpec
 from climmig.errors import ConfigError
 
-__all__ = ["DEFAULT_DISPLACEMENT_PRIORS", "resolve_priors"]
+__all__ = ["DEFAULT_DISPLACEMENT_PRIORS", "DEFAULT_INTERNAL_PRIORS", "DEFAULT_MIGRATION_PRIORS", "prior_rv",
+           "resolve_prior_table", "resolve_priors"]
 
 DEFAULT_DISPLACEMENT_PRIORS: Mapping[str, DistSpec] = MappingProxyType({
     # Size part: log displacements per person in a year with displacement, at average covariates. Global IDMC weather
@@ -144,11 +158,142 @@ def resolve_priors(overrides: Mapping[str, DistSpec] | None = None) -> dict[str,
                                "'beta_between' (country means) and within slopes on the deviations from them, "
                                "centred on the between slopes with spread 'beta_within_spread'; set those instead"])
         if name not in out:
-            import difflib
-
             close = difflib.get_close_matches(name, list(out), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError([f"mobility -> displacement -> priors -> {name}: unknown prior{hint}; "
                                f"the displacement model has {', '.join(out)}"])
         out[name] = spec
     return out
+
+
+# ------------------------------------------------------------------------------- cross-border migration
+DEFAULT_MIGRATION_PRIORS: dict[str, DistSpec] = {
+    # log five-year flow of a pair at mean covariates: typical bilateral 5-year flows are hundreds to
+    # thousands of people; sigma 3 spans 1 to ~10^5 people
+    "intercept": DistSpec(dist="Normal", params={"mu": 6.0, "sigma": 3.0},
+                          source="Abel & Cohen (2019) Sci Data 6:82: bilateral 5-year flows mostly 10^1-10^5"),
+    # population elasticities of gravity models of international migration lie mostly in 0.3-1.2
+    "pop_origin": DistSpec(dist="Normal", params={"mu": 0.7, "sigma": 0.5},
+                           source="Beine, Bertoli & Fernandez-Huertas Moraga (2016) World Economy 39:496"),
+    "pop_destination": DistSpec(dist="Normal", params={"mu": 0.7, "sigma": 0.5},
+                                source="Beine, Bertoli & Fernandez-Huertas Moraga (2016) World Economy 39:496"),
+    # distance elasticity of bilateral migration about -1 (positive decay here), range 0.3-1.7
+    "distance_decay": DistSpec(dist="Normal", params={"mu": 1.0, "sigma": 0.5},
+                               source="Ramos (2016) Gravity models: a tool for migration analysis, IZA WoL 239"),
+    # income differential (log GDP pc destination - origin) pulls migrants: positive, modest
+    "income": DistSpec(dist="Normal", params={"mu": 0.3, "sigma": 0.5},
+                       source="Mayda (2010) J Popul Econ 23:1249 (destination income pull)"),
+    # origin income on top of the differential (log GDP pc of the origin, centred): the net origin-income
+    # elasticity is origin_income - income. Prior mean 0.3 makes the net elasticity 0 a priori; emigration
+    # rates rise with origin income up to middle incomes (the "migration hump")
+    "origin_income": DistSpec(dist="Normal", params={"mu": 0.3, "sigma": 1.0},
+                              source="Clemens (2014) CGD WP 359; Dao, Docquier, Parsons & Peri (2018) J Dev "
+                                     "Econ 132:88 (emigration rises with origin income at low incomes)"),
+    # climate stress at the origin (per SD of the index): little direct effect on international flows
+    "climate_stress": DistSpec(dist="Normal", params={"mu": 0.0, "sigma": 0.5},
+                               source="Beine & Parsons (2015) Scand J Econ 117:723 (no robust direct effect)"),
+    # shared border: roughly doubles-to-triples flows
+    "contiguity": DistSpec(dist="Normal", params={"mu": 1.0, "sigma": 0.7},
+                           source="Beine et al. (2016): common-border coefficients about 0.5-1.5"),
+    # border-regime effects on log flows, relative to unilateral control
+    "regime_bilateral": DistSpec(dist="Normal", params={"mu": 0.3, "sigma": 0.7},
+                                 source="labour-mobility agreements raise flows modestly (weakly informative)"),
+    "regime_regional": DistSpec(dist="Normal", params={"mu": 0.4, "sigma": 0.7},
+                                source="Ortega & Peri (2013) Migration Studies 1:47: free movement (Schengen/"
+                                       "Maastricht) raised flows among members"),
+    "regime_multilateral": DistSpec(dist="Normal", params={"mu": 0.3, "sigma": 1.0},
+                                    source="no bundled pair has this regime: prior only (weakly informative)"),
+    "sigma_origin": DistSpec(dist="HalfNormal", params={"sigma": 1.0},
+                             source="weakly informative: country effects within a factor ~e^2"),
+    "sigma_destination": DistSpec(dist="HalfNormal", params={"sigma": 1.0},
+                                  source="weakly informative: country effects within a factor ~e^2"),
+    # negative-binomial shape (variance mu + mu^2/alpha): bilateral flows are strongly over-dispersed
+    "alpha": DistSpec(dist="Gamma", params={"alpha": 2.0, "beta": 1.0},
+                      source="weakly informative; mean 2, allows alpha from ~0.2 to ~6"),
+}
+
+
+# --------------------------------------------------------------------------------------- internal migration
+DEFAULT_INTERNAL_PRIORS: dict[str, DistSpec] = {
+    # yearly share of people moving between admin-1-sized zones: five-year inter-regional migration
+    # intensities are mostly 1-10 % (0.2-2 %/yr); median 0.8 %/yr, 95 % range ~0.17-3.8 %/yr
+    "out_rate": DistSpec(dist="LogNormal", params={"mu": float(np.log(0.008)), "sigma": 0.8},
+                         source="Bell et al. (2015) Popul Dev Rev 41:33, internal migration intensities "
+                                "(IMAGE project)"),
+    # gravity models of internal migration: destination population elasticity close to 1
+    "destination_population": DistSpec(dist="Normal", params={"mu": 1.0, "sigma": 0.3},
+                                       source="Poot et al. (2016) Investig Reg 36:63, gravity-model review"),
+    # distance elasticity of internal migration close to -1
+    "distance_decay": DistSpec(dist="Normal", params={"mu": 1.0, "sigma": 0.4},
+                               source="Poot et al. (2016) Investig Reg 36:63, gravity-model review"),
+    # out-migration ~ exposure_ratio^beta. beta = 0.25 means doubling exposure adds ~19 % to out-migration,
+    # i.e. ~0.15 %/yr of the population at the median rate, ~4 % of it over 2025-2050: the order of the
+    # World Bank Groundswell pessimistic scenarios (up to 216 million internal climate migrants by 2050,
+    # ~3 % of the population of the six regions)
+    "climate_elasticity": DistSpec(dist="Normal", params={"mu": 0.25, "sigma": 0.15},
+                                   source="calibrated to Clement et al. (2021) Groundswell Part 2, World Bank; "
+                                          "Rigaud et al. (2018) Groundswell"),
+    # negative-binomial shape of zone-to-zone counts
+    "alpha": DistSpec(dist="Gamma", params={"alpha": 2.0, "beta": 0.5},
+                      source="weakly informative; mean 4 (moderate over-dispersion)"),
+}
+
+
+def resolve_prior_table(overrides: Mapping[str, DistSpec] | None, defaults: Mapping[str, DistSpec],
+                        where: str) -> dict[str, DistSpec]:
+    """Defaults updated with config overrides; every unknown name is refused with a hint.
+
+    Parameters
+    ----------
+    overrides : mapping of str to DistSpec, optional
+        From the config.
+    defaults : mapping of str to DistSpec
+        The model's table.
+    where : str
+        YAML path used in error messages (e.g. ``"mobility -> migration -> priors"``).
+
+    Returns
+    -------
+    dict of str to DistSpec
+        A new dict (the defaults are never mutated).
+
+    Raises
+    ------
+    ConfigError
+        On an unknown prior name (one line per name).
+    """
+    out = dict(defaults)
+    errors = []
+    for name, spec in (overrides or {}).items():
+        if name not in defaults:
+            close = difflib.get_close_matches(name, list(defaults), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            errors.append(f"{where} -> {name}: unknown prior{hint}; known: {', '.join(defaults)}")
+        else:
+            out[name] = spec
+    if errors:
+        raise ConfigError(errors)
+    return out
+
+
+def prior_rv(name: str, spec: DistSpec, dims: str | Sequence[str] | None = None) -> Any:
+    """A PyMC random variable from a :class:`DistSpec`, inside a model context (``Fixed``: a constant).
+
+    Parameters
+    ----------
+    name : str
+        Variable name.
+    spec : DistSpec
+        Distribution (a PyMC distribution name, or ``Fixed`` with ``params.value``) and parameters.
+    dims : str or sequence of str, optional
+        Dims of the variable.
+
+    Returns
+    -------
+    pytensor variable
+    """
+    if spec.dist == "Fixed":
+        model = pm.modelcontext(None)
+        shape = () if dims is None else tuple(len(model.coords[d]) for d in np.atleast_1d(dims))
+        return pm.Deterministic(name, pt.full(shape, spec.params["value"]), dims=dims)
+    return getattr(pm, spec.dist)(name, **spec.params, dims=dims)
