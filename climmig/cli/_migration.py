@@ -13,6 +13,7 @@ from rich.table import Table
 from climmig.cli import app
 from climmig.config import catalog_path, load_config, science_hash
 from climmig.errors import ConfigError
+from climmig.pipeline.runner import stage_seed
 
 logger = logging.getLogger(__name__)
 
@@ -185,8 +186,8 @@ def fit_migration_cmd(
     cfg, _cat, inputs, cov, geo, table = _inputs(config, flows)
     priors = resolve_priors(cfg.mobility.migration.priors)
     attrs = {**fit_attrs(inputs, priors), "config_sha256": science_hash(cfg)}
-    idata = fit(build_migration_model(inputs, priors), cfg.mobility.migration_sampler, random_seed=cfg.seed,
-                model_name=MODEL_NAME, attrs=attrs)
+    idata = fit(build_migration_model(inputs, priors), cfg.mobility.migration_sampler,
+                random_seed=stage_seed(cfg.seed, "fit_migration"), model_name=MODEL_NAME, attrs=attrs)
     diag = check_convergence(idata, cfg.mobility.gate)
     target = out or _run_dir(cfg, config) / "fits" / "migration.nc"
     save_fit(idata, target)
@@ -229,7 +230,9 @@ def _fit_gravity_cli(cfg, config: Path, out: Path | None, con: Console) -> None:
     from climmig.mobility.migration_run import fit_gravity_for_run, gravity_coefficients, gravity_gate
 
     cat = load_catalog(catalog_path(cfg, config))
-    idata, panel = fit_gravity_for_run(cat, cfg, seed=cfg.seed, attrs={"config_sha256": science_hash(cfg)})
+    # the seed `climmig run` uses for this stage, so both commands write the same fit for one config
+    idata, panel = fit_gravity_for_run(cat, cfg, seed=stage_seed(cfg.seed, "fit_migration"),
+                                       attrs={"config_sha256": science_hash(cfg)})
     target = out or _run_dir(cfg, config) / "fits" / "migration.nc"
     save_fit(idata, target)
     coef = gravity_coefficients(idata)
