@@ -162,12 +162,13 @@ def corridor_drivers(exposure: xr.Dataset, fixed: xr.Dataset, flood_rate: pd.Ser
         used = flood_hazard
     else:
         logger.warning("no %r hazard layer: the migration climate-stress term is held at its baseline", flood_hazard)
-        ratio = xr.ones_like(exposure["population"])
+        # ones on the exposure ratio's own dims, so the flows keep the climate-model dim
+        ratio = xr.ones_like(exposure_ratio(exposure).isel(hazard=0, drop=True))
         used = "none (held at baseline)"
     full = exposure_ratio(exposure)
     slow = [h for h in ("drought", "flood") if h in hz]
     # internal moves for climate reasons were fitted on drought and flood displacement (PRMN)
-    internal_ratio = full.sel(hazard=slow).mean("hazard") if slow else xr.ones_like(exposure["population"])
+    internal_ratio = full.sel(hazard=slow).mean("hazard") if slow else xr.ones_like(full.isel(hazard=0, drop=True))
     return xr.Dataset({
         "population": exposure["population"], "gdp_per_capita": exposure["gdp_per_capita"],
         "exposure_ratio": ratio, "internal_exposure_ratio": internal_ratio,
@@ -338,10 +339,16 @@ def predict_corridors(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *,
     internal = internal.assign_coords(sample=np.arange(samples))
     er = drivers["internal_exposure_ratio"] if "internal_exposure_ratio" in drivers else drivers["exposure_ratio"]
     inner = expected_internal_migration(internal, drivers["population"], er)
+    # a study area without a hazard layer for internal moves has an exposure ratio without climate models;
+    # its internal moves are then drawn per climate model like the cross-border ones
+    for d in ("scenario", "climate_model", "year"):
+        if d not in inner.dims and d in cross.dims:
+            inner = inner.expand_dims({d: cross[d].values})
     # internal draws from their own stream: identical whenever their inputs are (whatever the cross-border part)
-    inner_cnt = negbin_draws(np.random.default_rng([seed, 2]), np.maximum(inner.transpose(*[d for d in dims5 if d != "origin"], "region").values, 1e-12),
+    inner = inner.transpose(*[d for d in dims5 if d != "origin" and d in inner.dims], "region")
+    inner_cnt = negbin_draws(np.random.default_rng([seed, 2]), np.maximum(inner.values, 1e-12),
                              internal["alpha"].values.reshape(-1, *([1] * (inner.ndim - 1))))
-    internal_mig = inner.transpose(*[d for d in dims5 if d != "origin"], "region").copy(data=inner_cnt)
+    internal_mig = inner.copy(data=inner_cnt)
     internal_mig.attrs = {"units": "1", "long_name": "people moving between zones inside the region in the year"}
     max_rate = float(post.attrs.get("gravity_max_emigration_rate", np.nan))
     pop_r = drivers["population"]

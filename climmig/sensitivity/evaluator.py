@@ -236,9 +236,12 @@ class RunEvaluator:
         from climmig.mobility.regimes import pair_regimes
 
         mig = self.cfg.mobility.migration
-        *_, table = load_flow_data(self.catalog, flows_id=mig.flows, regimes_id=mig.regimes,
-                                   boundaries_id=self.cfg.study_area.boundaries,
-                                   extra_countries=self.cfg.study_area.countries or ())
+        if mig.fit == "laplace":  # the all-country model reads the regime table itself, as the run does
+            table = self.catalog.open(mig.regimes)
+        else:
+            *_, table = load_flow_data(self.catalog, flows_id=mig.flows, regimes_id=mig.regimes,
+                                       boundaries_id=self.cfg.study_area.boundaries,
+                                       extra_countries=self.cfg.study_area.countries or ())
         return pair_regimes(table, [str(r) for r in self.run_exposure["region"].values],
                             [int(y) for y in self.run_exposure["year"].values])
 
