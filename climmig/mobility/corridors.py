@@ -339,11 +339,6 @@ def predict_corridors(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *,
     internal = internal.assign_coords(sample=np.arange(samples))
     er = drivers["internal_exposure_ratio"] if "internal_exposure_ratio" in drivers else drivers["exposure_ratio"]
     inner = expected_internal_migration(internal, drivers["population"], er)
-    # a study area without a hazard layer for internal moves has an exposure ratio without climate models;
-    # its internal moves are then drawn per climate model like the cross-border ones
-    for d in ("scenario", "climate_model", "year"):
-        if d not in inner.dims and d in cross.dims:
-            inner = inner.expand_dims({d: cross[d].values})
     # internal draws from their own stream: identical whenever their inputs are (whatever the cross-border part)
     inner = inner.transpose(*[d for d in dims5 if d != "origin" and d in inner.dims], "region")
     inner_cnt = negbin_draws(np.random.default_rng([seed, 2]), np.maximum(inner.values, 1e-12),
