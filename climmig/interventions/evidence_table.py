@@ -98,6 +98,11 @@ def entry_defaults(entry_id: str, data: Mapping[str, Any], *, kind_field: str = 
         raise ValueError(f"evidence entry {entry_id!r} is not in the bundled evidence table{hint}; known entries: "
                          f"{', '.join(sorted(entries))}")
     e = entries[entry_id]
+    for k in ("effects", "moves", "params", "cost"):
+        v = data.get(k)
+        if v is not None and not isinstance(v, Mapping):
+            raise ValueError(f"`{k}` must be a mapping of names to values (got {type(v).__name__} {v!r}); it "
+                             f"overrides the evidence entry {entry_id!r}")
     out = dict(data)
     gov = e.get("governance", {})
     for k in ("level", "financier", "good"):

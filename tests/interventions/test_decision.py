@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 
 import numpy as np
@@ -252,3 +253,16 @@ def test_outcome_without_hazard_dim_counts_all_displacement_as_without_warning(s
     ds = compare_interventions(state, [sp], [], summed, HORIZONS, ComparisonSpec(), np.random.default_rng(0))
     xr.testing.assert_allclose(ds["averted_displacement"], ds["averted_recorded"])
     assert float(abs(ds["evacuation_change"]).max()) == 0.0 and float(ds["averted_displacement"].min()) > 0
+
+
+@pytest.mark.parametrize("field", ["params", "effects", "moves", "cost"])
+def test_an_override_that_is_not_a_mapping_is_a_config_error(demo_dict, field) -> None:
+    """Found by the config fuzzer: `params: true` on an evidence-table option crashed with a TypeError."""
+    from climmig.config import parse_config
+    from climmig.errors import ConfigError
+
+    data = copy.deepcopy(demo_dict)
+    iv = next(i for i in data["interventions"] if i.get("evidence"))
+    iv[field] = True
+    with pytest.raises(ConfigError, match=f"`{field}` must be a mapping"):
+        parse_config(data)
