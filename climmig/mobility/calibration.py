@@ -54,7 +54,7 @@ MODEL_NAME = "displacement_hurdle_skewnormal"
 CHECK_VARS = ["intercept", "beta_between", "beta_within", "beta_within_spread", "sigma_region", "sigma_country_global", "sigma_country_hazard", "sigma_country", "sigma_year", "sigma_obs_global",
               "sigma_obs_hazard", "sigma_obs", "sigma_obs_level", "sigma_obs_knot", "size_skewness",
               "region_effect",
-              "country_effect", "year_shock", "occ_intercept", "occ_beta_between", "occ_beta_within", "occ_beta_within_spread", "occ_population", "occ_year_trend", "occ_sigma_region",
+              "country_effect", "year_shock", "occ_intercept", "occ_beta_between", "occ_beta_within", "occ_beta_within_spread", "occ_population", "occ_year_trend", "occ_sigma_year", "occ_year_effect", "occ_sigma_region",
               "occ_sigma_country", "occ_region_effect", "occ_country_effect", "effect_correlation"]
 
 
@@ -373,8 +373,11 @@ def _predictive_draws(cal: Calibration, rng: np.random.Generator, n: int, prior:
     ys = inp.year_scaling()
     zyear = (np.asarray(inp.coords["year"], float)[t] - ys["mean"]) / ys["sd"]
     logit = (per_obs("occ_population", "hazard")[:, h] * zpop + per_obs("occ_year_trend", "hazard")[:, h] * zyear
+             + per_obs("occ_year_effect", "year", "hazard")[:, t, h]
              + covariate_term("occ_beta")
              + per_obs("occ_country_effect", "country", "hazard")[:, c, h])
+    # hazard-years IDMC did not monitor have no chance of a record
+    logit = np.where(inp.monitored_mask()[t, h], logit, -np.inf)
     tau = per_obs("sigma_obs", "hazard")[:, h] * residual_scale_factor(
         m, p["sigma_obs_level"].values[:, None], p["sigma_obs_knot"].values[:, None], inp.size_level())
     skew = p["size_skewness"].values[:, None]

@@ -104,6 +104,12 @@ COVARIATE_NAMES: dict[str, Literal["log", "identity"]] = {
 MIN_POSITIVE = 3
 #: a hazard's country effects are centred only if at least this many countries qualify
 MIN_CENTRED_COUNTRIES = 10
+#: calibration years whose mean reporting level the projection holds (today's monitoring): the last five
+#: monitored years, so that one unusual year does not set the level of every projected year
+REPORTING_YEARS = 5
+#: logit of a record in a hazard-year IDMC did not monitor: no chance of a record (the likelihood of its
+#: zero is 1 and its gradient vanishes)
+LOGIT_UNMONITORED = -40.0
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,11 @@ class DisplacementInputs:
         The **within** part of an observation is ``covariates -
         covariate_between[country_idx]`` (its deviation from that mean, divided by the same sd). Default:
         the mean of ``covariates`` over each country's observed years.
+    monitored : numpy.ndarray, optional
+        (year, hazard) bool: whether IDMC monitored the hazard that year, i.e. recorded it in at least one
+        country of the world (:func:`prepare_inputs` sets it). An unmonitored hazard-year (drought before
+        2017) holds no information on displacement: the model gives it no chance of a record instead of
+        reading its zeros as years without displacement. Default: every year monitored.
     """
 
     coords: dict[str, list[Any]]
@@ -152,6 +163,20 @@ class DisplacementInputs:
     meta: dict[str, Any] = field(default_factory=dict)
     size_centring: dict[str, float] | None = None
     covariate_between: np.ndarray | None = None
+    monitored: np.ndarray | None = None
+
+    def monitored_mask(self) -> np.ndarray:
+        """(year, hazard) bool: hazard-years IDMC monitored (see ``monitored``)."""
+        shape = (len(self.coords["year"]), len(self.coords["hazard"]))
+        return np.ones(shape, bool) if self.monitored is None else np.asarray(self.monitored, bool)
+
+    def reporting_years(self) -> dict[str, list[int]]:
+        """Per hazard, the last :data:`REPORTING_YEARS` monitored calibration years: projections hold the
+        occurrence part's reporting level at its mean over these years (today's monitoring)."""
+        mask = self.monitored_mask()
+        years = [int(y) for y in self.coords["year"]]
+        return {str(h): [y for y, m in zip(years, mask[:, j], strict=True) if m][-REPORTING_YEARS:]
+                for j, h in enumerate(self.coords["hazard"])}
 
     def between_within(self) -> tuple[np.ndarray, np.ndarray]:
         """Mundlak decomposition of the standardised covariates: ``between`` (country, covariate), the
@@ -204,6 +229,10 @@ class DisplacementInputs:
             "climmig_covariate_country_means": json.dumps(self.country_means(), sort_keys=True),
             "climmig_size_level": json.dumps(self.size_level(), sort_keys=True),
             "climmig_year_scaling": json.dumps(self.year_scaling(), sort_keys=True),
+            "climmig_reporting_years": json.dumps(self.reporting_years(), sort_keys=True),
+            "climmig_monitored_years": json.dumps(
+                {str(h): [int(y) for y, m in zip(self.coords["year"], self.monitored_mask()[:, j], strict=True)
+                          if m] for j, h in enumerate(self.coords["hazard"])}, sort_keys=True),
             "climmig_model_form": "hurdle_skewnormal",
             "climmig_country_region": json.dumps(
                 {c: regions[int(i)] for c, i in zip(self.coords["country"], self.country_region_idx,
@@ -335,7 +364,9 @@ def prepare_inputs(observations: pd.DataFrame, covariates: pd.DataFrame, *,
     Parameters
     ----------
     observations : pandas.DataFrame
-        From :func:`climmig.mobility.observations.tidy_idmc`; ``not_reported`` cells are left out.
+        From :func:`climmig.mobility.observations.tidy_idmc`; ``not_reported`` cells are left out. Pass
+        every country IDMC reports on (not only the study countries): a hazard-year is *monitored* if it has
+        a record in any of them.
     covariates : pandas.DataFrame
         From :func:`climmig.mobility.covariates.build_covariates` (index ``iso3, year``).
     hazards : sequence of str, optional
@@ -357,6 +388,10 @@ def prepare_inputs(observations: pd.DataFrame, covariates: pd.DataFrame, *,
         obs = obs[obs["hazard"].isin(list(hazards))]
     if years is not None:
         obs = obs[obs["year"].isin([int(y) for y in years])]
+    # hazard-years IDMC monitored: a record in at least one country of the whole table (before the table is
+    # restricted to countries with covariates)
+    monitored_pairs = set(map(tuple, obs.loc[obs["displacements"] > 0, ["year", "hazard"]]
+                              .astype({"year": int}).itertuples(index=False, name=None)))
     known = set(covariates.index.get_level_values("iso3"))
     unknown = sorted(set(obs["iso3"]) - known)
     obs = obs[obs["iso3"].isin(known)]
@@ -408,6 +443,7 @@ def prepare_inputs(observations: pd.DataFrame, covariates: pd.DataFrame, *,
         centred_country=cm, centred_occurrence=om,
         scaling={**scaling, "population": pop_scaling},
         covariate_between=between,
+        monitored=np.array([[(y, h) in monitored_pairs for h in hz] for y in yrs], bool),
         meta={"unknown_countries": unknown,
               "parameterization": {"mode": parameterization,
                                    "centred_country_share": float(cm.mean()),
@@ -689,9 +725,15 @@ def _occurrence_part(inputs: DisplacementInputs, priors: Mapping[str, DistSpec],
     occ_pop = _rv("occ_population", priors["occ_population"], "hazard")
     occ_sigma_region = _rv("occ_sigma_region", priors["occ_sigma_region"])
     occ_sigma_country = _rv("occ_sigma_country", priors["occ_sigma_country"], "hazard")
-    # reporting trend: IDMC records displacement for ever more country-years (flood 62 in 2008, 104-119 a
-    # year in 2018-2022; storm 25 -> 70-84) as its monitoring grows, not only because hazards change
+    # reporting level: IDMC records displacement for ever more country-years as its monitoring grows (storm
+    # in 25 countries in 2008, 30-54 in 2012-2016, then 70-84 a year in 2017-2022; flood 62 -> 97-119), not
+    # only because hazards change. A linear trend alone overshoots such a plateau at its end: the
+    # projection, which holds the level of the last calibration years, then starts above today's record.
+    # Zero-sum year deviations around the trend follow the plateau (and the years with many or few events
+    # worldwide); the projection holds the mean level of the last monitored years.
     trend = _rv("occ_year_trend", priors["occ_year_trend"], "hazard")
+    occ_sigma_year = _rv("occ_sigma_year", priors["occ_sigma_year"], "hazard")
+    occ_year = _zerosum("occ_year_effect", occ_sigma_year[None, :], ("year", "hazard"))
     ys = inputs.year_scaling()
     zyear = (np.asarray(inputs.coords["year"], float) - ys["mean"]) / ys["sd"]
     occ_region = _zerosum("occ_region_effect", occ_sigma_region, ("world_region", "hazard"))
@@ -700,7 +742,11 @@ def _occurrence_part(inputs: DisplacementInputs, priors: Mapping[str, DistSpec],
     occ_level = _mixed("occ_country_effect", occ_loc, occ_sigma_country[None, :], inputs.centred_occurrence,
                        ("country", "hazard"), shift=occ_shift)
     logit = (pt.dot(X2, occ_beta_within).reshape((n_c, n_t, n_h)) + occ_pop[None, None, :] * zpop[:, :, None]
-             + occ_level[:, None, :] + zyear[None, :, None] * trend[None, None, :]).reshape((-1,))
+             + occ_level[:, None, :] + zyear[None, :, None] * trend[None, None, :] + occ_year[None, :, :])
+    mask = inputs.monitored_mask()
+    if not mask.all():
+        logit = pt.where(mask[None, :, :], logit, LOGIT_UNMONITORED)
+    logit = logit.reshape((-1,))
     return (logit if cell_idx is None else logit[cell_idx],
             (occ_level - occ_shift - occ_loc) / occ_sigma_country[None, :])
 
@@ -755,8 +801,8 @@ def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, Di
         ``sigma_obs_global``, ``sigma_obs_hazard`` (hazard, zero-sum), ``size_skewness``, deterministics
         ``sigma_obs`` (hazard), ``sigma_obs_level``, ``sigma_obs_knot``, ``exposure_elasticity`` (hazard), deterministics ``region_effect``
         (world_region, hazard), ``country_effect`` (country, hazard), ``year_shock`` (year, hazard);
-        occurrence part ``occ_intercept``, ``occ_beta_between``, ``occ_beta_within``, ``occ_population``, ``occ_year_trend`` (hazard),
-        ``occ_sigma_region``,
+        occurrence part ``occ_intercept``, ``occ_beta_between``, ``occ_beta_within``, ``occ_population``, ``occ_year_trend``, ``occ_sigma_year`` (hazard),
+        ``occ_year_effect`` (year, hazard; zero-sum), ``occ_sigma_region``,
         ``occ_sigma_country``, ``occ_region_effect``, ``occ_country_effect``; likelihoods ``occurred``
         (obs) and ``log_displacements`` (obs with positive displacement, dim ``positive``).
     """
@@ -850,10 +896,11 @@ def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed:
     -------
     xr.Dataset
         ``expected_displacement`` and ``displaced_persons`` (sample, scenario, climate_model, year, region,
-        hazard), ``year_shock`` (sample, year, hazard), ``country_effect`` and ``occ_country_effect``
+        hazard), ``year_shock`` and ``reporting_level`` (sample, year, hazard), ``country_effect`` and ``occ_country_effect``
         (sample, region, hazard). Years inside the calibration period use their fitted shock; later years a
         new draw from N(0, sigma_year), shared by all regions, scenarios and climate models of one sample.
-        Regions the fit has not seen draw their two effects jointly, with the fitted correlation.
+        The occurrence part's reporting level is treated alike (see :func:`_reporting`): later years hold
+        the mean level of the last monitored calibration years. Regions the fit has not seen draw their two effects jointly, with the fitted correlation.
 
     Covariates enter as in the fit (:func:`mundlak_parts`): the between slopes act on the country's stored
     calibration mean, the within slopes on the driver's deviation from it; a country the fit has not seen
@@ -865,6 +912,9 @@ def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed:
     if "beta_between" not in idata.posterior or "climmig_covariate_country_means" not in attrs:
         raise DataError("this displacement fit predates the between/within (Mundlak) decomposition of the "
                         "covariates (no beta_between or climmig_covariate_country_means); refit it")
+    if "occ_year_effect" not in idata.posterior or "climmig_reporting_years" not in attrs:
+        raise DataError("this displacement fit predates the reporting level with year deviations and "
+                        "monitored hazard-years (no occ_year_effect or climmig_reporting_years); refit it")
     scaling = json.loads(attrs["climmig_covariate_scaling"])
     country_means = json.loads(attrs["climmig_covariate_country_means"])
     country_region = json.loads(attrs["climmig_country_region"])
@@ -884,11 +934,7 @@ def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed:
                    + between[k] * post[f"{prefix}_between"].sel(covariate=k, drop=True) for k in COVARIATE_NAMES)
 
     lin = linear("beta")
-    # the reporting trend is held at the last calibration year (today's monitoring), never extrapolated
-    ys = json.loads(attrs["climmig_year_scaling"])
-    zyear = (np.minimum(drivers["year"].astype(float), ys["last"]) - ys["mean"]) / ys["sd"]
-    occ = (post["occ_population"] * xs["population"] + post["occ_year_trend"] * zyear
-           + linear("occ_beta"))
+    occ = post["occ_population"] * xs["population"] + linear("occ_beta")
 
     # country effects: fitted ones, or drawn from the country's region (or all regions) for new countries
     known = set(str(c) for c in post["country"].values)
@@ -930,6 +976,8 @@ def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed:
     shock = post["sigma_year"] * z
     fitted = post["year_shock"].reindex(year=years.values)
     shock = fitted.fillna(shock).transpose("sample", "year", "hazard")
+    reporting, monitored = _reporting(post, attrs, years, rng)
+    occ = occ + reporting
 
     exposure = drivers["exposure_ratio"] if "exposure_ratio" in drivers else xr.DataArray(1.0)
     if "hazard" in exposure.dims:
@@ -937,7 +985,7 @@ def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed:
     with np.errstate(divide="ignore"):  # an exposure ratio of 0 (no one exposed): log 0 = -inf, rate 0
         log_exposure = np.log(exposure)
     m = (np.log(drivers["population"]) + lin + ce + shock + post["exposure_elasticity"] * log_exposure)
-    p_event = 1.0 / (1.0 + np.exp(-(occ + occ_ce)))
+    p_event = monitored / (1.0 + np.exp(-(occ + occ_ce)))
     tau = post["sigma_obs"] * residual_scale_factor(m, post["sigma_obs_level"], post["sigma_obs_knot"],
                                                     json.loads(attrs["climmig_size_level"]))
     skew = post["size_skewness"]
@@ -969,6 +1017,8 @@ def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed:
                 "units": "1",
                 "long_name": "new disaster displacements per year (people), posterior predictive draw"}),
             "year_shock": shock.assign_attrs(units="1", long_name="year-by-hazard shock on the log rate"),
+            "reporting_level": reporting.assign_attrs(
+                units="1", long_name="reporting level of the occurrence logit (trend + year deviation)"),
             "country_effect": ce.assign_attrs(units="1", long_name="country effect on the log size (fitted, or "
                                                                   "drawn for regions the fit has not seen)"),
             "occ_country_effect": occ_ce.assign_attrs(units="1", long_name="country effect on the logit of "
@@ -979,6 +1029,34 @@ def predict_displacement(idata: Any, drivers: xr.Dataset, *, samples: int, seed:
                "climmig_sampling_design": "posterior draws without replacement; hurdle noise per cell"},
     )
     return out
+
+
+def _reporting(post: xr.Dataset, attrs: Mapping[str, Any], years: xr.DataArray, rng: np.random.Generator
+               ) -> tuple[xr.DataArray, xr.DataArray]:
+    """Reporting level of the occurrence logit (sample, year, hazard) and the monitored mask (year, hazard).
+
+    Calibration years take their fitted level (trend + year deviation) and mask; later years hold the mean
+    fitted level over each hazard's last monitored calibration years (today's monitoring, never
+    extrapolated) plus a new year deviation drawn from N(0, occ_sigma_year), shared by all regions,
+    scenarios and climate models of one sample, as the size part's year shocks are.
+    """
+    ys = json.loads(attrs["climmig_year_scaling"])
+    cal_years = post["occ_year_effect"]["year"]
+    fitted = (post["occ_year_trend"] * (cal_years.astype(float) - ys["mean"]) / ys["sd"]
+              + post["occ_year_effect"])
+    level = xr.concat([fitted.sel(hazard=h, year=yrs).mean("year")
+                       for h, yrs in json.loads(attrs["climmig_reporting_years"]).items()], dim="hazard")
+    level = level.reindex(hazard=post["hazard"].values)
+    z = xr.DataArray(rng.standard_normal((post.sizes["sample"], years.size, post.sizes["hazard"])),
+                     dims=("sample", "year", "hazard"), coords={"year": years.values})
+    new = level + post["occ_sigma_year"] * z
+    reporting = fitted.reindex(year=years.values).fillna(new).transpose("sample", "year", "hazard")
+    monitored_years = json.loads(attrs["climmig_monitored_years"])
+    cal = set(int(y) for y in cal_years.values)
+    mask = xr.DataArray(np.array([[int(y) not in cal or int(y) in monitored_years.get(str(h), [])
+                                   for h in post["hazard"].values] for y in years.values], float),
+                        dims=("year", "hazard"), coords={"year": years.values, "hazard": post["hazard"].values})
+    return reporting, mask
 
 
 def income_coefficients(idata: Any) -> pd.DataFrame:

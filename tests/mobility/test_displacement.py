@@ -26,7 +26,7 @@ from climmig.mobility.simulate import simulate_displacement
 FREE = ["intercept", "beta_between", "beta_within", "sigma_region", "sigma_country", "sigma_year", "sigma_obs_global", "sigma_obs_hazard",
         "sigma_obs_level", "sigma_obs_knot", "size_skewness",
         "exposure_elasticity",
-        "occ_intercept", "occ_beta_between", "occ_beta_within", "occ_population", "occ_year_trend", "occ_sigma_region", "occ_sigma_country"]
+        "occ_intercept", "occ_beta_between", "occ_beta_within", "occ_population", "occ_year_trend", "occ_sigma_year", "occ_sigma_region", "occ_sigma_country"]
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_structure_names_dims_coords(sim) -> None:
     assert dims["occ_beta_between"] == dims["occ_beta_within"] == ("covariate", "hazard")
     assert dims["country_effect"] == ("country", "hazard")
     assert dims["region_effect"] == ("world_region", "hazard")
-    assert dims["year_shock"] == ("year", "hazard")
+    assert dims["year_shock"] == dims["occ_year_effect"] == ("year", "hazard")
     assert dims["occurred"] == ("obs",)
     assert dims["log_displacements"] == ("positive",)
     for data in ("log_population", "covariates_within", "log_exposure_ratio", "country_idx", "year_idx", "hazard_idx"):
@@ -193,7 +193,7 @@ def _drivers(inputs, regions, years):
                        "exposure_ratio": er})
 
 
-def _independent_expected(idata, drivers, s_idx, shocks, scaling, level, ysc):
+def _independent_expected(idata, drivers, s_idx, shocks, scaling, level, ysc, reporting):
     """Per-draw, per-cell loop written independently of predict_displacement (pure numpy)."""
     post = idata.posterior.stack(sample=("chain", "draw"))
     means = json.loads(idata.posterior.attrs["climmig_covariate_country_means"])
@@ -226,8 +226,8 @@ def _independent_expected(idata, drivers, s_idx, shocks, scaling, level, ysc):
                                      drivers.year.values).index(y), j]
                                  + float(p.exposure_elasticity.sel(hazard=h)) * np.log(er))
                             zp = (np.log(pop) - scaling["population"]["mean"]) / scaling["population"]["sd"]
-                            zy = (min(y, ysc["last"]) - ysc["mean"]) / ysc["sd"]
-                            lg = (float(p.occ_population.sel(hazard=h)) * zp + float(p.occ_year_trend.sel(hazard=h)) * zy
+                            lg = (float(p.occ_population.sel(hazard=h)) * zp
+                                  + reporting[k, list(drivers.year.values).index(y), j]
                                   + sum(zw[c] * float(p.occ_beta_within.sel(covariate=c, hazard=h))
                                         + zb[c] * float(p.occ_beta_between.sel(covariate=c, hazard=h)) for c in x)
                                   + float(p.occ_country_effect.sel(country=r, hazard=h)))
@@ -258,13 +258,24 @@ def test_predict_matches_independent_per_draw_computation(sim, rng) -> None:
     n = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"]
     s_idx = np.sort(np.random.default_rng(3).choice(n, size=5, replace=False))
     ref = _independent_expected(idata, drivers, s_idx, out["year_shock"].values, inputs.scaling,
-                                inputs.size_level(), inputs.year_scaling())
+                                inputs.size_level(), inputs.year_scaling(), out["reporting_level"].values)
     got = out["expected_displacement"]
     for (k, sc, cm, y, r, h), v in ref.items():
         np.testing.assert_allclose(float(got.sel(sample=k, scenario=sc, climate_model=cm, year=y, region=r,
                                                  hazard=h)), v, rtol=1e-9)
     # future years get fresh shocks, one per sample, year and hazard
     assert not np.allclose(out["year_shock"].isel(year=0), out["year_shock"].isel(year=1))
+    # and a reporting level = the mean fitted level of the last five calibration years + a fresh deviation
+    post = idata.posterior.stack(sample=("chain", "draw")).isel(sample=s_idx)
+    ysc = inputs.year_scaling()
+    years = np.asarray(inputs.coords["year"], float)
+    fitted = (post["occ_year_trend"].transpose("sample", "hazard").values[:, None, :]
+              * ((years - ysc["mean"]) / ysc["sd"])[None, :, None]
+              + post["occ_year_effect"].transpose("sample", "year", "hazard").values)
+    level = fitted[:, -5:, :].mean(axis=1)
+    z = (out["reporting_level"].values - level[:, None, :]) / post["occ_sigma_year"].transpose(
+        "sample", "hazard").values[:, None, :]
+    assert np.all(np.abs(z) < 6) and not np.allclose(z[:, 0], z[:, 1])
 
 
 def test_predict_agrees_with_the_pymc_graph_in_sample(sim, rng) -> None:
@@ -361,11 +372,13 @@ def test_model_signature_tracks_structure(sim, rng) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("missing", [True, False], ids=["missing-cells", "whole-cube"])
-def test_cube_likelihood_equals_a_long_format_computation(sim, missing) -> None:
+@pytest.mark.parametrize("case", ["missing-cells", "whole-cube", "unmonitored"])
+def test_cube_likelihood_equals_a_long_format_computation(sim, case) -> None:
     """The model computes on the dense country x year x hazard cube; with cells missing (not reported: the
-    occurrence logits are gathered) and with every cell observed (no gather), its likelihood equals a
-    per-observation scipy computation from the same parameter values."""
+    occurrence logits are gathered), with every cell observed (no gather) and with hazard-years IDMC did not
+    monitor (no chance of a record: they add nothing), its likelihood equals a per-observation scipy
+    computation from the same parameter values."""
+    missing = case == "missing-cells"
     import dataclasses
 
     from scipy import stats
@@ -381,12 +394,19 @@ def test_cube_likelihood_equals_a_long_format_computation(sim, missing) -> None:
         full, coords={**full.coords, "obs": list(range(keep.size))}, covariate_between=None,
         **{k: getattr(full, k)[keep] for k in ("displacements", "log_population", "log_exposure_ratio",
                                                "covariates", "country_idx", "year_idx", "hazard_idx")})
+    if case == "unmonitored":
+        # storm not monitored in the first three years: no records there
+        mon = np.ones((len(inputs.coords["year"]), 2), bool)
+        mon[:3, 1] = False
+        gone = ~mon[inputs.year_idx, inputs.hazard_idx]
+        inputs = dataclasses.replace(inputs, monitored=mon,
+                                     displacements=np.where(gone, 0, inputs.displacements))
     model = build_displacement_model(inputs, resolve_priors())
     rng = np.random.default_rng(5)
     point = {k: v + rng.normal(0, 0.3, size=np.shape(v)) for k, v in model.initial_point().items()}
     got = model.compile_logp(vars=[model["occurred"], model["log_displacements"]])(point)
     names = ["beta_between", "beta_within", "occ_beta_between", "occ_beta_within", "country_effect", "year_shock",
-             "exposure_elasticity", "occ_population", "occ_year_trend", "occ_country_effect", "sigma_obs", "sigma_obs_level", "sigma_obs_knot",
+             "exposure_elasticity", "occ_population", "occ_year_trend", "occ_year_effect", "occ_country_effect", "sigma_obs", "sigma_obs_level", "sigma_obs_knot",
              "size_skewness"]
     # every free and deterministic quantity as a function of the value variables (as in a trace)
     outs = model.unobserved_value_vars
@@ -408,14 +428,18 @@ def test_cube_likelihood_equals_a_long_format_computation(sim, missing) -> None:
     logit = (np.einsum("ok,ko->o", Xw, v["occ_beta_within"][:, h])
              + np.einsum("ok,ko->o", Xb[c], v["occ_beta_between"][:, h]) + v["occ_population"][h]
              * (inputs.log_population - ps["mean"]) / ps["sd"] + v["occ_country_effect"][c, h]
-             + v["occ_year_trend"][h] * (np.asarray(inputs.coords["year"], float)[t] - ys["mean"]) / ys["sd"])
+             + v["occ_year_trend"][h] * (np.asarray(inputs.coords["year"], float)[t] - ys["mean"]) / ys["sd"]
+             + v["occ_year_effect"][t, h])
     y = inputs.displacements
     pos = y > 0
     lv = inputs.size_level()
     hinge = 0.25 * np.log1p(np.exp(((m - lv["mean"]) / lv["sd"] - float(v["sigma_obs_knot"])) / 0.25))
     tau = v["sigma_obs"][h] * np.exp(-float(v["sigma_obs_level"]) * hinge)
     a = float(v["size_skewness"])
-    want = (stats.bernoulli.logpmf(pos, 1 / (1 + np.exp(-logit))).sum()
+    on = inputs.monitored_mask()[t, h]
+    want = (stats.bernoulli.logpmf(pos[on], 1 / (1 + np.exp(-logit[on]))).sum()
             + stats.skewnorm.logpdf(np.log(y[pos]), a, loc=skewnormal_location(m[pos], tau[pos], a),
                                     scale=tau[pos]).sum())
     np.testing.assert_allclose(got, want, rtol=1e-9)
+    if case == "unmonitored":
+        assert (~on).sum() > 0

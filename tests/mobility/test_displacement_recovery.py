@@ -19,7 +19,7 @@ from climmig.mobility.priors import resolve_priors
 from climmig.mobility.simulate import simulate_displacement
 
 SCALAR_LIKE = ["beta_between", "beta_within", "occ_beta_between", "occ_beta_within", "sigma_country", "sigma_year", "sigma_obs", "sigma_obs_level",
-               "sigma_obs_knot", "size_skewness", "occ_population", "occ_year_trend", "occ_sigma_country", "sigma_region", "occ_sigma_region",
+               "sigma_obs_knot", "size_skewness", "occ_population", "occ_year_trend", "occ_sigma_year", "occ_sigma_country", "sigma_region", "occ_sigma_region",
                "effect_correlation"]
 EFFECTS = ("country_effect", "occ_country_effect")
 

@@ -84,8 +84,10 @@ def fit_and_inputs(rng):
     inputs = simulate_displacement(rng, n_countries=8, n_years=5, hazards=("flood", "storm"), n_regions=2)
     idata, _ = _fake_idata(inputs, rng)
     post = idata.posterior
-    # no new year shocks and no residual-scale hinge, so that only the covariates move the rate over time
+    # no new year shocks or reporting deviations and no residual-scale hinge, so that only the covariates
+    # move the rate over time
     post["sigma_year"] = xr.zeros_like(post["sigma_year"])
+    post["occ_sigma_year"] = xr.zeros_like(post["occ_sigma_year"])
     post["sigma_obs_level"] = xr.zeros_like(post["sigma_obs_level"])
     return inputs, idata
 
