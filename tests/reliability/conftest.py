@@ -49,9 +49,7 @@ class FastRuns:
     seed: Path
 
 
-@pytest.fixture(scope="session")
-def fast_runs(tmp_path_factory: pytest.TempPathFactory) -> FastRuns:
-    base = tmp_path_factory.mktemp("fastruns")
+def _start_fast_runs(base: Path) -> FastRuns:
     cfg = fast_config(base / "cfg", base / "A")
     cfg_local = fast_config(base / "cfg_local", base / "L",
                             compute={"backend": "local", "n_workers": 2, "threads_per_worker": 1})
@@ -64,3 +62,21 @@ def fast_runs(tmp_path_factory: pytest.TempPathFactory) -> FastRuns:
     for proc, log in jobs:
         finish(proc, log)
     return FastRuns(base=base, config=cfg, a=base / "A", local=base / "L", seed=base / "S")
+
+
+@pytest.fixture(scope="session")
+def fast_runs(tmp_path_factory: pytest.TempPathFactory) -> FastRuns:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _start_fast_runs(tmp_path_factory.mktemp("fastruns"))
+    # under pytest-xdist the workers share one set of runs (the tests only read them): the first worker to
+    # take the lock makes them, the others wait and reuse them
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp().parent / "fastruns"
+    with FileLock(f"{base}.lock"):
+        done = base / "complete"
+        if not done.exists():
+            base.mkdir(exist_ok=True)
+            _start_fast_runs(base)
+            done.write_text("")
+    return FastRuns(base=base, config=base / "cfg" / "fast.yaml", a=base / "A", local=base / "L", seed=base / "S")
