@@ -189,8 +189,8 @@ def write_corridor_outputs(models: Any, ctx: Any, lines: list[str]) -> list[str]
 
     Parameters
     ----------
-    models : climmig.pipeline.stages._Models
-        The run's loaded models (fits, drivers, regimes, samples, seed, internal draws).
+    models : climmig.projection.FittedRun
+        The run's fitted models (migration fit, flow drivers, regimes, samples, seed, internal draws).
     ctx : RunContext
         For paths, config and provenance.
     lines : list of str
@@ -210,8 +210,8 @@ def write_corridor_outputs(models: Any, ctx: Any, lines: list[str]) -> list[str]
     fd = models.flow_drivers
     per = []
     for sc in cfg.scenarios:
-        res = predict_flows(models.mig, fd.sel(scenario=[sc]), models.regimes, samples=models.samples,
-                            seed=models.seed, internal=models._internal, corridors=models.corridors)
+        res = predict_flows(models.migration_fit, fd.sel(scenario=[sc]), models.regimes, samples=models.samples,
+                            seed=models.seed, internal=models.internal_draws(), corridors=models.corridors)
         hm = xr.concat([res["corridor_flow"].sel(year=slice(h.start, h.end)).mean("year") for h in horizons],
                        dim=pd.Index([h.name for h in horizons], name="horizon"))
         per.append((res, hm))

@@ -4,6 +4,16 @@
 concrete stages of a climmig run.
 """
 
-from climmig.pipeline.runner import Stage, StageResult, execute, record_path, stage_is_current, stage_seed
+from climmig.pipeline.runner import (
+    Stage,
+    StageResult,
+    execute,
+    read_record,
+    record_path,
+    stage_is_current,
+    stage_seed,
+    stage_summary,
+)
 
-__all__ = ["Stage", "StageResult", "execute", "record_path", "stage_is_current", "stage_seed"]
+__all__ = ["Stage", "StageResult", "execute", "read_record", "record_path", "stage_is_current", "stage_seed",
+           "stage_summary"]

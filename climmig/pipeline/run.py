@@ -15,7 +15,7 @@ from climmig.io.digest import run_digests
 from climmig.io.writers import OutputError
 from climmig.pipeline.context import RunContext, make_context
 from climmig.pipeline.manifest import read_manifest, source_digest, write_manifest, write_resolved_config
-from climmig.pipeline.runner import Stage, StageResult, execute, record_path
+from climmig.pipeline.runner import Stage, StageResult, execute, read_record
 from climmig.pipeline.stages import BACKGROUND_STAGES, build_stages
 
 __all__ = ["RunSummary", "rerun_pipeline", "run_pipeline"]
@@ -44,9 +44,9 @@ class RunSummary:
 def _outputs(run_dir: Path, stages: list[Stage]) -> list[str]:
     out: list[str] = []
     for s in stages:
-        p = record_path(run_dir, s.name)
-        if p.exists():
-            out += list(json.loads(p.read_text()).get("outputs", {}))
+        rec = read_record(run_dir, s.name)
+        if rec is not None:
+            out += list(rec.get("outputs", {}))
     return out
 
 

@@ -32,7 +32,8 @@ from climmig.errors import ClimmigError
 from climmig.io.readers import sha256_file
 from climmig.io.writers import write_json
 
-__all__ = ["Stage", "StageResult", "execute", "record_path", "stage_is_current", "stage_seed"]
+__all__ = ["Stage", "StageResult", "execute", "read_record", "record_path", "stage_is_current", "stage_seed",
+           "stage_summary"]
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,66 @@ def record_path(run_dir: Path, name: str) -> Path:
     return Path(run_dir) / "stages" / f"{name}.json"
 
 
+def read_record(run_dir: str | Path, name: str) -> dict[str, Any] | None:
+    """A stage's completion record, or None if the stage has not completed in ``run_dir``.
+
+    The record format is the runner's own; other modules read records only through this function and
+    :func:`stage_summary`.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        The run directory.
+    name : str
+        Stage name.
+
+    Returns
+    -------
+    dict or None
+        ``stage``, ``config_sha256``, ``stage_version``, ``upstream``, ``outputs`` (relative path -> sha256),
+        ``summary`` (what the stage returned) and ``seconds``.
+
+    Raises
+    ------
+    ClimmigError
+        If the record exists but is not valid JSON (a damaged run directory).
+    """
+    p = record_path(Path(run_dir), name)
+    if not p.exists():
+        return None
+    try:
+        return json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ClimmigError(f"the record of stage {name} ({p}) is unreadable ({exc}); delete it and rerun "
+                           "`climmig run` to recompute the stage") from None
+
+
+def stage_summary(run_dir: str | Path, name: str) -> dict[str, Any]:
+    """What a completed stage returned (its record's ``summary``).
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        The run directory.
+    name : str
+        Stage name.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ClimmigError
+        If the stage has no record in ``run_dir``.
+    """
+    rec = read_record(run_dir, name)
+    if rec is None:
+        raise ClimmigError(f"{run_dir} has no completed {name} stage; run `climmig run CONFIG` (with this "
+                           "directory as its run directory) first")
+    return dict(rec.get("summary", {}))
+
+
 def _tree_digest(path: Path) -> str:
     """sha256 of a file, or of a directory tree (sorted relative names and file digests)."""
     if path.is_file():
@@ -140,12 +201,11 @@ def stage_is_current(run_dir: Path, stage: Stage, cfg_hash: str, verify_outputs:
     -------
     bool
     """
-    p = record_path(run_dir, stage.name)
-    if not p.exists():
-        return False
     try:
-        rec = json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError):
+        rec = read_record(run_dir, stage.name)
+    except ClimmigError:  # a damaged record is not current: the stage runs again and rewrites it
+        return False
+    if rec is None:
         return False
     if rec.get("config_sha256") != cfg_hash or rec.get("upstream") != _upstream(run_dir, stage):
         return False
@@ -323,7 +383,7 @@ def execute(stages: Sequence[Stage], ctx: Any, *, only: Sequence[str] | None = N
     def current(stage: Stage) -> bool:
         upstream_rerun = any(d in rerun for d in stage.depends_on)
         if stage.name not in forced and not upstream_rerun and stage_is_current(run_dir, stage, ctx.cfg_hash):
-            rec = json.loads(record_path(run_dir, stage.name).read_text())
+            rec = read_record(run_dir, stage.name) or {}
             results[stage.name] = StageResult(stage.name, "skipped", 0.0, rec.get("summary", {}))
             logger.info("stage %s is current; skipped", stage.name)
             if on_done:

@@ -8,12 +8,9 @@ needs to run.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import os
-import threading
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,8 +19,11 @@ import xarray as xr
 from climmig.config import referenced_catalog_ids
 from climmig.io.writers import atomic_path, write_json, write_netcdf
 from climmig.pipeline.context import RunContext
-from climmig.pipeline.runner import Stage, stage_seed
+from climmig.pipeline.runner import Stage, read_record, record_path, stage_seed, stage_summary
 from climmig.provenance import stamp
+
+if TYPE_CHECKING:
+    from climmig.projection.fitted import FittedRun
 
 __all__ = ["build_stages", "stage_exposure", "stage_fit_displacement", "stage_fit_migration", "stage_inputs",
            "stage_interventions", "stage_projection", "stage_report"]
@@ -179,166 +179,31 @@ def _fit_gravity(ctx: RunContext) -> dict[str, Any]:
 
 def _gate(ctx: RunContext) -> dict[str, bool]:
     """Refuse to project from a fit that failed the gate, unless the config allows it."""
-    from climmig.errors import ConvergenceError
+    from climmig.projection.fitted import require_converged
 
-    passed = {}
-    for name in ("fit_displacement", "fit_migration"):
-        rec = json.loads(ctx.path("stages", f"{name}.json").read_text())["summary"]
-        passed[name] = bool(rec["passed"])
-        if not rec["passed"] and not ctx.cfg.mobility.gate.allow_unconverged:
-            raise ConvergenceError(
-                f"the {name.removeprefix('fit_')} fit did not converge ({rec['gate']}); refusing to project. "
-                "Increase mobility.sampler.tune/draws, or set mobility.gate.allow_unconverged: true to project "
-                "anyway (outputs are then flagged)")
-    return passed
+    return require_converged(ctx.run_dir, ("fit_displacement", "fit_migration"),
+                             allow_unconverged=ctx.cfg.mobility.gate.allow_unconverged)
 
 
-class _Models:
-    """The fitted models and fixed inputs that the projection and the comparison share."""
-
-    def __init__(self, ctx: RunContext) -> None:
-        from climmig.mobility.fit import load_fit
-        from climmig.mobility.migration import flow_drivers
-        from climmig.mobility.regimes import pair_regimes
-        from climmig.projection.drivers import displacement_drivers
-
-        disp_rec = json.loads(ctx.path("stages", "fit_displacement.json").read_text())["summary"]
-        self.disp = load_fit(str(ctx.path(disp_rec["fit"])))
-        self.mig = load_fit(str(ctx.path("fits", "migration.nc")))
-        self.disp.posterior.load()
-        self.mig.posterior.load()
-        self.exposure = xr.load_dataset(ctx.path("exposure", "exposure.nc"))
-        hazards = [str(h) for h in self.disp.posterior["hazard"].values]
-        self.drivers = displacement_drivers(self.exposure, hazards, ctx.cfg.mobility.displacement.hazard_layer_map)
-        regions = [str(r) for r in self.exposure["region"].values]
-        self.corridors = {k: tuple(v) for k, v in ctx.cfg.mobility.migration.corridors.items()} or None
-        from climmig.mobility.migration_run import is_gravity_fit, projection_flow_drivers
-
-        if is_gravity_fit(self.mig):
-            table = ctx.catalog.open(ctx.cfg.mobility.migration.regimes)
-            self.flow_drivers = projection_flow_drivers(ctx.catalog, ctx.cfg, self.mig, self.exposure)
-        else:
-            _inputs, cov, geo, table = _migration_data(ctx)
-            self.flow_drivers = flow_drivers(self.exposure, cov.sel(region=regions),
-                                             geo.sel(origin=regions, destination=regions))
-        years = [int(y) for y in self.exposure["year"].values]
-        self.regimes = pair_regimes(table, regions, years)
-        self.samples = ctx.cfg.projection.samples
-        self.seed = stage_seed(ctx.cfg.seed, "projection")
-        self.ctx_paths = {"internal_climate": ctx.path("fits", "internal_climate.nc")
-                          if ctx.cfg.mobility.migration.internal_fit == "prmn" else None,
-                          "internal_priors": ctx.cfg.mobility.migration.internal_priors}
-        # recent predictions, keyed by the identity of their input objects: an option that leaves an input
-        # untouched (event-only options keep the drivers and regimes, border regimes keep the drivers and the
-        # rate multiplier) reuses the prediction, which equals a recomputed one (every call uses the same
-        # seed). The first entry (the baseline) and the two latest are kept; entries hold their input
-        # objects, so an identity match cannot be a recycled id
-        self._disp_cache: list[tuple[tuple[Any, ...], xr.Dataset]] = []
-        self._flow_cache: list[tuple[tuple[Any, ...], xr.Dataset]] = []
-        self._internal: xr.Dataset | None = None
-        self._lock = threading.Lock()
-        self._baseline: Any = None
-
-    def baseline(self) -> Any:
-        """The no-intervention projection state (one object, so its outcome is computed once per process)."""
-        from climmig.interventions import ProjectionState
-
-        with self._lock:
-            if self._baseline is None:
-                self._baseline = ProjectionState.baseline(self.drivers, self.samples, regimes=self.regimes)
-            return self._baseline
-
-    def _cached(self, cache: list[tuple[tuple[Any, ...], xr.Dataset]], key: tuple[Any, ...],
-                compute: Callable[[], xr.Dataset]) -> xr.Dataset:
-        """The cached value whose key objects are ``key``'s (by identity), else ``compute()``, stored.
-
-        Thread-safe (the comparison evaluates options in threads): the lock guards the lookup and the
-        insertion, not the computation; two threads missing the same key compute equal values.
-        """
-        with self._lock:
-            for k, v in cache:
-                if all(a is b for a, b in zip(k, key, strict=True)):
-                    return v
-        value = compute()
-        with self._lock:
-            cache.append((key, value))
-            if len(cache) > 3:
-                del cache[1]
-        return value
-
-    def outcome(self, state: Any) -> xr.Dataset:
-        """Displacement and migration for a (possibly intervened) projection state; same seed every call."""
-        from climmig.mobility.displacement import predict_displacement
-
-        # only the variables returned are kept (the full flow matrices are ~10 x larger)
-        disp = self._cached(self._disp_cache, (state.drivers, state.rate_multiplier), lambda: predict_displacement(
-            self.disp, state.drivers, samples=self.samples, seed=self.seed, rate_multiplier=state.rate_multiplier,
-        )[["expected_displacement", "displaced_persons"]])
-        regimes = state.regimes if state.regimes is not None else self.regimes
-        flows = self._cached(self._flow_cache, (state.drivers, regimes), lambda: self._flows(state, regimes)[
-            ["cross_border_migration", "internal_migration"]])
-        # a shallow copy: callers may set attrs without touching the cached predictions
-        return xr.Dataset({
-            "expected_displacement": disp["expected_displacement"],
-            "displaced_persons": disp["displaced_persons"],
-            "cross_border_migration": flows["cross_border_migration"],
-            "internal_migration": flows["internal_migration"],
-        }).copy(deep=False)
-
-    def _flows(self, state: Any, regimes: xr.DataArray, totals_only: bool = True) -> xr.Dataset:
-        """Migration flows for a projection state's drivers under the given border regimes."""
-        from climmig.mobility.migration import predict_flows
-
-        fd = self.flow_drivers.sel(year=state.drivers["year"], scenario=state.drivers["scenario"])
-        gdp = state.drivers["gdp_per_capita"]
-        if "sample" in gdp.dims:  # development effect drawn per sample: migration sees its mean
-            gdp = gdp.mean("sample")
-        fd = fd.assign(gdp_per_capita=gdp.transpose(*fd["gdp_per_capita"].dims))
-        # interventions that change exposure (protection, relocation, mitigation, ...) change the climate
-        # stress that drives migration by the same relative amount: the migration drivers' exposure ratio
-        # (mean over the hazard layers) is scaled by the state's mean exposure ratio over the baseline's
-        base = self.drivers["exposure_ratio"].sel(year=state.drivers["year"], scenario=state.drivers["scenario"])
-        base = base.mean("hazard")
-        rel = (state.drivers["exposure_ratio"].mean("hazard") / base.where(base > 0)).fillna(1.0)
-        fd = fd.assign(exposure_ratio=fd["exposure_ratio"] * rel)
-        if "internal_exposure_ratio" in fd:
-            fd = fd.assign(internal_exposure_ratio=fd["internal_exposure_ratio"] * rel)
-        # only the per-region totals are used (the pair matrices' expected and typical flows are skipped); the
-        # internal-migration parameter draws depend on the seed only, so they are drawn once
-        with self._lock:
-            if self._internal is None:
-                from climmig.mobility.migration_run import run_internal_draws
-
-                self._internal = run_internal_draws(self.ctx_paths, self.samples, self.seed)
-        return predict_flows(self.mig, fd, regimes, samples=self.samples, seed=self.seed, internal=self._internal,
-                             totals_only=totals_only, corridors=self.corridors)
-
-
-def _models(ctx: RunContext) -> _Models:
-    """The run's :class:`_Models`, loaded once per process while their files are unchanged.
+def _fitted(ctx: RunContext) -> FittedRun:
+    """The run's :class:`~climmig.projection.FittedRun`, loaded once per process while its files are unchanged.
 
     The projection, the comparison and the report each need the fits, the exposure and the migration data
     (about 3 s to load in the demo) and the baseline outcome; stages of one invocation share them.
     """
-    disp_rec = ctx.path("stages", "fit_displacement.json")
-    files = [disp_rec, ctx.path("fits", "migration.nc"), ctx.path("exposure", "exposure.nc")]
-    if disp_rec.exists():
-        files.append(ctx.path(json.loads(disp_rec.read_text())["summary"]["fit"]))
+    from climmig.projection.fitted import FittedRun
+
+    files = [record_path(ctx.run_dir, "fit_displacement"), ctx.path("fits", "migration.nc"),
+             ctx.path("exposure", "exposure.nc")]
+    if read_record(ctx.run_dir, "fit_displacement") is not None:
+        files.append(ctx.path(stage_summary(ctx.run_dir, "fit_displacement")["fit"]))
     key = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) if f.exists() else (str(f),) for f in files)
-    held = ctx.memo.get("models")
+    held = ctx.memo.get("fitted")
     if held is not None and held[0] == key:
         return held[1]
-    models = _Models(ctx)
-    ctx.memo["models"] = (key, models)
-    return models
-
-
-def _evacuation_share(ctx: RunContext, hazards: Any, samples: Any) -> xr.DataArray:
-    """Share of recorded displacement that is pre-emptive evacuation (evidence table); the projection and the
-    comparison use the same draws."""
-    from climmig.interventions.evidence import evacuation_share_draws
-
-    return evacuation_share_draws([str(h) for h in hazards], samples, stage_seed(ctx.cfg.seed, "outcome_split"))
+    fitted = FittedRun.from_run_dir(ctx.run_dir, ctx.cfg, ctx.catalog, migration=True)
+    ctx.memo["fitted"] = (key, fitted)
+    return fitted
 
 
 def stage_projection(ctx: RunContext) -> dict[str, Any]:
@@ -347,12 +212,12 @@ def stage_projection(ctx: RunContext) -> dict[str, Any]:
     from climmig.projection.uncertainty import projection_summary
 
     passed = _gate(ctx)
-    m = _models(ctx)
+    m = _fitted(ctx)
     state = m.baseline()
     out = m.outcome(state)
     # IDMC's recorded displacement counts pre-emptive evacuations: the expected displacement split into them
     # and displacement without prior warning (docs/interventions.md, "Outcomes")
-    share = _evacuation_share(ctx, out["expected_displacement"]["hazard"].values, out["sample"])
+    share = m.evacuation_share(state)
     parts = outcome_parts(out["expected_displacement"], state, share)
     out["preemptive_evacuations"] = parts["preemptive_evacuations"]
     out["unwarned_displacement"] = parts["unwarned_displacement"]
@@ -403,9 +268,9 @@ def stage_projection(ctx: RunContext) -> dict[str, Any]:
         lines.append("WARNING: projected from a fit that failed the convergence gate (allow_unconverged)")
     outputs = ["projection/projection.nc", "projection/summary.nc",
                "projection/displacement_by_region_scenario_horizon.csv"]
-    from climmig.mobility.migration_run import is_gravity_fit, write_corridor_outputs, write_forced_outputs
+    from climmig.mobility.migration_run import write_corridor_outputs, write_forced_outputs
 
-    if is_gravity_fit(m.mig):
+    if m.is_gravity_fit:
         outputs += write_corridor_outputs(m, ctx, lines)
         outputs += write_forced_outputs(m, ctx, lines)
     return {"outputs": outputs, "headline": lines, "unconverged_fit": not all(passed.values())}
@@ -428,14 +293,13 @@ def stage_interventions(ctx: RunContext) -> dict[str, Any]:
     _gate(ctx)
     if not ctx.cfg.interventions and not ctx.cfg.border_regimes:
         return {"outputs": [], "headline": ["no interventions configured"]}
-    m = _models(ctx)
+    m = _fitted(ctx)
     state = m.baseline()
     cmp = compare_interventions(state, [*ctx.cfg.interventions, *ctx.cfg.border_regimes], ctx.cfg.portfolios,
                                 m.outcome, ctx.cfg.horizons, ctx.cfg.comparison,
                                 np.random.default_rng(stage_seed(ctx.cfg.seed, "interventions")),
                                 max_workers=_comparison_threads(ctx.cfg.compute),
-                                evacuation_share=_evacuation_share(ctx, state.rate_multiplier["hazard"].values,
-                                                                   state.samples))
+                                evacuation_share=m.evacuation_share(state))
     cmp = stamp(cmp, "intervention comparison", ctx.cfg_hash, ctx.cfg.seed)
     write_netcdf(cmp, ctx.path("interventions", "comparison.nc"))
     tab = comparison_table(cmp)
@@ -445,12 +309,10 @@ def stage_interventions(ctx: RunContext) -> dict[str, Any]:
             "headline": [f"{cmp.sizes['intervention']} options compared; table in interventions/comparison.csv"]}
 
 
-def _record_comparison(ctx: RunContext, displaced: xr.DataArray, scenario: str) -> pd.DataFrame:
-    """The first projected years (up to six) per country and hazard beside IDMC's record."""
-    from climmig.mobility.calibration import load_observations
+def _record_comparison(ctx: RunContext, displaced: xr.DataArray, scenario: str, obs: pd.DataFrame) -> pd.DataFrame:
+    """The first projected years (up to six) per country and hazard beside IDMC's record (``obs``)."""
     from climmig.projection.fidelity import record_comparison
 
-    obs, _ = load_observations(ctx.cfg, ctx.catalog)
     first = int(displaced["year"].values[0])
     years = [y for y in range(first, first + 6) if y in set(int(v) for v in displaced["year"].values)]
     hist = ctx.cfg.period.historical
@@ -472,22 +334,6 @@ def _share_paths(ctx: RunContext, drivers: xr.Dataset) -> xr.Dataset:
     regions = [str(r) for r in drivers["region"].values]
     history = load_covariates(ctx.catalog, regions, list(range(2000, anchor + 1)))
     return share_trend_paths(history, [int(y) for y in drivers["year"].values], anchor_year=anchor)
-
-
-def _observed_present_day(ctx: RunContext, regions: list[str]) -> pd.DataFrame:
-    from climmig.mobility.calibration import load_observations
-
-    obs, _ = load_observations(ctx.cfg, ctx.catalog)
-    obs = obs[obs["iso3"].isin(regions)]
-    col = "displacements"
-    yearly = obs.groupby(["iso3", "year"])[col].sum(min_count=1).reset_index()
-    g = yearly.groupby("iso3")[col]
-    # the median recorded year, to compare like with like with the simulated median (yearly displacement is
-    # heavy-tailed: one drought year can hold most of a decade's total, so the mean sits far above a typical
-    # year); the mean is kept as its own column for the table
-    return pd.DataFrame({"region": g.median().index, "observed": g.median().values,
-                         "observed_mean": g.mean().values, "observed_min": g.min().values,
-                         "observed_max": g.max().values, "observed_years": g.count().values})
 
 
 def _save_section_figures(ctx: RunContext, sections: list) -> list:
@@ -514,15 +360,14 @@ def _save_section_figures(ctx: RunContext, sections: list) -> list:
     return out
 
 
-def _elasticity(m: Any) -> pd.DataFrame | None:
+def _elasticity(disp: Any) -> pd.DataFrame | None:
     """The displacement fit's exposure-elasticity summary (prior against posterior), if it has one."""
-    text = m.disp.posterior.attrs.get("climmig_elasticity_summary") if hasattr(m.disp, "posterior") else None
+    text = disp.posterior.attrs.get("climmig_elasticity_summary") if hasattr(disp, "posterior") else None
     return pd.read_json(io.StringIO(text), orient="records") if text else None
 
 
 def stage_report(ctx: RunContext) -> dict[str, Any]:
     """Figures, CSV summaries and the HTML report for non-programmers."""
-    from climmig.interventions import ProjectionState
     from climmig.projection.attribution import change_attribution, scenario_attribution
     from climmig.report.html import write_html_report
     from climmig.report.sections import (
@@ -543,26 +388,27 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
                                    boundaries=boundaries, horizon_partition=summ.get("variance_horizon"))]
     last = ctx.cfg.horizons[-1]
     mid_sc = ctx.cfg.scenarios[len(ctx.cfg.scenarios) // 2]
-    m = _models(ctx)
-    sections.append(hazards_section(m.exposure, _elasticity(m), period=f"{last.start}-{last.end}",
+    m = _fitted(ctx)
+    disp = m.displacement_fit
+    sections.append(hazards_section(m.exposure, _elasticity(disp), period=f"{last.start}-{last.end}",
                                     scenarios=list(ctx.cfg.scenarios),
                                     layer_map=dict(ctx.cfg.mobility.displacement.hazard_layer_map),
-                                    displacement_hazards=[str(h) for h in m.disp.posterior["hazard"].values]))
+                                    displacement_hazards=m.hazards))
     sections.append(ssp_section(m.exposure))
     if len(ctx.cfg.scenarios) > 1:
         # the projection's own draws (same samples and seed) next to the same futures with the middle
         # scenario's people and incomes
         attribution = scenario_attribution(
-            m.disp, m.drivers, reference=mid_sc, years=range(last.start, last.end + 1), samples=m.samples,
+            disp, m.drivers, reference=mid_sc, years=range(last.start, last.end + 1), samples=m.samples,
             seed=m.seed, projected=proj["displaced_persons"])
         sections.append(society_section(attribution, period=f"{last.start}-{last.end}"))
         write_netcdf(stamp(attribution, f"why the scenarios differ: each scenario with {mid_sc}'s population and "
                                         "income", ctx.cfg_hash, ctx.cfg.seed),
                      ctx.path("report_scenario_attribution.nc"))
     first_year = int(m.drivers["year"].values[0])
-    change = change_attribution(m.disp, m.drivers, today=first_year, years=range(last.start, last.end + 1),
+    change = change_attribution(disp, m.drivers, today=first_year, years=range(last.start, last.end + 1),
                                 samples=m.samples, seed=m.seed, share_paths=_share_paths(ctx, m.drivers))
-    income = m.disp.posterior.attrs.get("climmig_income_coefficients") if hasattr(m.disp, "posterior") else None
+    income = disp.posterior.attrs.get("climmig_income_coefficients") if hasattr(disp, "posterior") else None
     sections.append(change_section(change, income=pd.read_json(io.StringIO(income), orient="records")
                                    if income else None))
     write_netcdf(stamp(change, f"change of expected displacement from {first_year} to {last.start}-{last.end} by driver",
@@ -579,18 +425,14 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     if cmp_file.exists():
         sections.append(comparison_section(xr.load_dataset(cmp_file), scenario=mid_sc))
     # present-day plausibility: today's exposure (ratio 1) and the first projection year's population
-    first = int(m.drivers["year"].values[0])
-    today = m.drivers.sel(year=[first], scenario=[mid_sc])
-    today = today.assign(exposure_ratio=xr.ones_like(today["exposure_ratio"]))
-    sim = m.outcome(ProjectionState.baseline(today, m.samples, regimes=m.regimes.sel(year=[first])))
-    tot = sim["displaced_persons"].sum("hazard").stack(s=("sample", "climate_model", "year", "scenario"))
-    regions = [str(r) for r in tot["region"].values]
-    simdf = pd.DataFrame({"region": regions, "median": tot.median("s").values,
-                          "lower": tot.quantile(0.05, "s").values, "upper": tot.quantile(0.95, "s").values})
-    obsdf = _observed_present_day(ctx, regions)
-    sections.append(plausibility_section(simdf, obsdf, _record_comparison(ctx, proj["displaced_persons"], mid_sc)))
+    from climmig.mobility.calibration import load_observations
+
+    obs, _ = load_observations(ctx.cfg, ctx.catalog)
+    check = m.plausibility(mid_sc, observations=obs)
+    sections.append(plausibility_section(check.simulated, check.observed,
+                                         _record_comparison(ctx, proj["displaced_persons"], mid_sc, obs)))
     with atomic_path(ctx.path("report_plausibility.csv")) as tmp:
-        simdf.merge(obsdf, on="region", how="left").to_csv(tmp, index=False, float_format="%.0f")
+        check.table().to_csv(tmp, index=False, float_format="%.0f")
     manifest_bits = {"config sha256": ctx.cfg_hash, "seed": ctx.cfg.seed, "run id": ctx.cfg.run_id,
                      "unconverged fit": proj.attrs.get("climmig_unconverged_fit", "false"),
                      "SSP fallback": m.exposure.attrs.get("climmig_ssp_fallback", "") or "none"}

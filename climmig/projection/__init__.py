@@ -1,7 +1,9 @@
-"""Projections with explicit uncertainty: posterior-predictive sampling and its summaries."""
+"""Projections with explicit uncertainty: a run's fitted models, posterior-predictive sampling, summaries."""
 
 from __future__ import annotations
 
+from climmig.projection.fitted import FittedRun, require_converged
+from climmig.projection.plausibility import Plausibility
 from climmig.projection.predictive import expected_negbin, sample_negbin
 from climmig.projection.uncertainty import (
     UNCERTAINTY_COMPONENTS,
@@ -16,6 +18,8 @@ from climmig.projection.uncertainty import (
 
 __all__ = [
     "UNCERTAINTY_COMPONENTS",
+    "FittedRun",
+    "Plausibility",
     "central_intervals",
     "expected_negbin",
     "horizon_mean",
@@ -23,6 +27,7 @@ __all__ = [
     "horizon_table",
     "partition_variance",
     "projection_summary",
+    "require_converged",
     "sample_negbin",
     "summarise",
 ]

@@ -1,8 +1,8 @@
 """Evaluate sensitivity samples on a finished run: reuse its exposure layers and fitted posteriors.
 
-``climmig run CONFIG`` leaves the exposure (``exposure/exposure.nc``) and the fitted displacement model
-(``fits/``) in the run directory. :func:`run_evaluator` loads them once; each evaluation then applies the
-sampled values to the config (:func:`~climmig.sensitivity.paths.apply_parameters`), recomputes only what the
+``climmig run CONFIG`` leaves the exposure (``exposure/exposure.nc``) and the fitted models (``fits/``) in the
+run directory. :func:`run_evaluator` loads them once (:class:`~climmig.projection.FittedRun`); each evaluation
+then applies the sampled values to the config (:func:`~climmig.sensitivity.paths.apply_parameters`), recomputes only what the
 varied parameters change and computes the outputs:
 
 * the level a hazard's indicator must exceed (``threshold`` of flood depth, crop and flooded-fraction
@@ -12,7 +12,9 @@ varied parameters change and computes the outputs:
 * interventions, portfolios, border regimes, the comparison settings, horizons: the comparison only.
 
 The displacement projection uses the fitted posterior with the pipeline's seeds, so evaluations differ only
-through the parameters (common random numbers). Parameters that would need a new fit or new input layers
+through the parameters (common random numbers). What-if comparisons (:meth:`RunEvaluator.comparison`) include
+migration when the run has its migration fit, as the run's own comparison does; the sensitivity outputs below
+are displacement outputs, so evaluations skip migration. Parameters that would need a new fit or new input layers
 (``mobility``, ``livelihoods``, ``grid``, ``period``, ...) are refused with an explanation.
 
 Outputs (one value per evaluation horizon, summed over regions; the median over posterior samples, climate
@@ -155,32 +157,33 @@ def _without_exceedance_level(spec: Any) -> dict[str, Any]:
     return d
 
 
-def _check_gate(run_dir: Path, cfg: RunConfig, config_file: str | Path) -> None:
-    """Refuse a fit that failed the convergence gate, as the pipeline's projection does."""
-    from climmig.errors import ConvergenceError
+def _check_run(run_dir: Path, cfg: RunConfig, config_file: str | Path) -> bool:
+    """Refuse a run without current exposure and displacement fit, or with a fit that failed its gate.
 
-    rec = json.loads((run_dir / "stages" / "fit_displacement.json").read_text())["summary"]
-    if not rec.get("passed", False) and not cfg.mobility.gate.allow_unconverged:
-        raise ConvergenceError(
-            f"the displacement fit in {run_dir} did not converge ({rec.get('gate', 'see fits/')}); refusing to "
-            f"evaluate projections from it. Fix the fit (more tune/draws in {config_file}) or set "
-            "mobility.gate.allow_unconverged: true and rerun `climmig run`")
-
-
-def _check_run(run_dir: Path, cfg: RunConfig, config_file: str | Path) -> None:
+    Returns
+    -------
+    bool
+        Whether the run has a current migration fit (comparisons then include migration).
+    """
     from climmig.config import science_hash
     from climmig.pipeline.runner import stage_is_current
     from climmig.pipeline.stages import build_stages
+    from climmig.projection.fitted import require_converged
 
     stages = {s.name: s for s in build_stages()}
+    cfg_hash = science_hash(cfg)
     stale = [n for n in ("inputs", "exposure", "fit_displacement")
-             if not stage_is_current(run_dir, stages[n], science_hash(cfg), verify_outputs=False)]
+             if not stage_is_current(run_dir, stages[n], cfg_hash, verify_outputs=False)]
     if stale:
         raise SensitivityError(
             f"the run in {run_dir} has no current {', '.join(stale)} stage for this config; the sensitivity "
             f"analysis reuses the run's exposure and fitted posteriors instead of refitting: run `climmig run "
             f"{config_file} --output {run_dir}` first (or point to the run directory it made)")
-    _check_gate(run_dir, cfg, config_file)
+    migration = stage_is_current(run_dir, stages["fit_migration"], cfg_hash, verify_outputs=False)
+    # refused as the pipeline's projection refuses it
+    require_converged(run_dir, ["fit_displacement", *(["fit_migration"] if migration else [])],
+                      allow_unconverged=cfg.mobility.gate.allow_unconverged, action="evaluate projections")
+    return migration
 
 
 class RunEvaluator:
@@ -209,41 +212,22 @@ class RunEvaluator:
 
     def __init__(self, cfg: RunConfig, catalog: Any, run_dir: Path, outputs: Sequence[str], paths: Sequence[str],
                  samples: int | None = None, config_file: str | Path = "CONFIG") -> None:
-        from climmig.mobility.fit import load_fit
+        from climmig.projection.fitted import FittedRun
 
         _check_paths(paths)
         _check_outputs(outputs, cfg)
         self.cfg, self.catalog, self.run_dir = cfg, catalog, Path(run_dir)
         self.outputs = tuple(outputs)
         self.samples = samples
-        _check_run(self.run_dir, cfg, config_file)
-
-        rec = json.loads((self.run_dir / "stages" / "fit_displacement.json").read_text())["summary"]
-        self.disp = load_fit(str(self.run_dir / rec["fit"]))
-        self.disp.posterior.load()
-        self.run_exposure = xr.load_dataset(self.run_dir / "exposure" / "exposure.nc")
-        self.hazards = [str(h) for h in self.disp.posterior["hazard"].values]
+        migration = _check_run(self.run_dir, cfg, config_file)
+        self.fitted = FittedRun.from_run_dir(self.run_dir, cfg, catalog, migration=migration)
+        self.run_exposure = self.fitted.exposure
         varied = {p.split(".")[1] for p in paths if p.startswith("hazards.") and p.count(".") >= 2}
         self.layers: Any = None
         self.hazard_layers: dict[str, _HazardLayer] = {}
         self._lock = threading.RLock()
         if varied:
             self._load_hazard_layers(sorted(varied))
-        self.regimes: xr.DataArray | None = None
-
-    def _regimes(self) -> xr.DataArray:
-        from climmig.mobility.migration import load_flow_data
-        from climmig.mobility.regimes import pair_regimes
-
-        mig = self.cfg.mobility.migration
-        if mig.fit == "laplace":  # the all-country model reads the regime table itself, as the run does
-            table = self.catalog.open(mig.regimes)
-        else:
-            *_, table = load_flow_data(self.catalog, flows_id=mig.flows, regimes_id=mig.regimes,
-                                       boundaries_id=self.cfg.study_area.boundaries,
-                                       extra_countries=self.cfg.study_area.countries or ())
-        return pair_regimes(table, [str(r) for r in self.run_exposure["region"].values],
-                            [int(y) for y in self.run_exposure["year"].values])
 
     def _load_hazard_layers(self, names: list[str]) -> None:
         import dask
@@ -343,10 +327,11 @@ class RunEvaluator:
             ``climmig_sensitivity_run_dir``, ``climmig_sensitivity_reused`` (JSON: stage -> sha256 of each
             output file it wrote) and ``climmig_sensitivity_samples``.
         """
+        from climmig.pipeline.runner import read_record
+
         reused = {}
-        for name in ("exposure", "fit_displacement"):
-            rec = json.loads((self.run_dir / "stages" / f"{name}.json").read_text())
-            reused[name] = rec.get("outputs", {})
+        for name in ("exposure", "fit_displacement", *(["fit_migration"] if self.fitted.has_migration else [])):
+            reused[name] = (read_record(self.run_dir, name) or {}).get("outputs", {})
         return {"climmig_sensitivity_run_dir": str(self.run_dir),
                 "climmig_sensitivity_reused": json.dumps(reused, sort_keys=True),
                 "climmig_sensitivity_samples": str(self.samples or self.cfg.projection.samples)}
@@ -357,49 +342,37 @@ class RunEvaluator:
             return None
         return {o.split(".", 1)[1] for o in self.outputs if "." in o}
 
-    def _regimes_once(self) -> xr.DataArray:
-        with self._lock:
-            if self.regimes is None:
-                self.regimes = self._regimes()
-        return self.regimes
-
-    def projection_state(self, cfg: RunConfig) -> tuple[Any, Any]:
-        """The baseline projection state of a config variant and its displacement outcome function.
+    def projection_state(self, cfg: RunConfig, migration: bool | None = None) -> tuple[Any, Any]:
+        """The baseline projection state of a config variant and its outcome function.
 
         Parameters
         ----------
         cfg : RunConfig
             The run's config with changed values.
+        migration : bool, optional
+            Outcomes include migration (default: when the run has its migration fit).
 
         Returns
         -------
         tuple
             ``(state, outcome)``: a :class:`~climmig.interventions.ProjectionState` and ``outcome(state) ->
-            xr.Dataset`` with ``expected_displacement`` and ``displaced_persons`` (posterior predictive with
-            the pipeline's seed, so every call sees the same random numbers); the baseline is computed once.
+            xr.Dataset`` (:meth:`climmig.projection.FittedRun.outcome`: the posterior predictive with the
+            pipeline's seed, so every call sees the same random numbers); the baseline is computed once.
         """
-        from climmig.interventions import ProjectionState
-        from climmig.mobility.displacement import predict_displacement
-        from climmig.pipeline.runner import stage_seed
-        from climmig.projection.drivers import displacement_drivers
-
-        drivers = displacement_drivers(self.exposure(cfg), self.hazards, cfg.mobility.displacement.hazard_layer_map)
-        samples = self.samples or cfg.projection.samples
-        seed = stage_seed(cfg.seed, "projection")
-        regimes = self._regimes_once() if cfg.border_regimes else None
-        state = ProjectionState.baseline(drivers, samples, regimes=regimes)
+        fitted = self.fitted
+        migration = fitted.has_migration if migration is None else migration
+        state = fitted.baseline(fitted.drivers_from(self.exposure(cfg)), self.samples or cfg.projection.samples)
         base: list[xr.Dataset] = []
 
         def outcome(s: Any) -> xr.Dataset:
+            # the baseline of this evaluation is held here: the fitted run's cache is shared by evaluations
+            # running in other threads
             if s is state and base:
                 return base[0]
-            with np.errstate(divide="ignore"):  # log(0) of a zero exposure ratio: a zero rate, as intended
-                disp = predict_displacement(self.disp, s.drivers, samples=samples, seed=seed,
-                                            rate_multiplier=s.rate_multiplier)
-            disp = disp[["expected_displacement", "displaced_persons"]]
+            out = fitted.outcome(s, migration=migration)
             if s is state:
-                base.append(disp)
-            return disp
+                base.append(out)
+            return out
 
         return state, outcome
 
@@ -415,13 +388,13 @@ class RunEvaluator:
             Compare only these intervention/portfolio ids (and portfolio members); default all. The
             probability of being best is then among these only.
         state, outcome : optional
-            From :func:`projection_state` (computed when not given).
+            From :func:`projection_state` (computed when not given: with migration when the run has it).
 
         Returns
         -------
         xr.Dataset
-            As :func:`~climmig.interventions.compare_interventions`, for displacement (migration flows are
-            not recomputed here; the run's ``interventions/comparison.nc`` has them).
+            As :func:`~climmig.interventions.compare_interventions` (with the migration changes when
+            ``outcome`` projects migration).
         """
         from climmig.interventions.compare import compare_interventions
         from climmig.pipeline.runner import stage_seed
@@ -433,14 +406,9 @@ class RunEvaluator:
             portfolios = [p for p in portfolios if p.id in options]
             ids = set(options) | {m for p in portfolios for m in p.members}
             specs = [s for s in specs if s.id in ids]
-        from climmig.interventions.evidence import evacuation_share_draws
-
-        # the run's own evacuation shares (the same seed as climmig.pipeline.stages._evacuation_share)
-        share = evacuation_share_draws([str(h) for h in state.rate_multiplier["hazard"].values], state.samples,
-                                       stage_seed(cfg.seed, "outcome_split"))
         return compare_interventions(state, specs, portfolios, outcome, cfg.horizons, cfg.comparison,
                                      np.random.default_rng(stage_seed(cfg.seed, "interventions")),
-                                     evacuation_share=share)
+                                     evacuation_share=self.fitted.evacuation_share(state))
 
     def __call__(self, values: Mapping[str, float]) -> xr.Dataset:
         """Outputs for one set of parameter values.
@@ -458,7 +426,7 @@ class RunEvaluator:
         from climmig.projection.uncertainty import horizon_mean
 
         cfg = apply_parameters(self.cfg, values)
-        state, outcome = self.projection_state(cfg)
+        state, outcome = self.projection_state(cfg, migration=False)  # the outputs are displacement outputs
         out: dict[str, xr.DataArray] = {}
         if "displaced_persons" in self.outputs:
             total = outcome(state)["displaced_persons"].sum(["region", "hazard"])
