@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -55,14 +56,32 @@ def reduced_demo_config(data: dict, run_dir: Path) -> dict:
     return data
 
 
-@pytest.fixture(scope="session")
-def small_demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Config file of a reduced demo that has been run once per test session (its run dir is ``run/`` beside it)."""
+def _run_small_demo(root: Path) -> Path:
     from climmig.pipeline.run import run_pipeline
 
-    root = tmp_path_factory.mktemp("small_demo")
     cfg = reduced_demo_config(yaml.safe_load(DEMO.read_text()), root / "run")
     path = root / "small_demo.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     run_pipeline(path, progress=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def small_demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Config file of a reduced demo that has been run once per test session (its run dir is ``run/`` beside it).
+
+    Under pytest-xdist the workers share one run (its users read it, or rerun it with every stage current):
+    the first worker to take the lock makes it, the others wait and reuse it.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _run_small_demo(tmp_path_factory.mktemp("small_demo"))
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp().parent / "small_demo"
+    with FileLock(f"{root}.lock"):
+        done = root / "complete"
+        if not done.exists():
+            root.mkdir(exist_ok=True)
+            _run_small_demo(root)
+            done.write_text("")
+    return root / "small_demo.yaml"
