@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -66,22 +68,30 @@ def _run_small_demo(root: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def small_demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Config file of a reduced demo that has been run once per test session (its run dir is ``run/`` beside it).
+def once_per_session(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], Any]) -> Path:
+    """A directory filled by ``make(directory)`` once per test session, also across pytest-xdist workers.
 
-    Under pytest-xdist the workers share one run (its users read it, or rerun it with every stage current):
-    the first worker to take the lock makes it, the others wait and reuse it.
+    Without xdist it is a new temporary directory. Under xdist the workers share it (for runs that their users
+    only read, or rerun with every stage current): the first worker to take the lock fills it, the others wait
+    and reuse it.
     """
     if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return _run_small_demo(tmp_path_factory.mktemp("small_demo"))
+        root = tmp_path_factory.mktemp(name)
+        make(root)
+        return root
     from filelock import FileLock
 
-    root = tmp_path_factory.getbasetemp().parent / "small_demo"
+    root = tmp_path_factory.getbasetemp().parent / name
     with FileLock(f"{root}.lock"):
         done = root / "complete"
         if not done.exists():
             root.mkdir(exist_ok=True)
-            _run_small_demo(root)
+            make(root)
             done.write_text("")
-    return root / "small_demo.yaml"
+    return root
+
+
+@pytest.fixture(scope="session")
+def small_demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Config file of a reduced demo that has been run once per test session (its run dir is ``run/`` beside it)."""
+    return once_per_session(tmp_path_factory, "small_demo", _run_small_demo) / "small_demo.yaml"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import once_per_session
 from .fastrun import REPO, fast_config
 
 
@@ -66,17 +67,5 @@ def _start_fast_runs(base: Path) -> FastRuns:
 
 @pytest.fixture(scope="session")
 def fast_runs(tmp_path_factory: pytest.TempPathFactory) -> FastRuns:
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return _start_fast_runs(tmp_path_factory.mktemp("fastruns"))
-    # under pytest-xdist the workers share one set of runs (the tests only read them): the first worker to
-    # take the lock makes them, the others wait and reuse them
-    from filelock import FileLock
-
-    base = tmp_path_factory.getbasetemp().parent / "fastruns"
-    with FileLock(f"{base}.lock"):
-        done = base / "complete"
-        if not done.exists():
-            base.mkdir(exist_ok=True)
-            _start_fast_runs(base)
-            done.write_text("")
+    base = once_per_session(tmp_path_factory, "fastruns", _start_fast_runs)
     return FastRuns(base=base, config=base / "cfg" / "fast.yaml", a=base / "A", local=base / "L", seed=base / "S")
