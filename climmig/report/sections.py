@@ -514,8 +514,8 @@ def plausibility_section(simulated: pd.DataFrame, observed: pd.DataFrame,
                  f"is within a factor of 2 of IDMC's record for {ok} of the {len(gated)} country-hazards with at "
                  f"least {a.get('min_years', 5)} recorded years. The record is averaged over the years IDMC "
                  "monitored each hazard: its event data hold no drought displacement anywhere before 2017, and "
-                 "the model projects today's monitoring (its reporting trend is held at the last calibration "
-                 "year).")
+                 "the model projects today's monitoring (its reporting level is held at its mean over each hazard's "
+                 "last five monitored calibration years).")
         if "record_percentile" in by_hazard:
             pct = by_hazard["record_percentile"].dropna()
             inside = int(((pct >= 0.05) & (pct <= 0.95)).sum())
