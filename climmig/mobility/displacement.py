@@ -401,6 +401,12 @@ def prepare_inputs(observations: pd.DataFrame, covariates: pd.DataFrame, *,
     countries = sorted(obs["iso3"].unique())
     yrs = sorted(int(y) for y in obs["year"].unique())
     hz = [h for h in (hazards or sorted(obs["hazard"].unique())) if h in set(obs["hazard"])]
+    never = [h for h in hz if not any((y, h) in monitored_pairs for y in yrs)]
+    if never:
+        # the model would learn nothing on these hazards, and a projection has no reporting level to hold
+        raise DataError(f"IDMC recorded no {', '.join(never)} displacement anywhere in {yrs[0]}-{yrs[-1]} "
+                        "(its event data hold drought only from 2017): drop it from mobility.displacement."
+                        "hazards, or let the calibration period reach a year with such records")
     cov = covariates.reindex(pd.MultiIndex.from_arrays([obs["iso3"], obs["year"]]))
     scaling = {}
     for name, tf in COVARIATE_NAMES.items():

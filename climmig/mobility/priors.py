@@ -117,7 +117,7 @@ DEFAULT_DISPLACEMENT_PRIORS: Mapping[str, DistSpec] = MappingProxyType({
                                source="IDMC GIDD records per year 2008-2022; weakly informative"),
     # Spread of the year deviations of the reporting level around its trend (logit scale, zero-sum over the
     # years): the number of countries with a storm record moved between 70 and 84 in 2017-2022 (about
-    # +-0.1 on the logit of that share) after rising from 25 in 2008; HalfNormal(0.5) leaves room for such
+    # +-0.15 on the logit of that share of ~195 countries) after rising from 25 in 2008; HalfNormal(0.5) leaves room for such
     # plateaus and for years with many or few events worldwide.
     "occ_sigma_year": DistSpec(dist="HalfNormal", params={"sigma": 0.5},
                                source="IDMC GIDD records per year 2008-2022; weakly informative"),

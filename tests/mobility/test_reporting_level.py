@@ -60,6 +60,16 @@ def test_monitored_hazard_years_come_from_the_whole_table(rng) -> None:
     assert json.loads(attrs["climmig_monitored_years"])["drought"] == list(range(2014, 2020))
 
 
+def test_a_hazard_never_monitored_in_the_calibration_years_is_a_clear_error(rng) -> None:
+    from climmig.errors import DataError
+
+    obs, cov = _table(rng)
+    with pytest.raises(DataError, match=r"no drought displacement anywhere in 2010-2013.*mobility\.displacement"):
+        prepare_inputs(obs, cov, hazards=["flood", "drought"], years=range(2010, 2014))
+    # without drought the same years fit
+    assert prepare_inputs(obs, cov, hazards=["flood"], years=range(2010, 2014)).coords["hazard"] == ["flood"]
+
+
 @pytest.fixture(scope="module")
 def fake_fit():
     """A posterior-shaped InferenceData drawn from the prior of the model on the table above."""
