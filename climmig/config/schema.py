@@ -456,7 +456,6 @@ class MigrationSpec(_Frozen):
     priors: dict[str, DistSpec] = Field(default_factory=dict)
     internal_priors: dict[str, DistSpec] = Field(default_factory=dict)
     internal_flows: SafeId | None = Field(default=None, description="catalog id of an internal OD table")
-    internal_zones: int = Field(default=4, ge=2, le=500)
     #: sampler settings of the migration fits (cross-border and internal); default ``mobility.sampler``.
     #: On the demo, 4 x 500 draws saved nothing against 4 x 1000 (31 s vs 28-39 s: compilation dominates)
     #: and failed the gate once (R-hat 1.011), so the demo leaves it unset
@@ -692,12 +691,9 @@ class ComputeSpec(_Frozen):
 
 
 class OutputSpec(_Frozen):
-    """Where and what a run writes (not part of the science hash)."""
+    """Where a run writes (not part of the science hash). Every run writes the same files (README lists them)."""
 
     run_dir: str = "runs/${run_id}"
-    formats: list[Literal["netcdf", "zarr", "csv", "png", "html"]] = Field(
-        default_factory=lambda: ["netcdf", "zarr", "csv", "png", "html"]
-    )
 
 
 class ClimateSpec(_Frozen):

@@ -9,19 +9,21 @@ coastlines, small islands) go to the nearest region, so the sum over regions equ
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from climmig.countries import NATURAL_EARTH_TO_STATISTICS
 from climmig.errors import DataError
 
 __all__ = ["MERGED_UNITS", "boundary_region_ids", "region_fractions"]
 
 logger = logging.getLogger(__name__)
 
-#: Natural Earth units that statistics (IDMC, SSP, WDI) report as part of another country.
-MERGED_UNITS: dict[str, str] = {"SOL": "SOM", "CYN": "CYP", "KOS": "XKX"}
+#: Natural Earth units that statistics (IDMC, SSP, WDI) report under another code (climmig.countries).
+MERGED_UNITS: Mapping[str, str] = NATURAL_EARTH_TO_STATISTICS
 
 _COUNTRY_FIELDS = ("iso3", "ISO3", "ISO_A3", "GID_0", "adm0_a3", "ADM0_A3", "shapeGroup")
 _NAME_FIELDS = ("NAME", "NAME_EN", "ADMIN", "name", "NAME_1", "shapeName")
@@ -41,7 +43,7 @@ def _iso3_column(gdf: Any) -> Any:
     if "ADM0_A3" in gdf.columns:
         # ADM0_A3 says which unit a feature is (SOL for Somaliland even though ISO_A3_EH is -99)
         adm = gdf["ADM0_A3"].astype(str)
-        out = out.where(~adm.isin(list(MERGED_UNITS)), adm.map(MERGED_UNITS))
+        out = out.where(~adm.isin(list(MERGED_UNITS)), adm.map(dict(MERGED_UNITS)))
     return out
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from climmig.countries import natural_earth_code
 from climmig.errors import DataError
 
 __all__ = [
@@ -65,7 +66,6 @@ REGION_FALLBACK: dict[str, str] = {
     "REU": "Sub-Saharan Africa",  # Reunion
     "TUV": "East Asia & Pacific",  # Tuvalu
 }
-_NE_ALIASES = {"XKX": "KOS"}
 
 
 def wdi_long(df: pd.DataFrame, name: str, countries: Sequence[str] | None = None) -> pd.Series:
@@ -140,7 +140,7 @@ def world_regions(iso3: Sequence[str], boundaries: Sequence[Any] = (), column: s
             for code in iso3:
                 if code in out:
                     continue
-                hit = lookup.get(_NE_ALIASES.get(code, code))
+                hit = lookup.get(natural_earth_code(code))
                 if hit is not None and hit not in ("-99", "nan", "Antarctica"):
                     out[code] = hit
     missing = []

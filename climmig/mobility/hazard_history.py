@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from climmig.countries import NATURAL_EARTH_TO_STATISTICS
 from climmig.errors import DataError
 
 __all__ = [
@@ -67,8 +68,6 @@ __all__ = [
 
 #: hazard -> kind of record its intensity is built from (the config's ``historical_intensity`` keys)
 INTENSITY_KINDS: dict[str, str] = {"flood": "dfo_events", "drought": "chirps_short_rains"}
-#: Natural Earth codes that IDMC writes differently
-_NE_TO_IDMC = {"KOS": "XKX", "SOL": "SOM", "CYN": "CYP"}
 #: posterior sd / prior sd at or below which an elasticity counts as identified by the data
 IDENTIFIED_RATIO = 0.5
 
@@ -94,7 +93,7 @@ def country_polygons(boundaries: Any) -> Any:
     cols = {c.lower(): c for c in boundaries.columns}
     eh = boundaries[cols["iso_a3_eh"]].astype(str) if "iso_a3_eh" in cols else pd.Series("-99", boundaries.index)
     adm = boundaries[cols["adm0_a3"]].astype(str)
-    code = eh.where(~eh.isin(["-99", "nan", "None", ""]), adm).replace(_NE_TO_IDMC)
+    code = eh.where(~eh.isin(["-99", "nan", "None", ""]), adm).replace(dict(NATURAL_EARTH_TO_STATISTICS))
     g = gpd.GeoDataFrame({"iso3": code.to_numpy()}, geometry=boundaries.geometry.to_numpy(), crs=boundaries.crs)
     g = g[~g["iso3"].isin(["-99", "ATA", "nan"])]
     return g.dissolve(by="iso3", as_index=False)[["iso3", "geometry"]]
