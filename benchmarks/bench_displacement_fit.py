@@ -4,9 +4,10 @@ PyMC's default NUTS, in one run.
 Usage::
 
     python benchmarks/bench_displacement_fit.py [--draws 1000] [--tune 1000] [--chains 4] [--cores 2]
-                                                [--target-accept 0.9] [--seed 1] [--backends nutpie,pymc]
+                                                [--target-accept 0.9] [--seed 1] [--backends nutpie,pymc|none]
 
-Prints, per backend, the compile and sampling wall times, the minimum bulk ESS over the gated parameters,
+Prints the cost of one logp + gradient evaluation (numba, the kernel nutpie runs; ``--backends none`` stops
+there) and its ratio to a numpy pass over the model's cells, then, per backend, the compile and sampling wall times, the minimum bulk ESS over the gated parameters,
 ESS per second (of compile + sampling wall time) and the convergence gate, the nutpie/PyMC ratios, and ends
 with one JSON line holding all figures (and the 1-minute load average: the machine is shared).
 """
@@ -18,6 +19,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from climmig.catalog import load_catalog
 from climmig.config.schema import GateSpec, SamplerSpec
@@ -30,6 +32,31 @@ from climmig.mobility.observations import read_idmc
 from climmig.mobility.priors import resolve_priors
 
 CATALOG = Path(__file__).resolve().parents[1] / "data_catalog" / "catalog.yaml"
+
+
+def gradient_cost(model: Any, n_cells: int, calls: int = 300) -> dict[str, float]:
+    """Time of one logp + gradient evaluation (PyTensor's numba backend, the kernel nutpie samples with),
+    and its ratio to one numpy pass of ``log(1 + exp(x))`` over the model's cells (the yardstick)."""
+    import numpy as np
+
+    from pymc.blocking import DictToArrayBijection
+
+    fn = model.logp_dlogp_function(ravel_inputs=True, mode="NUMBA")
+    fn.set_extra_values({})
+    x = DictToArrayBijection.map(model.initial_point()).data
+    for _ in range(10):
+        fn(x)
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        fn(x)
+    grad_s = (time.perf_counter() - t0) / calls
+    cells = np.random.default_rng(0).normal(size=n_cells)
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        np.logaddexp(0.0, cells)
+    numpy_s = (time.perf_counter() - t0) / calls
+    return {"ms_per_call": round(grad_s * 1e3, 4), "numpy_pass_ms": round(numpy_s * 1e3, 4),
+            "ratio_to_numpy_pass": round(grad_s / numpy_s, 1)}
 
 
 def main() -> None:
@@ -59,7 +86,11 @@ def main() -> None:
                "chains": args.chains, "cores": args.cores, "target_accept": args.target_accept, "seed": args.seed,
                "mass_matrix": args.mass_matrix, "max_tree_depth": args.max_tree_depth,
                "parameterization": inputs.meta["parameterization"]}
-    for backend in args.backends.split(","):
+    results["gradient"] = gradient_cost(build_displacement_model(inputs, resolve_priors()), n_obs)
+    g = results["gradient"]
+    print(f"logp + gradient (numba, one core): {g['ms_per_call']:.3f} ms per call = "
+          f"{g['ratio_to_numpy_pass']:.0f} x a numpy softplus pass over the {n_obs} cells")
+    for backend in [b for b in args.backends.split(",") if b and b != "none"]:
         model = build_displacement_model(inputs, resolve_priors())
         sampler = SamplerSpec(backend=backend, draws=args.draws, tune=args.tune, chains=args.chains,
                               cores=args.cores, target_accept=args.target_accept,
