@@ -20,7 +20,7 @@ import pandas as pd
 from climmig.config.schema import RunConfig, science_hash
 from climmig.errors import DataError, ProvenanceMismatchError
 from climmig.mobility.covariates import load_covariates
-from climmig.mobility.diagnostics import check_convergence
+from climmig.mobility.diagnostics import stored_diagnostics
 from climmig.mobility.displacement import (
     DisplacementInputs,
     build_displacement_model,
@@ -317,6 +317,7 @@ def calibrate(cfg: RunConfig, catalog: Any, *, out_dir: Path | None, fit_until: 
             logger.info("reusing the saved fit %s", path)
         except ProvenanceMismatchError as exc:
             logger.info("%s", exc)
+    check = CHECK_VARS + (["exposure_elasticity"] if log_e is not None else [])
     if idata is None:
         idata = fit(model, cfg.mobility.sampler, random_seed=cfg.seed, model_name=MODEL_NAME, attrs=attrs,
                     progress=progress)
@@ -325,10 +326,9 @@ def calibrate(cfg: RunConfig, catalog: Any, *, out_dir: Path | None, fit_until: 
         idata.posterior.attrs["climmig_elasticity_summary"] = summary.to_json(orient="records")
         # between- and within-country slopes of every covariate (the report reads them from here)
         idata.posterior.attrs["climmig_income_coefficients"] = income_coefficients(idata).to_json(orient="records")
-        if path is not None:
-            save_fit(idata, path)
-    check = CHECK_VARS + (["exposure_elasticity"] if log_e is not None else [])
-    diag = check_convergence(idata, cfg.mobility.gate, var_names=[v for v in check if v in idata.posterior])
+    diag = stored_diagnostics(idata, [v for v in check if v in idata.posterior], cfg.mobility.gate)
+    if not reused and path is not None:
+        save_fit(idata, path)
     return Calibration(idata=idata, inputs=inputs, observations=observations, covariates=covariates,
                        diagnostics=diag, path=path, reused=reused, data_sha256=data_sha)
 

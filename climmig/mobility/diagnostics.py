@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import arviz as az
 import numpy as np
 import xarray as xr
@@ -9,7 +11,10 @@ import xarray as xr
 from climmig.config.schema import GateSpec
 from climmig.errors import ConvergenceError
 
-__all__ = ["check_convergence", "enforce_gate", "gate_summary"]
+__all__ = ["CONVERGENCE_GROUP", "check_convergence", "enforce_gate", "gate_summary", "stored_diagnostics"]
+
+#: group of a saved fit that holds its convergence diagnostics (:func:`stored_diagnostics`)
+CONVERGENCE_GROUP = "convergence"
 
 
 def check_convergence(idata: az.InferenceData, gate: GateSpec, var_names: list[str] | None = None) -> xr.Dataset:
@@ -87,6 +92,43 @@ def check_convergence(idata: az.InferenceData, gate: GateSpec, var_names: list[s
         coords={"parameter": names, "chain": np.arange(bfmi.size)},
         attrs={"r_hat_max": gate.r_hat_max, "ess_min": gate.ess_min, "max_divergences": gate.max_divergences},
     )
+
+
+def stored_diagnostics(idata: az.InferenceData, var_names: list[str], gate: GateSpec) -> xr.Dataset:
+    """The convergence diagnostics of a fit, computed once and kept with it.
+
+    R-hat and ESS over the ~1300 gated quantities of the displacement fit take about 13 s, and a fit is
+    reused by every later run of a config whose model settings did not change; so the diagnostics are stored
+    in the fit's ``convergence`` group (written with the fit) and read back when they cover the same
+    quantities. Only the pass/fail flag depends on the gate's thresholds, and it is recomputed with
+    ``gate`` each time.
+
+    Parameters
+    ----------
+    idata : az.InferenceData
+        A fit; its ``convergence`` group is added if missing or made for other quantities.
+    var_names : list of str
+        Parameters the gate checks.
+    gate : GateSpec
+        Thresholds.
+
+    Returns
+    -------
+    xr.Dataset
+        As :func:`check_convergence`.
+    """
+    key = json.dumps(sorted(var_names))
+    stored = idata.get(CONVERGENCE_GROUP)
+    if stored is None or stored.attrs.get("climmig_var_names") != key:
+        stored = check_convergence(idata, gate, var_names=var_names).assign_attrs(climmig_var_names=key)
+        if CONVERGENCE_GROUP in idata.groups():
+            del idata[CONVERGENCE_GROUP]
+        idata.add_groups({CONVERGENCE_GROUP: stored})
+    passed = bool(float(stored["max_r_hat"]) <= gate.r_hat_max and float(stored["min_ess_bulk"]) >= gate.ess_min
+                  and float(stored["min_ess_tail"]) >= gate.ess_min
+                  and int(stored["divergences"]) <= gate.max_divergences)
+    return stored.assign(passed=((), passed, {"long_name": "fit passed the convergence gate"})).assign_attrs(
+        r_hat_max=gate.r_hat_max, ess_min=gate.ess_min, max_divergences=gate.max_divergences)
 
 
 def _rank_diagnostics(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -78,3 +78,29 @@ def test_divergences_fail_the_gate(rng) -> None:
     diag = check_convergence(idata, GateSpec(max_divergences=3))
     assert int(diag["divergences"]) == 4 and not bool(diag["passed"])
     assert bool(check_convergence(idata, GateSpec(max_divergences=4))["passed"])
+
+
+def test_diagnostics_are_stored_with_the_fit_and_regated(rng, tmp_path, monkeypatch) -> None:
+    import climmig.mobility.diagnostics as dg
+    from climmig.mobility.fit import load_fit, save_fit
+
+    idata = az.from_dict(posterior={"a": rng.normal(size=(4, 400)), "b": rng.normal(size=(4, 400, 3))},
+                         sample_stats={"diverging": np.zeros((4, 400), bool)},
+                         attrs={"model_name": "m"})
+    first = dg.stored_diagnostics(idata, ["a", "b"], GateSpec())
+    direct = check_convergence(idata, GateSpec(), var_names=["a", "b"])
+    np.testing.assert_array_equal(first["r_hat"].values, direct["r_hat"].values)
+    assert bool(first["passed"]) and dg.CONVERGENCE_GROUP in idata.groups()
+    path = tmp_path / "fit.nc"
+    save_fit(idata, path)
+    back = load_fit(path)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("recomputed although the fit holds its diagnostics")
+
+    monkeypatch.setattr(dg, "check_convergence", refuse)
+    strict = dg.stored_diagnostics(back, ["a", "b"], GateSpec(ess_min=10**6))  # read back, gated anew
+    assert not bool(strict["passed"]) and strict.attrs["ess_min"] == 10**6
+    np.testing.assert_array_equal(strict["ess_bulk"].values, direct["ess_bulk"].values)
+    with pytest.raises(AssertionError, match="recomputed"):  # other quantities: computed again
+        dg.stored_diagnostics(back, ["a"], GateSpec())
