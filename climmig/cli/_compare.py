@@ -21,12 +21,17 @@ def compare(
     force: bool = typer.Option(False, "--force", help="Recompute the comparison even if it is current."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
-    """Compare interventions and portfolios under uncertainty (runs what the comparison needs)."""
+    """Compare interventions and portfolios under uncertainty (runs what the comparison needs).
+
+    The comparison and its table are outputs of the run's ``interventions`` stage, its figures of the
+    on-demand ``comparison_figures`` stage (recorded and reused like every stage's); this command runs what is
+    not current and prints the ranking.
+    """
     import pandas as pd
 
     from climmig.config import load_config
     from climmig.pipeline.run import run_pipeline
-    from climmig.report.plots import averted_vs_cost, frontier_plot, ranked_bars, save_figure
+    from climmig.report.comparison_figures import comparison_figure_name, has_frontier
     from climmig.report.tables import headline_table
 
     cfg = load_config(config)
@@ -44,8 +49,8 @@ def compare(
         raise typer.BadParameter(f"{bad[0]!r} is not one of the config's horizons {names}",
                                  param_hint="--horizon")
     console = Console(highlight=False)
-    summary = run_pipeline(config, output=output, only=["interventions"], force=force, progress=progress,
-                           console=console)
+    summary = run_pipeline(config, output=output, only=["interventions", "comparison_figures"], force=force,
+                           progress=progress, console=console)
     run_dir = summary.run_dir
     import xarray as xr
 
@@ -53,13 +58,9 @@ def compare(
     with xr.open_dataset(run_dir / "interventions" / "comparison.nc") as cmp:
         cmp = cmp.load()
     currency = str(cmp["discounted_cost"].attrs.get("currency", "USD"))
-    figs = [save_figure(ranked_bars(cmp, scenario=sc), run_dir / "interventions" / f"ranked_{sc}.png")]
-    for h in wanted:
-        figs.append(save_figure(averted_vs_cost(cmp, scenario=sc, horizon=h),
-                                run_dir / "interventions" / f"averted_vs_cost_{sc}_{h}.png"))
-        if "in_budget_ranking" in cmp.coords and bool(cmp["in_budget_ranking"].any()):
-            figs.append(save_figure(frontier_plot(cmp, scenario=sc, horizon=h),
-                                    run_dir / "interventions" / f"frontier_{sc}_{h}.png"))
+    kinds = ["averted_vs_cost", *(["frontier"] if has_frontier(cmp) else [])]
+    figs = [run_dir / "interventions" / comparison_figure_name("ranked", sc),
+            *(run_dir / "interventions" / comparison_figure_name(k, sc, h) for h in wanted for k in kinds)]
     for h in wanted:
         spec = next(x for x in cfg.horizons if x.name == h)
         df = headline_table(table, scenario=sc, horizon=h, currency=currency)

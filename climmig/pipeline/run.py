@@ -15,7 +15,7 @@ from climmig.io.digest import run_digests
 from climmig.io.writers import OutputError
 from climmig.pipeline.context import RunContext, make_context
 from climmig.pipeline.manifest import read_manifest, source_digest, write_manifest, write_resolved_config
-from climmig.pipeline.runner import Stage, StageResult, execute, read_record
+from climmig.pipeline.runner import Stage, StageResult, execute, read_record, stage_is_current
 from climmig.pipeline.stages import BACKGROUND_STAGES, build_stages
 
 __all__ = ["RunSummary", "rerun_pipeline", "run_pipeline"]
@@ -41,13 +41,22 @@ class RunSummary:
         return "\n".join(lines)
 
 
-def _outputs(run_dir: Path, stages: list[Stage]) -> list[str]:
+def _outputs(run_dir: Path, stages: list[Stage], cfg_hash: str) -> list[str]:
+    """Outputs of every recorded stage; of an on-demand stage only while its record is current (a rerun of
+    the stages it depends on leaves its outputs behind until it is asked for again)."""
     out: list[str] = []
     for s in stages:
         rec = read_record(run_dir, s.name)
-        if rec is not None:
-            out += list(rec.get("outputs", {}))
+        if rec is None or (s.on_demand and not stage_is_current(run_dir, s, cfg_hash, verify_outputs=False)):
+            continue
+        out += list(rec.get("outputs", {}))
     return out
+
+
+def _current_on_demand(run_dir: Path, cfg_hash: str) -> list[str]:
+    """On-demand stages whose outputs a run holds (a rerun recomputes them too)."""
+    return [s.name for s in build_stages(on_demand=True)
+            if s.on_demand and stage_is_current(run_dir, s, cfg_hash, verify_outputs=False)]
 
 
 def run_pipeline(config: str | Path, *, output: str | Path | None = None, only: list[str] | None = None,
@@ -100,7 +109,7 @@ def run_pipeline(config: str | Path, *, output: str | Path | None = None, only: 
         raise OutputError(f"cannot create the run directory {ctx.run_dir}: {exc.strerror}; choose another "
                           "with --output (or outputs.run_dir)") from None
     write_resolved_config(ctx.cfg, ctx.catalog.file, ctx.run_dir)
-    stages = build_stages()
+    stages = build_stages(on_demand=True)
 
     def on_start(stage: Stage) -> None:
         if progress:
@@ -128,7 +137,7 @@ def run_pipeline(config: str | Path, *, output: str | Path | None = None, only: 
         for key in ("ssp_fallback", "ssp_population_income_gap"):
             if r.summary.get(key):
                 flags[key] = r.summary[key]
-    outputs = _outputs(ctx.run_dir, stages)
+    outputs = _outputs(ctx.run_dir, stages, ctx.cfg_hash)
     digests = run_digests(ctx.run_dir, outputs)
     write_manifest(ctx.run_dir, ctx.cfg, config_file=ctx.config_file, catalog_file=ctx.catalog.file,
                    inputs=inputs, stages=[{"name": r.name, "status": r.status, "seconds": round(r.seconds, 3),
@@ -170,8 +179,10 @@ def rerun_pipeline(run_dir: str | Path, *, output: str | Path | None = None, pro
     """
     manifest = read_manifest(Path(run_dir))
     expected = dict(manifest.get("output_digests", {}))
+    on_demand = _current_on_demand(Path(run_dir), manifest["config_sha256"])
+    only = [s.name for s in build_stages()] + on_demand if on_demand else None
     summary = run_pipeline(Path(run_dir) / manifest["resolved_config"], output=output or Path(run_dir),
-                           force=output is None, progress=progress, console=console,
+                           only=only, force=output is None, progress=progress, console=console,
                            expect_hash=manifest["config_sha256"], expect_inputs=manifest["inputs"],
                            catalog=catalog)
     differ = sorted(k for k in expected if summary.digests.get(k) != expected[k])

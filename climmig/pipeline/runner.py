@@ -58,6 +58,9 @@ class Stage:
         Version of what the stage writes. A record of another version is not current, so a climmig release
         that changes a stage's outputs (a new variable, a corrected formula) recomputes that stage, and
         everything downstream, in existing run directories instead of reusing the old outputs.
+    on_demand : bool
+        Run only when asked for by name (``only``), never as part of a whole run: outputs a command needs that
+        a run does not (e.g. the figures of ``climmig compare``). Recorded like every stage's.
     """
 
     name: str
@@ -65,6 +68,7 @@ class Stage:
     depends_on: tuple[str, ...] = ()
     description: str = ""
     version: int = 1
+    on_demand: bool = False
 
 
 @dataclass
@@ -314,7 +318,8 @@ def execute(stages: Sequence[Stage], ctx: Any, *, only: Sequence[str] | None = N
     ctx : object
         Run context with attributes ``run_dir`` (Path) and ``cfg_hash`` (str); passed to each stage.
     only : sequence of str, optional
-        Run only these stages (their upstream stages must be current or are run first).
+        Run only these stages (their upstream stages must be current or are run first). Without it, every
+        stage but the on-demand ones.
     force : bool
         Rerun the selected stages even if current (downstream stages then rerun too).
     on_start, on_done : callable, optional
@@ -350,8 +355,8 @@ def execute(stages: Sequence[Stage], ctx: Any, *, only: Sequence[str] | None = N
         for n in only:
             need(n)
     else:
-        wanted = set(names)
-    forced = set(only or names) if force else set()
+        wanted = {s.name for s in stages if not s.on_demand}
+    forced = set(only or wanted) if force else set()
     results: dict[str, StageResult] = {}
     rerun: set[str] = set()
     run_dir = Path(ctx.run_dir)

@@ -25,8 +25,8 @@ from climmig.provenance import stamp
 if TYPE_CHECKING:
     from climmig.projection.fitted import FittedRun
 
-__all__ = ["build_stages", "stage_exposure", "stage_fit_displacement", "stage_fit_migration", "stage_inputs",
-           "stage_interventions", "stage_projection", "stage_report"]
+__all__ = ["build_stages", "stage_comparison_figures", "stage_exposure", "stage_fit_displacement",
+           "stage_fit_migration", "stage_inputs", "stage_interventions", "stage_projection", "stage_report"]
 
 logger = logging.getLogger(__name__)
 
@@ -309,6 +309,20 @@ def stage_interventions(ctx: RunContext) -> dict[str, Any]:
             "headline": [f"{cmp.sizes['intervention']} options compared; table in interventions/comparison.csv"]}
 
 
+def stage_comparison_figures(ctx: RunContext) -> dict[str, Any]:
+    """The comparison's figures for every scenario and horizon (``interventions/*.png``; ``climmig compare``)."""
+    from climmig.report.comparison_figures import write_comparison_figures
+
+    cmp_file = ctx.path("interventions", "comparison.nc")
+    if not cmp_file.exists():  # no options configured: the comparison stage wrote nothing
+        return {"outputs": [], "headline": ["no interventions configured: no comparison figures"]}
+    figures = write_comparison_figures(xr.load_dataset(cmp_file), ctx.path("interventions"),
+                                       scenarios=list(ctx.cfg.scenarios),
+                                       horizons=[h.name for h in ctx.cfg.horizons])
+    return {"outputs": [str(p.relative_to(ctx.run_dir)) for p in figures],
+            "headline": [f"{len(figures)} comparison figures in interventions/"]}
+
+
 def _record_comparison(ctx: RunContext, displaced: xr.DataArray, scenario: str, obs: pd.DataFrame) -> pd.DataFrame:
     """The first projected years (up to six) per country and hazard beside IDMC's record (``obs``)."""
     from climmig.projection.fidelity import record_comparison
@@ -457,13 +471,21 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
 BACKGROUND_STAGES: tuple[str, ...] = ("exposure", "fit_migration")
 
 
-def build_stages() -> list[Stage]:
+def build_stages(on_demand: bool = False) -> list[Stage]:
     """The stages of a run in dependency order.
+
+    Parameters
+    ----------
+    on_demand : bool
+        Also the stages that run only when named (``Stage.on_demand``): the comparison's figures, which
+        ``climmig compare`` asks for.
 
     Returns
     -------
     list of Stage
     """
+    extra = [Stage("comparison_figures", stage_comparison_figures, ("interventions",),
+                   "figures of the intervention comparison", on_demand=True)] if on_demand else []
     return [
         Stage("inputs", stage_inputs, (), "verify input data"),
         # version 2: population_baseline stored, so exposure ratios are changes of the exposed share
@@ -493,4 +515,5 @@ def build_stages() -> list[Stage]:
         # version 7: the decision analysis (outcome split, frontier, who pays and who benefits, evidence)
         Stage("report", stage_report, ("projection", "interventions"), "figures and HTML report",
               version=7),
+        *extra,
     ]

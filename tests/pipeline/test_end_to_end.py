@@ -84,3 +84,12 @@ def test_demo_run_end_to_end_and_resume(small_demo_run: Path) -> None:
     assert (run / "interventions" / "ranked_ssp585.png").exists()
     assert (run / "interventions" / "averted_vs_cost_ssp585_late.png").exists()
     assert (run / "interventions" / "frontier_ssp585_late.png").exists()
+    # the figures are outputs of a recorded stage (with digests in the manifest), not loose files
+    record = json.loads((run / "stages" / "comparison_figures.json").read_text())
+    assert "interventions/ranked_ssp585.png" in record["outputs"]
+    digests = json.loads((run / "manifest.json").read_text())["output_digests"]
+    assert "interventions/frontier_ssp585_late.png" in digests
+    # and a whole run neither makes nor needs them
+    r4 = subprocess.run([sys.executable, "-m", "climmig", "run", str(p), "--no-progress"], cwd=REPO,
+                        capture_output=True, text=True, timeout=600)
+    assert r4.returncode == 0 and r4.stdout.count("skipped") == 7, r4.stdout

@@ -107,3 +107,25 @@ def test_force_and_only(tmp_path: Path) -> None:
 def test_stage_seed_stable_and_distinct() -> None:
     assert stage_seed(1, "fit") == stage_seed(1, "fit")
     assert stage_seed(1, "fit") != stage_seed(1, "project") != stage_seed(2, "fit")
+
+
+def test_on_demand_stages_run_only_when_named(tmp_path: Path) -> None:
+    """Outputs a command needs and a whole run does not (``climmig compare``'s figures) are stages too."""
+    calls: list[str] = []
+    stages = _stages(calls)
+
+    def figures(ctx: Ctx) -> dict:
+        calls.append("figures")
+        write_text("png", ctx.run_dir / "f.png")
+        return {"outputs": ["f.png"]}
+
+    stages.append(Stage("figures", figures, depends_on=("b",), on_demand=True))
+    ctx = Ctx(tmp_path, "h1")
+    assert [r.name for r in execute(stages, ctx)] == ["a", "b"] and calls == ["a", "b"]
+    assert [r.status for r in execute(stages, ctx, only=["figures"])] == ["skipped", "skipped", "ran"]
+    assert [r.status for r in execute(stages, ctx, only=["figures"])] == ["skipped", "skipped", "skipped"]
+    # forcing a whole run reruns the regular stages only; when their outputs changed (another value under
+    # the same config hash, as a new climmig release would write) the on-demand one is stale, rerun when named
+    execute(stages, Ctx(tmp_path, "h1", value=2), force=True)
+    assert calls == ["a", "b", "figures", "a", "b"]
+    assert [r.status for r in execute(stages, ctx, only=["figures"])] == ["skipped", "skipped", "ran"]

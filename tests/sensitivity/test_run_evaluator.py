@@ -83,8 +83,25 @@ def test_current_values_reproduce_the_pipeline_without_refitting(small_demo_run:
     again = pickle.loads(pickle.dumps(ev))  # for distributed clients
     xr.testing.assert_identical(again({"hazards.flood.threshold": 40.0,
                                        "interventions.early_warning.effect.params.alpha": 12.0}), more)
-    stages = json.loads((run_dir / "stages" / "fit_displacement.json").read_text())
-    assert stages["stage"] == "fit_displacement"
+    assert json.loads(ev.provenance()["climmig_sensitivity_reused"]).keys() == {
+        "exposure", "fit_displacement", "fit_migration"}
+
+
+@pytest.mark.slow
+def test_what_if_comparison_of_the_run_config_equals_the_runs_own_with_migration(small_demo_run: Path) -> None:
+    """The evaluator projects through the run's FittedRun: same draws, and migration where the run has it."""
+    cfg = load_config(small_demo_run)
+    run_dir = small_demo_run.parent / "run"
+    ev = run_evaluator(cfg, small_demo_run)
+    assert ev.fitted.has_migration
+    got = ev.comparison(cfg)
+    ref = xr.load_dataset(run_dir / "interventions" / "comparison.nc")
+    assert set(got.data_vars) == set(ref.data_vars)
+    assert {"migration_change_cross_border", "migration_change_internal"} <= set(got.data_vars)
+    for v in ref.data_vars:
+        stored = ref[v].reset_coords(drop=True)
+        np.testing.assert_array_equal(got[v].reset_coords(drop=True).astype(stored.dtype).transpose(
+            *stored.dims).values, stored.values, err_msg=v)
 
 
 @pytest.mark.slow
