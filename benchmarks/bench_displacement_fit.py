@@ -38,7 +38,6 @@ def gradient_cost(model: Any, n_cells: int, calls: int = 300) -> dict[str, float
     """Time of one logp + gradient evaluation (PyTensor's numba backend, the kernel nutpie samples with),
     and its ratio to one numpy pass of ``log(1 + exp(x))`` over the model's cells (the yardstick)."""
     import numpy as np
-
     from pymc.blocking import DictToArrayBijection
 
     fn = model.logp_dlogp_function(ravel_inputs=True, mode="NUMBA")

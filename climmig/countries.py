@@ -8,8 +8,8 @@ in. Every module that joins boundaries to statistics goes through this table.
 
 from __future__ import annotations
 
-from types import MappingProxyType
 from collections.abc import Mapping
+from types import MappingProxyType
 
 __all__ = ["NATURAL_EARTH_MERGED", "NATURAL_EARTH_RENAMED", "NATURAL_EARTH_TO_STATISTICS",
            "natural_earth_code", "statistics_code"]

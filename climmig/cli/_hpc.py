@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 
 from climmig.cli import app
-from climmig.config import RunConfig, load_config, science_hash
+from climmig.config import load_config, science_hash
+from climmig.pipeline.context import resolve_run_dir
 
 __all__ = ["hpc_app"]
 
@@ -19,13 +20,6 @@ app.add_typer(hpc_app, name="hpc")
 
 _SITE = typer.Option(..., "--site", "-s", help="Site profile: a YAML file, or the name of one shipped in climmig/data/hpc/sites/ (local, example-cluster).")
 _OUTPUT = typer.Option(None, "--output", "-o", help="Run directory (default: outputs.run_dir of the config).")
-
-
-def _run_dir(cfg: RunConfig, config: Path, output: Path | None) -> Path:
-    # the pipeline's rule: --output, else outputs.run_dir relative to the config file
-    from climmig.pipeline.context import resolve_run_dir
-
-    return resolve_run_dir(cfg, config, output)
 
 
 @hpc_app.command("render")
@@ -41,7 +35,7 @@ def render(
     from climmig.hpc.submit import render_scripts, write_scripts
 
     cfg = load_config(config)
-    run_dir = _run_dir(cfg, config, output)
+    run_dir = resolve_run_dir(cfg, config, output)
     scripts = render_scripts(cfg, load_site(site), config, run_dir, selftest=selftest)
     paths = write_scripts(scripts, out if out is not None else run_dir / "slurm")
     for name, path in paths.items():
@@ -66,7 +60,7 @@ def submit(
     from climmig.hpc.submit import submit_run
 
     cfg = load_config(config)
-    run_dir = _run_dir(cfg, config, output)
+    run_dir = resolve_run_dir(cfg, config, output)
     from climmig.hpc.render import array_spec, chunk_table
 
     sub = submit_run(cfg, load_site(site), config, run_dir, selftest=selftest, resubmit_all=all_chunks)
@@ -97,7 +91,7 @@ def status(
     from climmig.hpc.render import chunk_table
 
     cfg = load_config(config)
-    run_dir = _run_dir(cfg, config, output)
+    run_dir = resolve_run_dir(cfg, config, output)
     h = science_hash(cfg)
     out = Console(highlight=False)
     counts: dict[str, int] = {}
@@ -119,7 +113,7 @@ def chunk(
     from climmig.hpc.workloads import run_task
 
     cfg = load_config(config)
-    typer.echo(str(run_task(config, task, _run_dir(cfg, config, output), selftest=selftest)))
+    typer.echo(str(run_task(config, task, resolve_run_dir(cfg, config, output), selftest=selftest)))
 
 
 @hpc_app.command("merge")
@@ -133,4 +127,4 @@ def merge(
     from climmig.hpc.workloads import merge_run
 
     cfg = load_config(config)
-    typer.echo(str(merge_run(config, _run_dir(cfg, config, output), selftest=selftest, progress=progress)))
+    typer.echo(str(merge_run(config, resolve_run_dir(cfg, config, output), selftest=selftest, progress=progress)))

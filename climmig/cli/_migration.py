@@ -13,6 +13,7 @@ from rich.table import Table
 from climmig.cli import app
 from climmig.config import catalog_path, load_config, science_hash
 from climmig.errors import ConfigError
+from climmig.pipeline.context import resolve_run_dir
 from climmig.pipeline.runner import stage_seed
 
 logger = logging.getLogger(__name__)
@@ -36,11 +37,6 @@ def _inputs(config: Path, flows: Path | None):
         cat, flows=table, flows_id=mig.flows, regimes_id=mig.regimes, boundaries_id=cfg.study_area.boundaries,
         extra_countries=cfg.study_area.countries or ())
     return cfg, cat, inputs, cov, geo, regimes
-
-
-def _run_dir(cfg, config: Path) -> Path:
-    d = Path(cfg.outputs.run_dir.replace("${run_id}", cfg.run_id))
-    return d if d.is_absolute() else (config.resolve().parent / d).resolve()
 
 
 @app.command("backtest-flows")
@@ -173,14 +169,14 @@ def fit_migration_cmd(
         if internal_flows is None:
             raise ConfigError(["nothing to fit: give --internal-flows or drop --no-cross-border"])
         cfg = load_config(config)
-        target = out or _run_dir(cfg, config) / "fits" / "migration.nc"
+        target = out or resolve_run_dir(cfg, config) / "fits" / "migration.nc"
         _fit_internal(cfg, internal_flows, target.with_name("internal_migration.nc"), out_console)
         return
     cfg0 = load_config(config)
     if flows is None and cfg0.mobility.migration.fit == "laplace":
         _fit_gravity_cli(cfg0, config, out, out_console)
         if internal_flows is not None:
-            target = out or _run_dir(cfg0, config) / "fits" / "migration.nc"
+            target = out or resolve_run_dir(cfg0, config) / "fits" / "migration.nc"
             _fit_internal(cfg0, internal_flows, target.with_name("internal_migration.nc"), out_console)
         return
     cfg, _cat, inputs, cov, geo, table = _inputs(config, flows)
@@ -189,7 +185,7 @@ def fit_migration_cmd(
     idata = fit(build_migration_model(inputs, priors), cfg.mobility.migration_sampler,
                 random_seed=stage_seed(cfg.seed, "fit_migration"), model_name=MODEL_NAME, attrs=attrs)
     diag = check_convergence(idata, cfg.mobility.gate)
-    target = out or _run_dir(cfg, config) / "fits" / "migration.nc"
+    target = out or resolve_run_dir(cfg, config) / "fits" / "migration.nc"
     save_fit(idata, target)
     fr = regime_frictions(idata)
     t = Table(title="border-regime effects on flows (relative to unilateral), 90 % HDI")
@@ -233,7 +229,7 @@ def _fit_gravity_cli(cfg, config: Path, out: Path | None, con: Console) -> None:
     # the seed `climmig run` uses for this stage, so both commands write the same fit for one config
     idata, panel = fit_gravity_for_run(cat, cfg, seed=stage_seed(cfg.seed, "fit_migration"),
                                        attrs={"config_sha256": science_hash(cfg)})
-    target = out or _run_dir(cfg, config) / "fits" / "migration.nc"
+    target = out or resolve_run_dir(cfg, config) / "fits" / "migration.nc"
     save_fit(idata, target)
     coef = gravity_coefficients(idata)
     t = Table(title=f"all-country gravity model ({cfg.mobility.migration.flows}, {panel.measure}, "
