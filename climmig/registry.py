@@ -1,4 +1,5 @@
-"""Names climmig knows: scenarios, climate models and hazard indicators (from ``data/registry.yml``).
+"""Names climmig knows: scenarios and climate models (from ``data/registry.yml``) and hazard indicators
+(from :mod:`climmig.indicator_table`).
 
 The registry is read lazily on first use and cached; reading a package data file is not a side effect of
 import.
@@ -22,7 +23,7 @@ def registry() -> dict[str, Any]:
     Returns
     -------
     dict
-        Keys ``scenarios``, ``climate_models``, ``hazard_indicators``.
+        Keys ``scenarios`` and ``climate_models``.
     """
     text = resources.files("climmig").joinpath("data/registry.yml").read_text()
     return yaml.safe_load(text)
@@ -39,5 +40,9 @@ def climate_models() -> dict[str, dict[str, float]]:
 
 
 def hazard_indicators() -> dict[str, dict[str, str]]:
-    """Known hazard indicators and the dimensionality of their thresholds."""
-    return registry()["hazard_indicators"]
+    """Known hazard indicators: the dimensionality of their thresholds, an example and a description (from
+    :data:`climmig.indicator_table.INDICATORS`, where every fact about an indicator is declared)."""
+    from climmig.indicator_table import INDICATORS
+
+    return {name: {"threshold": i.threshold, "example": i.example, "description": i.description}
+            for name, i in INDICATORS.items()}

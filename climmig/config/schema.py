@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from climmig import registry
+from climmig.indicator_table import INDICATORS
 from climmig.provenance import config_hash
 from climmig.units import dimensionality, parse_quantity
 
@@ -231,7 +232,7 @@ class HazardSpec(_Frozen):
 
     @model_validator(mode="after")
     def _source_has_indicator(self) -> HazardSpec:
-        layers = ("heat_days", "rainfall_deficit", "flood_return_period", "crop_yield_loss")
+        layers = tuple(name for name, i in INDICATORS.items() if i.warming_levels)
         if self.source == "warming_levels" and self.indicator not in layers:
             raise ValueError(f"source warming_levels builds {', '.join(layers)} from real data, not {self.indicator}; "
                              "choose one of those indicators, or set source: scenario_files (your own files) or "

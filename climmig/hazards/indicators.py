@@ -13,6 +13,7 @@ import logging
 import xarray as xr
 
 from climmig.errors import DataError
+from climmig.indicator_table import INDICATORS
 from climmig.units import convert, dimensionality
 
 __all__ = [
@@ -29,18 +30,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Units of each indicator's output (what ``hazard_intensity`` carries).
-INDICATOR_UNITS: dict[str, str] = {
-    "river_flood_depth": "m",
-    "flooded_fraction": "1",
-    "heat_days": "d",
-    "drought_months": "month",
-    "crop_yield_loss": "1",
-    "water_stress": "1",
-    "coastal_inundation": "m",
-    "rainfall_deficit": "1",
-    "flood_return_period": "yr",
-}
+#: Units of each indicator's output (what ``hazard_intensity`` carries; declared in climmig.indicator_table).
+INDICATOR_UNITS: dict[str, str] = {name: i.units for name, i in INDICATORS.items()}
 
 
 def _units(da: xr.DataArray, name: str) -> str:

@@ -18,6 +18,7 @@ from climmig.grid.regrid import regrid_intensity
 from climmig.hazards import emulator
 from climmig.hazards import indicators as ind
 from climmig.hazards.scenario_files import open_scenario_files
+from climmig.indicator_table import INDICATORS
 from climmig.units import convert
 
 __all__ = ["EXCEEDANCE", "exceedance_threshold", "hazard_indicator"]
@@ -27,17 +28,8 @@ logger = logging.getLogger(__name__)
 #: When a cell-year counts as exposed, per indicator: (the spec field giving the level, its units/default).
 #: For heat and drought the config threshold defines the indicator itself (a temperature, an index level);
 #: exposure then needs at least ``min_days`` / ``min_months`` such days/months in the year.
-EXCEEDANCE: dict[str, tuple[str, str]] = {
-    "river_flood_depth": ("threshold", "m"),
-    "flooded_fraction": ("threshold", "1"),
-    "heat_days": ("min_days", "d"),
-    "drought_months": ("min_months", "month"),
-    "crop_yield_loss": ("threshold", "1"),
-    "water_stress": ("threshold", "1"),
-    "coastal_inundation": ("threshold", "m"),
-    "rainfall_deficit": ("threshold", "1"),
-    "flood_return_period": ("threshold", "yr"),
-}
+EXCEEDANCE: dict[str, tuple[str, str]] = {name: (i.exceedance, i.exceedance_units)
+                                          for name, i in INDICATORS.items()}
 _DEFAULT_MIN = {"min_days": 10.0, "min_months": 3.0}
 
 
@@ -143,7 +135,7 @@ def _from_files(spec: Any, catalog: Any, grid: xr.Dataset, years: list[int], chu
     if missing:
         raise DataError(f"{spec.input} has no data for years {missing[:5]}{'...' if len(missing) > 5 else ''}")
     annual = annual.sel(year=years)
-    method = "area_mean" if spec.indicator in ("river_flood_depth", "flooded_fraction") else "bilinear"
+    method = INDICATORS[spec.indicator].regrid
     out = regrid_intensity(annual, grid, method=method)
     out.attrs.update(climmig_emulated="false", climmig_catalog_id=spec.input)
     return out

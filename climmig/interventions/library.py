@@ -18,6 +18,7 @@ import xarray as xr
 
 from climmig.config.schema import BorderRegimeChange, InterventionSpec
 from climmig.errors import ConfigError, DataError
+from climmig.indicator_table import indicators_of_onset
 from climmig.interventions.state import ProjectionState
 
 __all__ = [
@@ -46,10 +47,8 @@ logger = logging.getLogger(__name__)
 #: coordinate of exposure-layer drivers), else by its exact name (the displacement types flood / storm /
 #: drought, or the usual layer names). Names are never matched by substring: a layer called "inundation"
 #: or "riverine" is found by its indicator, and "no_flood" or "waterlogging" are not mistaken for one.
-_KIND_INDICATORS: dict[str, frozenset[str]] = {
-    "flood": frozenset({"flood_return_period", "river_flood_depth", "flooded_fraction", "coastal_inundation"}),
-    "drought": frozenset({"rainfall_deficit", "drought_months", "water_stress", "crop_yield_loss", "heat_days"}),
-}
+_KIND_INDICATORS: dict[str, frozenset[str]] = {"flood": indicators_of_onset("sudden"),
+                                               "drought": indicators_of_onset("slow")}
 _KIND_NAMES: dict[str, frozenset[str]] = {
     "flood": frozenset({"flood"}),
     "drought": frozenset({"drought", "heat", "crop"}),
