@@ -152,17 +152,10 @@ def fit_migration_cmd(
                                       help="Fit the cross-border model (skip it to fit only internal flows)."),
 ) -> None:
     """Fit the cross-border migration model (and, with --internal-flows, the internal one); report frictions."""
-    from climmig.mobility.diagnostics import check_convergence, enforce_gate, gate_summary
-    from climmig.mobility.fit import fit, save_fit
-    from climmig.mobility.migration import (
-        MODEL_NAME,
-        build_migration_model,
-        fit_attrs,
-        max_emigration_rate,
-        regime_frictions,
-        regime_scenario_summary,
-        resolve_priors,
-    )
+    from climmig.mobility.diagnostics import enforce_gate, gate_summary
+    from climmig.mobility.fit import save_fit
+    from climmig.mobility.migration import max_emigration_rate, regime_frictions, regime_scenario_summary
+    from climmig.mobility.migration_run import fit_single_period_for_run
 
     out_console = Console(highlight=False)
     if not cross_border:
@@ -180,11 +173,8 @@ def fit_migration_cmd(
             _fit_internal(cfg0, internal_flows, target.with_name("internal_migration.nc"), out_console)
         return
     cfg, _cat, inputs, cov, geo, table = _inputs(config, flows)
-    priors = resolve_priors(cfg.mobility.migration.priors)
-    attrs = {**fit_attrs(inputs, priors), "config_sha256": science_hash(cfg)}
-    idata = fit(build_migration_model(inputs, priors), cfg.mobility.migration_sampler,
-                random_seed=stage_seed(cfg.seed, "fit_migration"), model_name=MODEL_NAME, attrs=attrs)
-    diag = check_convergence(idata, cfg.mobility.gate)
+    # the same call and seed as `climmig run`'s fit_migration stage: both commands write the same fit
+    idata, diag = fit_single_period_for_run(cfg, inputs, seed=stage_seed(cfg.seed, "fit_migration"))
     target = out or resolve_run_dir(cfg, config) / "fits" / "migration.nc"
     save_fit(idata, target)
     fr = regime_frictions(idata)

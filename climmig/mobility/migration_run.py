@@ -63,6 +63,41 @@ def fit_gravity_for_run(catalog: Any, cfg: Any, *, seed: int, attrs: Mapping[str
     return idata, panel
 
 
+def fit_single_period_for_run(cfg: Any, inputs: Any, *, seed: int, progress: bool = False) -> tuple[Any, xr.Dataset]:
+    """The single-period PyMC gravity fit of a config (``mobility.migration.fit: nuts``) and its gate.
+
+    ``climmig run`` and ``climmig fit-migration`` both call this with the stage's seed, so the two commands
+    write the same fit for one config: the config's priors and migration sampler, the config hash in the
+    attrs, and the convergence diagnostics of the config's gate.
+
+    Parameters
+    ----------
+    cfg : RunConfig
+        Run config.
+    inputs : MigrationInputs
+        Pair table of the flows (:func:`climmig.mobility.migration.migration_inputs`).
+    seed : int
+        Sampler seed (``stage_seed(cfg.seed, "fit_migration")``).
+    progress : bool
+        Sampler progress.
+
+    Returns
+    -------
+    (arviz.InferenceData, xr.Dataset)
+        The fit and :func:`climmig.mobility.diagnostics.check_convergence` of it.
+    """
+    from climmig.config import science_hash
+    from climmig.mobility.diagnostics import check_convergence
+    from climmig.mobility.fit import fit
+    from climmig.mobility.migration import MODEL_NAME, build_migration_model, fit_attrs, resolve_priors
+
+    priors = resolve_priors(cfg.mobility.migration.priors)
+    attrs = {**fit_attrs(inputs, priors), "config_sha256": science_hash(cfg)}
+    idata = fit(build_migration_model(inputs, priors), cfg.mobility.migration_sampler, random_seed=seed,
+                model_name=MODEL_NAME, attrs=attrs, progress=progress)
+    return idata, check_convergence(idata, cfg.mobility.gate)
+
+
 def gravity_gate(idata: Any) -> tuple[bool, str]:
     """Whether the Laplace fit converged, and a one-line summary (the convergence gate of this model)."""
     f = json.loads(idata.posterior.attrs["gravity_fit"])

@@ -123,25 +123,16 @@ def _migration_data(ctx: RunContext):
 
 def stage_fit_migration(ctx: RunContext) -> dict[str, Any]:
     """Fit the cross-border gravity model on the bundled flows (``fits/migration.nc``)."""
-    from climmig.mobility.diagnostics import check_convergence, gate_summary
-    from climmig.mobility.fit import fit, save_fit
-    from climmig.mobility.migration import (
-        MODEL_NAME,
-        build_migration_model,
-        fit_attrs,
-        regime_frictions,
-        resolve_priors,
-    )
+    from climmig.mobility.diagnostics import gate_summary
+    from climmig.mobility.fit import save_fit
+    from climmig.mobility.migration import regime_frictions
+    from climmig.mobility.migration_run import fit_single_period_for_run
 
     if ctx.cfg.mobility.migration.fit == "laplace":
         return _fit_gravity(ctx)
     inputs, _cov, _geo, _table = _migration_data(ctx)
-    priors = resolve_priors(ctx.cfg.mobility.migration.priors)
-    attrs = {**fit_attrs(inputs, priors), "config_sha256": ctx.cfg_hash}
-    idata = fit(build_migration_model(inputs, priors), ctx.cfg.mobility.migration_sampler,
-                random_seed=stage_seed(ctx.cfg.seed, "fit_migration"), model_name=MODEL_NAME, attrs=attrs,
-                progress=ctx.progress)
-    diag = check_convergence(idata, ctx.cfg.mobility.gate)
+    idata, diag = fit_single_period_for_run(ctx.cfg, inputs, seed=stage_seed(ctx.cfg.seed, "fit_migration"),
+                                            progress=ctx.progress)
     save_fit(idata, ctx.path("fits", "migration.nc"))
     _diag_file(ctx, diag, ctx.path("fits", "migration_diagnostics.nc"),
                "convergence diagnostics of the migration model fit")
