@@ -54,7 +54,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import resource
 import sys
 import time
 from collections.abc import Callable
@@ -75,6 +74,9 @@ from climmig.grid import boundary_region_ids, make_grid, region_fractions  # noq
 from climmig.grid.extent import main_territory_bounds  # noqa: E402
 from climmig.grid.spec import edges  # noqa: E402
 
+sys.path.insert(0, str(REPO / "benchmarks"))
+from bench_exposure import _peak_rss_gib  # noqa: E402  (VmHWM, as the exposure benchmark reports it)
+
 try:
     import regionmask
 except ImportError:
@@ -92,17 +94,6 @@ except ImportError:
 BOUNDARIES = {"110m": ("natural_earth_110m_admin0", "iso3"), "50m": ("natural_earth_50m_admin0", "adm0_a3")}
 GRIDS = ("global1", "global05", "horn")
 RM_BATCH = 32
-
-
-def _peak_rss_gib() -> float:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024**2
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
 def _horn_grid() -> tuple[xr.Dataset, str]:
