@@ -1,7 +1,7 @@
 """A small, fast variant of ``configs/demo.yaml`` (and its catalog) for subprocess runs of ``climmig run``.
 
 Same stages and inputs as the demo, fewer of everything: 2 scenarios x 2 climate models, 1-degree grid,
-projections 2025-2044, 2 chains x 20 draws (flagged unconverged), 10 projection samples, and displacement
+projections 2025-2044, 2 chains x 20 draws for both fits (flagged unconverged), 10 projection samples, and displacement
 observations cut to 12 countries (a copy of the IDMC events table with its own sha256 in a copy of the
 catalog whose other paths point at the bundled files). Used by the reliability tests and runnable by hand:
 ``python -m tests.reliability.fastrun OUT_DIR``.
@@ -60,7 +60,8 @@ def fast_config(out: Path, run_dir: Path, **overrides: Any) -> Path:
     # the single-period migration model on the 40-country table: the all-country fit (~1 min) is exercised
     # once per session by tests/conftest.py::small_demo_run, not by every subprocess run here
     cfg["mobility"]["migration"].update({"flows": "abel_cohen_flows_40", "fit": "nuts", "internal_fit": "prior",
-                                         "forced_displacement": "none"})
+                                         "forced_displacement": "none",
+                                         "sampler": {"backend": "nutpie", "draws": 20, "tune": 20, "chains": 2}})
     cfg["outputs"]["run_dir"] = str(run_dir)
     cfg.update(overrides)
     p = out / "fast.yaml"
