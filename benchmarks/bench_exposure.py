@@ -68,7 +68,7 @@ THRESHOLD = 1.0
 def _setup(res: float) -> tuple[xr.Dataset, xr.DataArray]:
     grid = make_grid(-180, -90, 180, 90, res)
     cat = load_catalog(REPO / "data_catalog" / "catalog.yaml")
-    frac = region_fractions(cat.open("natural_earth_110m_admin0"), grid, supersample=4, assign_uncovered=False)
+    frac = region_fractions(cat.open("natural_earth_110m_admin0"), grid, assign_uncovered=False)
     rng = np.random.default_rng(1)
     pop = rng.lognormal(8, 2, size=(grid.sizes["lat"], grid.sizes["lon"])) * frac["land_fraction"].values
     return grid, (frac * pop).astype(np.float32).rename("weights")

@@ -1,8 +1,8 @@
 """Region masks: the fraction of each grid cell that belongs to each region (admin-0 or finer).
 
-Fractions come from supersampling: every cell is split into ``supersample x supersample`` sub-cells whose
-centres are tested against the polygons. Cells with some land are then normalised so their fractions sum
-to one (people in a coastal cell live on its land part), and cells touched by no polygon at all (coarse
+Fractions are the exact shares of each cell's area inside each polygon (exactextract's coverage fractions,
+on the grid's lon/lat cells). Cells with some land are then normalised so their fractions sum to one
+(people in a coastal cell live on its land part), and cells touched by no polygon at all (coarse
 coastlines, small islands) go to the nearest region, so the sum over regions equals the grid total.
 """
 
@@ -101,7 +101,7 @@ def boundary_region_ids(boundaries: Any, id_field: str = "iso3") -> Any:
     return dissolved[["region", "region_name", "country", "geometry"]]
 
 
-def region_fractions(boundaries: Any, grid: xr.Dataset, id_field: str = "iso3", supersample: int = 8,
+def region_fractions(boundaries: Any, grid: xr.Dataset, id_field: str = "iso3",
                      assign_uncovered: bool = True) -> xr.DataArray:
     """Fraction of each cell belonging to each region.
 
@@ -110,11 +110,9 @@ def region_fractions(boundaries: Any, grid: xr.Dataset, id_field: str = "iso3", 
     boundaries : geopandas.GeoDataFrame
         Region polygons (see :func:`boundary_region_ids`).
     grid : xr.Dataset
-        Analysis grid.
+        Analysis grid (regular ``lat``/``lon`` cell centres).
     id_field : str
         Region id column.
-    supersample : int
-        Sub-cells per cell side used to estimate coverage.
     assign_uncovered : bool
         Give cells that no polygon touches to the nearest region (so no people are lost on coarse
         coastlines).
@@ -132,44 +130,52 @@ def region_fractions(boundaries: Any, grid: xr.Dataset, id_field: str = "iso3", 
     regions = boundary_region_ids(boundaries, id_field)
     lat_e = _edges(grid["lat"].values)
     lon_e = _edges(grid["lon"].values)
-    box = shapely.box(lon_e[0], lat_e[0], lon_e[-1], lat_e[-1])
+    box = shapely.box(lon_e.min(), lat_e.min(), lon_e.max(), lat_e.max())
     regions = regions[regions.intersects(box)].reset_index(drop=True)
     if regions.empty:
         raise DataError(f"the study area is empty: no boundary polygon intersects the analysis grid (lon "
-                        f"{lon_e[0]:g}..{lon_e[-1]:g}, lat {lat_e[0]:g}..{lat_e[-1]:g}); move study_area.bbox over "
-                        "land or list study_area.countries")
-    ny, nx = grid.sizes["lat"], grid.sizes["lon"]
-    k = int(supersample)
-    dy, dx = np.diff(lat_e).mean(), np.diff(lon_e).mean()
-    sub_lat = lat_e[0] + dy * (np.arange(ny * k) + 0.5) / k
-    sub_lon = lon_e[0] + dx * (np.arange(nx * k) + 0.5) / k
-    counts = np.zeros((len(regions), ny, nx), dtype=np.float64)
-    for i, geom in enumerate(regions.geometry):
-        w, s, e, n = geom.bounds
-        iy = np.nonzero((sub_lat >= s) & (sub_lat <= n))[0]
-        ix = np.nonzero((sub_lon >= w) & (sub_lon <= e))[0]
-        if iy.size == 0 or ix.size == 0:
-            continue
-        xx, yy = np.meshgrid(sub_lon[ix], sub_lat[iy])
-        inside = shapely.contains_xy(geom, xx, yy)
-        full = np.zeros((ny * k, nx * k), dtype=bool)
-        full[np.ix_(iy, ix)] = inside
-        counts[i] = full.reshape(ny, k, nx, k).sum(axis=(1, 3))
-    total = counts.sum(axis=0)
-    frac = np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
+                        f"{lon_e.min():g}..{lon_e.max():g}, lat {lat_e.min():g}..{lat_e.max():g}); move "
+                        "study_area.bbox over land or list study_area.countries")
+    coverage = _coverage(regions, lat_e, lon_e)
+    total = coverage.sum(axis=0)
+    frac = np.divide(coverage, total, out=np.zeros_like(coverage), where=total > 0)
     if assign_uncovered and np.any(total == 0):
         frac = _nearest_region(frac, total == 0, regions, grid)
     out = xr.DataArray(
-        frac.astype(np.float64), dims=("region", "lat", "lon"),
+        frac, dims=("region", "lat", "lon"),
         coords={"region": regions["region"].to_numpy(dtype=str), "lat": grid["lat"].values,
                 "lon": grid["lon"].values, "region_name": ("region", regions["region_name"].to_numpy(dtype=str)),
                 "country": ("region", regions["country"].to_numpy(dtype=str)),
-                "land_fraction": (("lat", "lon"), np.clip(total / (k * k), 0, 1))},
+                "land_fraction": (("lat", "lon"), np.clip(total, 0, 1))},
         attrs={"units": "1", "long_name": "fraction of the cell belonging to the region",
-               "climmig_mask_method": f"supersampled point-in-polygon ({k}x{k} per cell), normalised over land"
+               "climmig_mask_method": "exact cell coverage (exactextract), normalised over land"
                                       + ("; uncovered cells to nearest region" if assign_uncovered else "")},
     )
     return out
+
+
+def _coverage(regions: Any, lat_e: np.ndarray, lon_e: np.ndarray) -> np.ndarray:
+    """(region, lat, lon) share of each cell's area inside each region's polygon, in the grid's lat order."""
+    from exactextract import exact_extract
+    from exactextract.raster import NumPyRasterSource
+
+    ny, nx = lat_e.size - 1, lon_e.size - 1
+    src = NumPyRasterSource(np.zeros((ny, nx), dtype=np.float32), float(lon_e.min()), float(lat_e.min()),
+                            float(lon_e.max()), float(lat_e.max()))
+    table = exact_extract(src, regions[["region", "geometry"]], ["cell_id", "coverage"], include_cols=["region"],
+                          output="pandas")
+    if list(table["region"]) != list(regions["region"]):
+        raise DataError("exactextract returned the regions in another order than it was given them")
+    out = np.zeros((len(regions), ny, nx), dtype=np.float64)
+    for i, (cells, cov) in enumerate(zip(table["cell_id"], table["coverage"], strict=True)):
+        row, col = np.divmod(np.asarray(cells, dtype=np.int64), nx)
+        out[i, row, col] = cov
+    # raster rows run from north to south
+    if lat_e[-1] > lat_e[0]:
+        out = out[:, ::-1, :]
+    if lon_e[-1] < lon_e[0]:
+        out = out[:, :, ::-1]
+    return np.ascontiguousarray(out)
 
 
 def _edges(c: np.ndarray) -> np.ndarray:

@@ -86,15 +86,16 @@ def test_build_exposure_is_lazy_and_meets_the_contract(small_cfg, assert_lazy) -
     # regional totals = SSP country totals grown from the WDI level of 2022 (within 1 %)
     ssp = _ssp_totals(small_cfg, small_cfg.years()).sel(region=ds.region.values)
     np.testing.assert_allclose(ds.population.values, ssp.values, rtol=0.01)
-    # exposure never exceeds the population; livelihood weighting never exceeds exposure
-    assert bool((ds.exposed_population <= ds.population * (1 + 1e-9)).all())
+    # exposure never exceeds the population (up to the exposure kernel's float32 weights: where every cell
+    # of a region exceeds, the two differ by ~1e-8); livelihood weighting never exceeds exposure
+    assert bool((ds.exposed_population <= ds.population * (1 + 1e-6)).all())
     assert bool((ds.livelihood_weighted_exposure <= ds.exposed_population + 1e-6).all())
     assert bool((ds.exposed_population >= 0).all()) and bool(np.isfinite(ds.exposed_population).all())
     assert bool((ds.exposed_population_baseline > 0).any("region").all())
     # the baseline exposure's people: the baseline year's SSP totals (mean over scenarios)
     ssp0 = _ssp_totals(small_cfg, [2020]).sel(region=ds.region.values, year=2020).mean("scenario")
     np.testing.assert_allclose(ds.population_baseline.values, ssp0.values, rtol=0.01)
-    assert bool((ds.exposed_population_baseline <= ds.population_baseline * (1 + 1e-9)).all())
+    assert bool((ds.exposed_population_baseline <= ds.population_baseline * (1 + 1e-6)).all())
     assert list(ds.population_source.values) == [1, 1, 1, 0]  # SOM from WorldPop, others from GPW
     assert bool((ds.gdp_per_capita > 0).all()) and ds.gdp_per_capita.attrs["currency"] == "USD"
 

@@ -45,7 +45,7 @@ def test_fractions_split_border_cells_and_sum_to_one() -> None:
 @given(seed=st.integers(0, 2**16))
 def test_sum_over_regions_equals_grid_total(seed: int) -> None:
     grid = make_grid(36, -2, 48, 10, 1.0)
-    fr = region_fractions(_ne(), grid, supersample=4)
+    fr = region_fractions(_ne(), grid)
     pop = np.random.default_rng(seed).lognormal(5, 2, size=(grid.sizes["lat"], grid.sizes["lon"]))
     np.testing.assert_allclose(float((fr * pop).sum()), pop.sum(), rtol=1e-12)
 
@@ -61,3 +61,19 @@ def test_finer_boundaries_with_custom_id_field() -> None:
     assert list(fr["country"].values) == ["XXX", "XXX"]
     np.testing.assert_allclose(fr.sel(region="XXX.1").sel(lon=0.25).values, 1.0)
     np.testing.assert_allclose(fr.sum("region").values, 1.0)
+
+
+def test_fractions_are_exact_cell_coverage() -> None:
+    """A triangle over half of one cell and a quarter strip of another: exact shares, not sampled ones."""
+    gdf = gpd.GeoDataFrame(
+        {"iso3": ["AAA", "BBB"], "NAME": ["Triangle", "Strip"]},
+        geometry=[shapely.Polygon([(0, 0), (1, 0), (0, 1)]), shapely.box(1.0, 0.0, 1.25, 1.0)], crs="EPSG:4326")
+    grid = make_grid(0, 0, 2, 2, 1.0)
+    fr = region_fractions(gdf, grid, assign_uncovered=False)
+    land = fr["land_fraction"]
+    assert float(land.sel(lat=0.5, lon=0.5)) == pytest.approx(0.5, abs=1e-12)
+    assert float(land.sel(lat=0.5, lon=1.5)) == pytest.approx(0.25, abs=1e-12)
+    assert float(land.sel(lat=1.5, lon=0.5)) == 0.0
+    # normalised over land: the cell's people all belong to the one region there
+    assert float(fr.sel(region="AAA", lat=0.5, lon=0.5)) == pytest.approx(1.0)
+    assert float(fr.sel(region="BBB", lat=0.5, lon=0.5)) == 0.0
