@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from climmig.config.schema import BorderRegimeChange, ComparisonSpec, InterventionSpec, PortfolioSpec
+from climmig.config.schema_policy import BorderRegimeChange, ComparisonSpec, InterventionSpec, PortfolioSpec
 from climmig.errors import ConfigError, DataError
 from climmig.interventions.apply import apply_intervention, apply_portfolio, draw_effects, draw_extra_effects
 from climmig.interventions.costs import annual_cost, cost_draws, discount_factor, people_relocated

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from climmig.config.schema import ComparisonSpec, InterventionSpec
+from climmig.config.schema_policy import ComparisonSpec, InterventionSpec
 from climmig.errors import ConfigError
 from climmig.interventions.effects import effect_mean, effect_rng, sample_effect
 from climmig.interventions.evidence import COST_PARTS
