@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+from climmig.report.country_plots import flows_bars, observed_vs_simulated
 from climmig.report.html import ReportFigure, ReportTable, Section, render_html, write_html_report
-from climmig.report.plots import (
-    averted_vs_cost,
+from climmig.report.intervention_plots import averted_vs_cost, ranked_bars
+from climmig.report.plots import save_figure
+from climmig.report.projection_plots import (
     change_map,
     fan_chart,
-    flows_bars,
-    observed_vs_simulated,
-    ranked_bars,
-    save_figure,
     society_dots,
     uncertainty_by_horizon,
     uncertainty_partition,
