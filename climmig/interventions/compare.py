@@ -21,7 +21,7 @@ from climmig.interventions.evidence import (
     effect_basis,
     evacuation_share_draws,
 )
-from climmig.interventions.library import border_regime_spec
+from climmig.interventions.long_term_kinds import border_regime_spec
 from climmig.interventions.outcomes import OUTCOMES, outcome_parts
 from climmig.interventions.state import ProjectionState
 from climmig.projection.uncertainty import horizon_sum, horizon_table
