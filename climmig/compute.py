@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from climmig.config.schema import ComputeSpec
+from climmig.config.schema_site import ComputeSpec
 from climmig.errors import ClimmigError
 from climmig.hpc.site import SiteProfile, load_site
 

@@ -31,7 +31,8 @@ from climmig.grid.lonlat import normalize_lonlat
 from climmig.grid.masks import boundary_region_ids
 from climmig.hazards import INDICATOR_UNITS, exceedance_threshold, hazard_indicator, warming_since_baseline
 from climmig.hazards.emulator import stable_key
-from climmig.hazards.warming_levels import ClimateDrivers, cell_country_a2, climate_drivers, position_region
+from climmig.hazards.warming_level_crop import cell_country_a2
+from climmig.hazards.warming_level_drivers import ClimateDrivers, climate_drivers, position_region
 from climmig.livelihoods import population_weights, rural_share, scale_to_projection, ssp_series, wdi_share
 from climmig.livelihoods.anchor import anchor_to_record
 from climmig.livelihoods.checks import checked_population_counts

@@ -18,13 +18,10 @@ import xarray as xr
 
 from climmig.grid import make_grid
 from climmig.hazards import ar6
-from climmig.hazards.warming_levels import (
-    ClimateDrivers,
-    climate_drivers,
-    drought_layer,
-    flood_layer,
-    heat_layer,
-)
+from climmig.hazards.warming_level_drivers import ClimateDrivers, climate_drivers
+from climmig.hazards.warming_level_drought import drought_layer
+from climmig.hazards.warming_level_flood import flood_layer
+from climmig.hazards.warming_level_heat import heat_layer
 
 __all__ = ["INDEX_OF", "REGION_BOXES", "layer_at_levels"]
 

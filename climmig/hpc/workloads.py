@@ -24,7 +24,7 @@ from typing import Any
 import xarray as xr
 
 from climmig.config import RunConfig, load_config, science_hash
-from climmig.config.schema import ComputeSpec
+from climmig.config.schema_site import ComputeSpec
 from climmig.hpc.chunks import merge_chunks, run_chunk
 from climmig.hpc.render import chunk_table
 from climmig.io import write_zarr

@@ -20,9 +20,11 @@ from climmig.interventions.costs import (
 )
 from climmig.interventions.effects import effect_rng, sample_effect
 from climmig.interventions.evidence import evacuation_share_draws, evidence_table
-from climmig.interventions.library import KINDS, border_regime_spec, coverage_share, timing_weight
+from climmig.interventions.library import KINDS
+from climmig.interventions.long_term_kinds import border_regime_spec
 from climmig.interventions.outcomes import OUTCOMES, outcome_parts
 from climmig.interventions.state import ProjectionState
+from climmig.interventions.strength import coverage_share, timing_weight
 
 __all__ = [
     "KINDS",

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from climmig.config.schema import InterventionSpec
+from climmig.config.schema_policy import InterventionSpec
 from climmig.interventions.effects import effect_rng, sample_effect
 from climmig.interventions.library import KINDS
 from climmig.interventions.state import ProjectionState

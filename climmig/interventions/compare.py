@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from climmig.config.schema import BorderRegimeChange, ComparisonSpec, InterventionSpec, PortfolioSpec
+from climmig.config.schema_policy import BorderRegimeChange, ComparisonSpec, InterventionSpec, PortfolioSpec
 from climmig.errors import ConfigError, DataError
 from climmig.interventions.apply import apply_intervention, apply_portfolio, draw_effects, draw_extra_effects
 from climmig.interventions.costs import annual_cost, cost_draws, discount_factor, people_relocated
@@ -21,7 +21,7 @@ from climmig.interventions.evidence import (
     effect_basis,
     evacuation_share_draws,
 )
-from climmig.interventions.library import border_regime_spec
+from climmig.interventions.long_term_kinds import border_regime_spec
 from climmig.interventions.outcomes import OUTCOMES, outcome_parts
 from climmig.interventions.state import ProjectionState
 from climmig.projection.uncertainty import horizon_sum, horizon_table

@@ -16,12 +16,12 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from climmig.config.schema import ComparisonSpec, InterventionSpec
+from climmig.config.schema_policy import ComparisonSpec, InterventionSpec
 from climmig.errors import ConfigError
 from climmig.interventions.effects import effect_mean, effect_rng, sample_effect
 from climmig.interventions.evidence import COST_PARTS
-from climmig.interventions.library import coverage_share, target_hazards, timing_weight
 from climmig.interventions.state import ProjectionState
+from climmig.interventions.strength import coverage_share, target_hazards, timing_weight
 
 __all__ = ["annual_cost", "cost_draws", "covered_people", "discount_factor", "discounted_cost", "people_relocated",
            "target_population"]

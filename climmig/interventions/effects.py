@@ -8,7 +8,7 @@ import logging
 import numpy as np
 from scipy import stats
 
-from climmig.config.schema import DistSpec
+from climmig.config.schema_statistics import DistSpec
 
 __all__ = ["effect_mean", "effect_median", "effect_rng", "sample_effect"]
 

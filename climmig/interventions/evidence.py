@@ -118,7 +118,7 @@ def outcome_split_specs() -> tuple[dict[str, Any], Any]:
     shares : dict of str to DistSpec
     default : DistSpec
     """
-    from climmig.config.schema import DistSpec
+    from climmig.config.schema_statistics import DistSpec
 
     split = _table()["outcome_split"]
     shares = {h: DistSpec(**_cited(v)) for h, v in split["shares"].items()}

@@ -339,7 +339,7 @@ def _predictive_draws(cal: Calibration, rng: np.random.Generator, n: int, prior:
     if prior:
         import pymc as pm
 
-        from climmig.config.schema import DistSpec
+        from climmig.config.schema_statistics import DistSpec
 
         priors = {k: DistSpec(**v) for k, v in json.loads(cal.idata.posterior.attrs["priors"]).items()}
         model = build_displacement_model(inp, priors)

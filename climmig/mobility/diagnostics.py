@@ -8,7 +8,7 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
-from climmig.config.schema import GateSpec
+from climmig.config.schema_statistics import GateSpec
 from climmig.errors import ConvergenceError
 
 __all__ = ["CONVERGENCE_GROUP", "check_convergence", "enforce_gate", "gate_summary", "stored_diagnostics"]

@@ -66,7 +66,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from climmig.config.schema import DistSpec
+from climmig.config.schema_statistics import DistSpec
 from climmig.mobility.displacement_inputs import (
     COVARIATE_NAMES,
     LOGIT_UNMONITORED,

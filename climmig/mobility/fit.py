@@ -18,7 +18,7 @@ from typing import Any
 import arviz as az
 import pymc as pm
 
-from climmig.config.schema import SamplerSpec
+from climmig.config.schema_statistics import SamplerSpec
 from climmig.errors import ProvenanceMismatchError
 from climmig.io.writers import atomic_path
 from climmig.mobility.expand import expand_posterior

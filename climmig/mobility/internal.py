@@ -34,7 +34,7 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
-from climmig.config.schema import DistSpec
+from climmig.config.schema_statistics import DistSpec
 from climmig.errors import DataError
 from climmig.mobility.geography import great_circle_km
 from climmig.mobility.priors import DEFAULT_INTERNAL_PRIORS

@@ -28,7 +28,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from climmig.config.schema import DistSpec
+from climmig.config.schema_statistics import DistSpec
 from climmig.errors import DataError
 from climmig.mobility.migration_inputs import (
     FREE_REGIMES,

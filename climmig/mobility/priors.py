@@ -23,7 +23,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from climmig.config.schema import DistSpec
+from climmig.config.schema_statistics import DistSpec
 from climmig.errors import ConfigError
 
 __all__ = ["DEFAULT_DISPLACEMENT_PRIORS", "DEFAULT_INTERNAL_PRIORS", "DEFAULT_MIGRATION_PRIORS", "prior_rv",

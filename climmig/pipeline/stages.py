@@ -374,17 +374,11 @@ def _elasticity(disp: Any) -> pd.DataFrame | None:
 def stage_report(ctx: RunContext) -> dict[str, Any]:
     """Figures, CSV summaries and the HTML report for non-programmers."""
     from climmig.projection.attribution import change_attribution, scenario_attribution
+    from climmig.report.attribution_sections import change_section, society_section
+    from climmig.report.comparison_sections import comparison_section
+    from climmig.report.data_sections import hazards_section, plausibility_section, ssp_section
     from climmig.report.html import write_html_report
-    from climmig.report.sections import (
-        change_section,
-        comparison_section,
-        flows_section,
-        hazards_section,
-        plausibility_section,
-        projection_section,
-        society_section,
-        ssp_section,
-    )
+    from climmig.report.projection_sections import flows_section, projection_section
 
     proj = xr.load_dataset(ctx.path("projection", "projection.nc"))
     summ = xr.load_dataset(ctx.path("projection", "summary.nc"))

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
+from climmig.report.attribution_sections import change_section, society_section
+from climmig.report.comparison_sections import comparison_section
+from climmig.report.country_plots import flows_bars, observed_vs_simulated
+from climmig.report.data_sections import hazards_section, plausibility_section
 from climmig.report.html import ReportFigure, ReportTable, Section, render_html, write_html_report
-from climmig.report.plots import (
-    averted_vs_cost,
+from climmig.report.intervention_plots import averted_vs_cost, ranked_bars
+from climmig.report.plots import save_figure
+from climmig.report.projection_plots import (
     change_map,
     fan_chart,
-    flows_bars,
-    observed_vs_simulated,
-    ranked_bars,
-    save_figure,
     society_dots,
     uncertainty_by_horizon,
     uncertainty_partition,
 )
-from climmig.report.sections import (
-    change_section,
-    comparison_section,
-    flows_section,
-    hazards_section,
-    plausibility_section,
-    projection_section,
-    society_section,
-)
+from climmig.report.projection_sections import flows_section, projection_section
 from climmig.report.tables import comparison_table, headline_table, interval_table
 
 __all__ = [

@@ -67,7 +67,8 @@ def write_comparison_figures(comparison: xr.Dataset, out_dir: str | Path, *, sce
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from climmig.report.plots import averted_vs_cost, frontier_plot, ranked_bars, save_figure
+    from climmig.report.intervention_plots import averted_vs_cost, frontier_plot, ranked_bars
+    from climmig.report.plots import save_figure
 
     out = Path(out_dir)
     frontier = has_frontier(comparison)

@@ -197,7 +197,7 @@ def benefit_by_country(comparison: xr.Dataset, *, scenario: str, horizon: str, v
 
 
 def _fmt_people(x: float) -> str:
-    from climmig.report.plots import _people  # one way of writing people counts, in figures and tables
+    from climmig.report.plot_base import _people  # one way of writing people counts, in figures and tables
 
     return _people(x) if np.isfinite(x) else "-"
 
