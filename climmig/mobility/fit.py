@@ -64,11 +64,12 @@ def _sample_nutpie(model: pm.Model, sampler: SamplerSpec, random_seed: int, prog
               "cores": sampler.cores or min(sampler.chains, 2), "seed": random_seed,
               "target_accept": sampler.target_accept,
               "low_rank_modified_mass_matrix": sampler.mass_matrix == "low_rank", "maxdepth": sampler.max_tree_depth}
-    if progress and not _is_terminal():
+    mode = progress_mode(progress)
+    if mode == "lines":
         # nutpie's progress bar redraws one terminal line, so a log file gets nothing until the end
         idata = _sample_with_progress_lines(compiled, kwargs, sampler, PROGRESS_INTERVAL)
     else:
-        idata = nutpie.sample(compiled, progress_bar=progress, save_warmup=False, **kwargs)
+        idata = nutpie.sample(compiled, progress_bar=mode == "bar", save_warmup=False, **kwargs)
     logger.info("sampled %d chains x (%d tuning + %d draws) in %.1f s", sampler.chains, sampler.tune,
                 sampler.draws, time.perf_counter() - start)
     idata.posterior = expand_posterior(idata.posterior, model)
@@ -81,6 +82,21 @@ PROGRESS_INTERVAL = 10.0
 
 def _is_terminal() -> bool:
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def _in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (nutpie then draws its progress table as HTML)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def progress_mode(progress: bool) -> str:
+    """How sampling shows progress: ``"bar"`` (nutpie's own, in a terminal or a Jupyter notebook), ``"lines"``
+    (one line every :data:`PROGRESS_INTERVAL` seconds, for output that goes to a file) or ``"none"``."""
+    if not progress:
+        return "none"
+    return "bar" if _is_terminal() or _in_notebook() else "lines"
 
 
 def _progress_line(trace: az.InferenceData, sampler: SamplerSpec, elapsed: float) -> str:

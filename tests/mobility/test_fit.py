@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pymc as pm
@@ -213,3 +214,21 @@ def test_progress_reaches_a_log_as_lines_and_leaves_the_draws_unchanged(capsys, 
     assert all(re.search(r"\d+/1200 draws \((tuning|sampling)\), \d+ divergences, \d+ s elapsed", ln) for ln in lines)
     assert not {"warmup_posterior", "warmup_sample_stats"} & set(logged.groups())
     np.testing.assert_array_equal(logged.posterior["rate_log__"].values, plain.posterior["rate_log__"].values)
+
+
+def test_progress_mode_terminal_notebook_log(monkeypatch) -> None:
+    """nutpie's own progress in a terminal and in a Jupyter kernel; lines when output goes to a file."""
+    import types
+
+    from climmig.mobility import fit as fitmod
+
+    monkeypatch.setattr(fitmod, "_is_terminal", lambda: False)
+    monkeypatch.delitem(sys.modules, "IPython", raising=False)
+    assert fitmod.progress_mode(True) == "lines" and fitmod.progress_mode(False) == "none"
+    zmq_shell = type("ZMQInteractiveShell", (), {})  # the class name Jupyter kernels use
+    terminal_shell = type("TerminalInteractiveShell", (), {})
+    for shell, mode in ((zmq_shell(), "bar"), (terminal_shell(), "lines"), (None, "lines")):
+        monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda s=shell: s))
+        assert fitmod.progress_mode(True) == mode
+    monkeypatch.setattr(fitmod, "_is_terminal", lambda: True)
+    assert fitmod.progress_mode(True) == "bar"
