@@ -9,22 +9,32 @@ order-of-magnitude choices, not fitted values.
 
 Randomness: every dask block draws from ``numpy.random.SeedSequence([seed, key, *block_location])``, so
 results are reproducible for a given seed and chunking (the pipeline fixes the chunking from the config).
+
+:data:`EMULATOR_RECIPES` says, once per indicator, which input the emulator reads and how it builds the
+indicator from it; :data:`EMULATOR_REFUSALS` explains the indicators it cannot build where there is more to
+say than that.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Literal
 
 import dask.array as dsa
 import numpy as np
 import xarray as xr
 from scipy.special import ndtr
 
-from climmig.hazards.indicators import convert_threshold
+from climmig.hazards.indicators import convert_threshold, river_flood_depth
 
 __all__ = [
+    "EMULATOR_RECIPES",
+    "EMULATOR_REFUSALS",
+    "EmulatorRecipe",
     "emulate_crop_yield_loss",
     "grid_from",
     "emulate_drought_months",
@@ -315,3 +325,55 @@ def emulate_crop_yield_loss(sensitivity: xr.DataArray, dT: xr.DataArray, seed: i
     return _finish(loss, "crop_yield_loss", "1", "relative crop-yield loss (emulated)", recipe)
 
 
+
+
+@dataclass(frozen=True)
+class EmulatorRecipe:
+    """How the emulator builds one indicator: the input it reads and the function it applies.
+
+    Attributes
+    ----------
+    build : callable
+        ``build(baseline, grid, dT, threshold, seed, params, chunks)`` -> the indicator with dims
+        (scenario, climate_model, year, lat, lon); ``threshold`` and ``params`` are the hazard spec's
+        (``params`` without ``variable``).
+    baseline : {"field", "sample"}
+        ``"field"``: the catalog input regridded bilinearly to the analysis grid (a baseline map scaled
+        by warming); ``"sample"``: the input as stored, whose value distribution is transplanted onto the
+        grid (flood depth, where a map from elsewhere says nothing about the study area).
+    fill_cells : int
+        Cells of missing data the regridding fills from neighbours (``"field"`` only).
+    """
+
+    build: Callable[[xr.DataArray, xr.Dataset, xr.DataArray, str, int, dict[str, Any], dict[str, int]],
+                    xr.DataArray]
+    baseline: Literal["field", "sample"] = "field"
+    fill_cells: int = 2
+
+
+def _flood_depth_recipe(sample: xr.DataArray, grid: xr.Dataset, dT: xr.DataArray, threshold: str, seed: int,
+                        params: dict[str, Any], chunks: dict[str, int]) -> xr.DataArray:
+    depth = emulate_flood_depth(sample, grid, dT, seed, params, chunks)
+    out = river_flood_depth(depth, str(params.get("protection", "0 m")))
+    # river_flood_depth sets CF attrs only; the emulator flags (climmig_emulated, recipe) must survive it
+    out.attrs.update({k: v for k, v in depth.attrs.items() if k.startswith("climmig_")})
+    return out
+
+
+#: The indicators the emulator builds, each with its recipe.
+EMULATOR_RECIPES: Mapping[str, EmulatorRecipe] = MappingProxyType({
+    "river_flood_depth": EmulatorRecipe(_flood_depth_recipe, baseline="sample"),
+    # baseline temperature is land-only (GHCN-CAMS): fill three cells so that coastal cells get a baseline
+    "heat_days": EmulatorRecipe(lambda tas, grid, dT, threshold, seed, params, chunks:
+                                emulate_heat_days(tas, dT, threshold, seed, params, chunks), fill_cells=3),
+    "drought_months": EmulatorRecipe(lambda drying, grid, dT, threshold, seed, params, chunks:
+                                     emulate_drought_months(drying, dT, threshold, seed, params, chunks)),
+    "crop_yield_loss": EmulatorRecipe(lambda sens, grid, dT, threshold, seed, params, chunks:
+                                      emulate_crop_yield_loss(sens, dT, seed, params, chunks)),
+})
+
+#: Why the emulator refuses an indicator, where a pointer to the alternative helps more than "no recipe".
+EMULATOR_REFUSALS: Mapping[str, str] = MappingProxyType({
+    "flooded_fraction": "the emulator models flood depth; use indicator river_flood_depth (or give "
+                        "flooded-fraction scenario files with source: scenario_files)",
+})

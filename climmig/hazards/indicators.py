@@ -4,11 +4,18 @@ Each indicator takes raw variables (DataArrays with a ``units`` attribute) and r
 ``units``, ``long_name`` and ``cell_methods``. None of them computes: dask-backed inputs give dask-backed
 outputs. Thresholds are strings with units (``"35 degC"``) converted to the units of the data, so a
 threshold in degC against data in K is handled.
+
+:data:`FILE_RECIPES` says, once per indicator, how scenario files of one variable become the indicator's
+yearly values; the layer builder (:mod:`climmig.hazards.layers`) looks the recipe up instead of branching
+on the indicator's name.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
 
 import xarray as xr
 
@@ -17,7 +24,9 @@ from climmig.indicator_table import INDICATORS
 from climmig.units import convert, dimensionality
 
 __all__ = [
+    "FILE_RECIPES",
     "INDICATOR_UNITS",
+    "FileRecipe",
     "coastal_inundation",
     "convert_threshold",
     "crop_yield_loss",
@@ -217,3 +226,43 @@ def coastal_inundation(elevation: xr.DataArray, sea_level: xr.DataArray | str) -
         s = sea_level * convert(f"1 {_units(sea_level, 'sea level')}", "m")
     out = (s - z).clip(min=0)
     return _out(out, "coastal_inundation", "m", "sea level above ground elevation", "time: maximum")
+
+
+#: ``recipe(raw, threshold, params)``: scenario-file data of one variable (dims ``time`` and others, units in
+#: ``attrs``) and the hazard spec's threshold and params -> the indicator with one ``time`` step per year.
+FileRecipe = Callable[[xr.DataArray, str, Mapping[str, Any]], xr.DataArray]
+
+
+def _yearly(raw: xr.DataArray, how: str) -> xr.DataArray:
+    """Yearly ``max`` or ``mean`` of ``raw`` with its attributes (the units the indicators convert from)."""
+    out = getattr(raw.resample(time="YS"), how)()
+    out.attrs = raw.attrs
+    return out
+
+
+def _flood_depth_from_files(raw: xr.DataArray, threshold: str, params: Mapping[str, Any]) -> xr.DataArray:
+    return river_flood_depth(_yearly(raw, "max"), str(params.get("protection", "0 m")))
+
+
+def _flooded_fraction_from_files(raw: xr.DataArray, threshold: str, params: Mapping[str, Any]) -> xr.DataArray:
+    return flooded_fraction(_yearly(raw, "max"))
+
+
+def _crop_yield_loss_from_files(raw: xr.DataArray, threshold: str, params: Mapping[str, Any]) -> xr.DataArray:
+    yearly = _yearly(raw, "mean")
+    # the reference is the same run's own climatology, so a model's yield bias cancels out of the loss
+    ref = yearly.sel(time=slice(str(params.get("reference_start", 1991)),
+                                str(params.get("reference_end", 2020)))).mean("time")
+    ref.attrs = raw.attrs
+    return crop_yield_loss(yearly, ref)
+
+
+#: How scenario files of one variable become each indicator (see :data:`FileRecipe`). Indicators missing here
+#: need a second variable (water stress, coastal inundation) or a baseline the files do not hold.
+FILE_RECIPES: Mapping[str, FileRecipe] = MappingProxyType({
+    "heat_days": lambda raw, threshold, params: heat_days(raw, threshold),
+    "drought_months": lambda raw, threshold, params: drought_months(raw, threshold),
+    "river_flood_depth": _flood_depth_from_files,
+    "flooded_fraction": _flooded_fraction_from_files,
+    "crop_yield_loss": _crop_yield_loss_from_files,
+})

@@ -2,7 +2,9 @@
 
 :func:`hazard_indicator` returns the annual indicator of one configured hazard with dims
 ``(scenario, climate_model, year, lat, lon)``; :func:`exceedance_threshold` says when a cell counts as
-exposed. Both are lazy.
+exposed. Both are lazy. How each indicator is built is declared once per indicator, not here: scenario
+files by :data:`climmig.hazards.indicators.FILE_RECIPES`, the emulator by
+:data:`climmig.hazards.emulator.EMULATOR_RECIPES`.
 """
 
 from __future__ import annotations
@@ -77,56 +79,45 @@ def _grid_field(catalog: Any, entry_id: str, variable: str | None, grid: xr.Data
 
 def _emulated(spec: Any, catalog: Any, grid: xr.Dataset, dT: xr.DataArray, seed: int,
               chunks: dict[str, int]) -> xr.DataArray:
+    """The emulated indicator by its recipe in :data:`climmig.hazards.emulator.EMULATOR_RECIPES`.
+
+    Raises
+    ------
+    DataError
+        If the emulator has no recipe for the indicator (before any input is read).
+    """
+    recipe = emulator.EMULATOR_RECIPES.get(spec.indicator)
+    if recipe is None:
+        raise DataError(emulator.EMULATOR_REFUSALS.get(
+            spec.indicator, f"the warming-level emulator has no recipe for {spec.indicator}; give scenario "
+            "files (source: scenario_files)"))
     p = dict(spec.params)
     var = p.pop("variable", None)
     var = str(var) if var is not None else None
-    if spec.indicator in ("river_flood_depth", "flooded_fraction"):
+    if recipe.baseline == "field":
+        baseline = _grid_field(catalog, spec.input, var, grid, "bilinear", fill_cells=recipe.fill_cells)
+    else:
         src = catalog.open(spec.input)
-        sample = src[var or next(iter(src.data_vars))]
-        sample.attrs.setdefault("climmig_catalog_id", spec.input)
-        sample.attrs["climmig_catalog_id"] = spec.input
-        depth = emulator.emulate_flood_depth(sample, grid, dT, seed, p, chunks)
-        if spec.indicator == "flooded_fraction":
-            raise DataError("the emulator models flood depth; use indicator river_flood_depth (or give "
-                            "flooded-fraction scenario files with source: scenario_files)")
-        out = ind.river_flood_depth(depth, str(p.get("protection", "0 m")))
-        out.attrs.update({k: v for k, v in depth.attrs.items() if k.startswith("climmig_")})
-        return out
-    if spec.indicator == "heat_days":
-        tas = _grid_field(catalog, spec.input, var, grid, "bilinear", fill_cells=3)
-        return emulator.emulate_heat_days(tas, dT, spec.threshold, seed, p, chunks)
-    if spec.indicator == "drought_months":
-        drying = _grid_field(catalog, spec.input, var, grid, "bilinear")
-        return emulator.emulate_drought_months(drying, dT, spec.threshold, seed, p, chunks)
-    if spec.indicator == "crop_yield_loss":
-        sens = _grid_field(catalog, spec.input, var, grid, "bilinear")
-        return emulator.emulate_crop_yield_loss(sens, dT, seed, p, chunks)
-    raise DataError(f"the warming-level emulator has no recipe for {spec.indicator}; give scenario files "
-                    "(source: scenario_files)")
+        baseline = src[var or next(iter(src.data_vars))]
+        baseline.attrs["climmig_catalog_id"] = spec.input
+    return recipe.build(baseline, grid, dT, spec.threshold, seed, p, chunks)
 
 
 def _from_files(spec: Any, catalog: Any, grid: xr.Dataset, years: list[int], chunks: dict[str, int]) -> xr.DataArray:
+    """The indicator from scenario files by its recipe in :data:`climmig.hazards.indicators.FILE_RECIPES`.
+
+    Raises
+    ------
+    DataError
+        If no recipe builds the indicator from files (before any file is opened), or years are missing.
+    """
+    recipe = ind.FILE_RECIPES.get(spec.indicator)
+    if recipe is None:
+        raise DataError(f"scenario files for {spec.indicator} need two variables; not supported yet")
     var = spec.params.get("variable")
     raw = open_scenario_files(catalog, spec.input, str(var) if var else None, chunks)
     raw = _bbox_subset(raw, grid)
-    if spec.indicator == "heat_days":
-        annual = ind.heat_days(raw, spec.threshold)
-    elif spec.indicator == "drought_months":
-        annual = ind.drought_months(raw, spec.threshold)
-    elif spec.indicator in ("river_flood_depth", "flooded_fraction"):
-        mx = raw.resample(time="YS").max()
-        mx.attrs = raw.attrs
-        annual = (ind.river_flood_depth(mx, str(spec.params.get("protection", "0 m")))
-                  if spec.indicator == "river_flood_depth" else ind.flooded_fraction(mx))
-    elif spec.indicator == "crop_yield_loss":
-        yearly = raw.resample(time="YS").mean()
-        yearly.attrs = raw.attrs
-        ref = yearly.sel(time=slice(str(spec.params.get("reference_start", 1991)),
-                                    str(spec.params.get("reference_end", 2020)))).mean("time")
-        ref.attrs = raw.attrs
-        annual = ind.crop_yield_loss(yearly, ref)
-    else:
-        raise DataError(f"scenario files for {spec.indicator} need two variables; not supported yet")
+    annual = recipe(raw, spec.threshold, spec.params)
     annual = annual.assign_coords(year=("time", annual["time"].dt.year.values)).swap_dims(time="year")
     annual = annual.drop_vars("time")
     annual = _join_historical(annual)

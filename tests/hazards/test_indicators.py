@@ -45,6 +45,25 @@ def test_heat_days_all_nan_year_is_nan() -> None:
     assert np.isnan(float(heat_days(da, "35 degC").isel(time=0)))
 
 
+@pytest.mark.parametrize(("units", "offset", "dtype"), [("degC", 0.0, "f8"), ("K", 273.15, "f4")])
+def test_heat_days_is_a_strict_count_that_skips_missing_days(units: str, offset: float, dtype: str) -> None:
+    """The definition docs/hazards.md compares with xclim: ``>`` (not ``>=``), missing days not counted, a
+    year with no data NaN (xclim's tx_days_above gives 0 there), against a plain numpy count."""
+    rng = np.random.default_rng(0)
+    time = pd.date_range("2001-01-01", "2002-12-31")
+    vals = rng.normal(33.0, 3.0, (time.size, 3)).round(0)  # many days at exactly 35 degC
+    vals[40:50, 0] = np.nan
+    vals[:365, 2] = np.nan
+    da = xr.DataArray((vals + offset).astype(dtype), dims=("time", "cell"), coords={"time": time},
+                      attrs={"units": units}).chunk({"time": -1})
+    data = da.values
+    thr = data.dtype.type(35.0 + offset)
+    expected = np.array([[np.nan if np.isnan(data[time.year == y, c]).all() else (data[time.year == y, c] > thr).sum()
+                          for c in range(3)] for y in (2001, 2002)])
+    assert (data == thr).any()
+    np.testing.assert_array_equal(heat_days(da, "35 degC").values, expected)
+
+
 def test_river_flood_depth_above_protection_with_unit_conversion() -> None:
     d = xr.DataArray([0.2, 0.6, 1.5, np.nan], dims="x", attrs={"units": "m"})
     out = river_flood_depth(d, protection="50 cm")
