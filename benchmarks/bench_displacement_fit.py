@@ -23,12 +23,12 @@ from typing import Any
 
 from climmig.catalog import load_catalog
 from climmig.config.schema import GateSpec, SamplerSpec
-from climmig.mobility.calibration import CHECK_VARS
+from climmig.displacement.calibration import CHECK_VARS
+from climmig.displacement.model import build_displacement_model, prepare_inputs
+from climmig.displacement.observations import read_idmc
 from climmig.mobility.covariates import load_covariates
 from climmig.mobility.diagnostics import check_convergence, gate_summary
-from climmig.mobility.displacement import build_displacement_model, prepare_inputs
 from climmig.mobility.fit import fit
-from climmig.mobility.observations import read_idmc
 from climmig.mobility.priors import resolve_priors
 
 CATALOG = Path(__file__).resolve().parents[1] / "data_catalog" / "catalog.yaml"

@@ -23,7 +23,7 @@ def _inputs(config: Path, flows: Path | None):
     from climmig.catalog import load_catalog
     from climmig.errors import DataError
     from climmig.io.readers import read_table
-    from climmig.mobility.migration import load_flow_data
+    from climmig.migration.model import load_flow_data
 
     cfg = load_config(config)
     cat = load_catalog(catalog_path(cfg, config))
@@ -60,7 +60,7 @@ def backtest_flows_cmd(
     time hold-out (fit up to 2005-2010, predict 2010-2015) on the full table, against a negative-binomial
     gravity GLM.
     """
-    from climmig.mobility.flows_backtest import backtest_flows, plot_observed_vs_predicted
+    from climmig.migration.flows_backtest import backtest_flows, plot_observed_vs_predicted
 
     cfg0 = load_config(config)
     if flows is None and cfg0.mobility.migration.fit == "laplace":
@@ -96,8 +96,8 @@ def _backtest_gravity(cfg, config: Path, holdout: float, seed: int, samples: int
     import numpy as np
 
     from climmig.catalog import load_catalog
-    from climmig.mobility.flows_backtest import backtest_gravity, plot_observed_vs_predicted
-    from climmig.mobility.flows_panel import load_flow_panel
+    from climmig.migration.flows_backtest import backtest_gravity, plot_observed_vs_predicted
+    from climmig.migration.flows_panel import load_flow_panel
 
     mig = cfg.mobility.migration
     cat = load_catalog(catalog_path(cfg, config))
@@ -152,10 +152,10 @@ def fit_migration_cmd(
                                       help="Fit the cross-border model (skip it to fit only internal flows)."),
 ) -> None:
     """Fit the cross-border migration model (and, with --internal-flows, the internal one); report frictions."""
+    from climmig.migration.model import max_emigration_rate, regime_frictions, regime_scenario_summary
+    from climmig.migration.run import fit_single_period_for_run
     from climmig.mobility.diagnostics import enforce_gate, gate_summary
     from climmig.mobility.fit import save_fit
-    from climmig.mobility.migration import max_emigration_rate, regime_frictions, regime_scenario_summary
-    from climmig.mobility.migration_run import fit_single_period_for_run
 
     out_console = Console(highlight=False)
     if not cross_border:
@@ -212,8 +212,8 @@ def fit_migration_cmd(
 
 def _fit_gravity_cli(cfg, config: Path, out: Path | None, con: Console) -> None:
     from climmig.catalog import load_catalog
+    from climmig.migration.run import fit_gravity_for_run, gravity_coefficients, gravity_gate
     from climmig.mobility.fit import save_fit
-    from climmig.mobility.migration_run import fit_gravity_for_run, gravity_coefficients, gravity_gate
 
     cat = load_catalog(catalog_path(cfg, config))
     # the seed `climmig run` uses for this stage, so both commands write the same fit for one config
@@ -263,9 +263,9 @@ def _coefficient_table(idata) -> Table:
 def _fit_internal(cfg, path: Path, target: Path, console: Console) -> None:
     import arviz as az
 
+    from climmig.migration.internal import INTERNAL_MODEL_NAME, build_internal_model, read_internal_flows
     from climmig.mobility.diagnostics import check_convergence, enforce_gate, gate_summary
     from climmig.mobility.fit import fit, save_fit
-    from climmig.mobility.internal import INTERNAL_MODEL_NAME, build_internal_model, read_internal_flows
 
     df = read_internal_flows(path)
     priors = cfg.mobility.migration.internal_priors

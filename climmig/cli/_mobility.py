@@ -37,8 +37,8 @@ def fit_cmd(
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write prior/posterior predictive PNGs."),
 ) -> None:
     """Fit the displacement model on all observed countries and save it (reused when provenance matches)."""
+    from climmig.displacement.calibration import calibrate, plot_predictive_checks
     from climmig.io.writers import write_netcdf
-    from climmig.mobility.calibration import calibrate, plot_predictive_checks
     from climmig.mobility.diagnostics import gate_summary
 
     cfg, catalog, out = _setup(config, output)
@@ -53,7 +53,7 @@ def fit_cmd(
     write_netcdf(diag.assign(passed=diag["passed"].astype("int8").assign_attrs(
         long_name="fit passed the convergence gate (1) or not (0)")), out / "displacement_diagnostics.nc")
     con.print(gate_summary(cal.diagnostics))
-    from climmig.mobility.hazard_history import elasticity_summary
+    from climmig.displacement.hazard_history import elasticity_summary
     from climmig.mobility.priors import resolve_priors
 
     summary = elasticity_summary(cal.idata, resolve_priors(cfg.mobility.displacement.priors))
@@ -90,11 +90,11 @@ def backtest_cmd(
 ) -> None:
     """Fit up to --fit-until, predict the --evaluate years and score against per-country climatology and a
     Poisson GLM (coverage, CRPS, log score)."""
+    from climmig.displacement.backtest import backtest_scores
+    from climmig.displacement.calibration import calibrate, load_observations
+    from climmig.displacement.observations import FORMATS
     from climmig.io.writers import write_json
-    from climmig.mobility.backtest import backtest_scores
-    from climmig.mobility.calibration import calibrate, load_observations
     from climmig.mobility.diagnostics import gate_summary
-    from climmig.mobility.observations import FORMATS
 
     ev = _years(evaluate)
     if fit_until >= ev[0]:

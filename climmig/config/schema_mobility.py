@@ -12,7 +12,7 @@ from climmig.config.schema_types import SafeId, _Frozen, _hint, _unique
 __all__ = ["HISTORICAL_INTENSITY_HAZARDS", "DisplacementSpec", "MigrationSpec", "MobilitySpec"]
 
 
-#: hazards with a historical intensity index (climmig.mobility.hazard_history) -> the record it needs
+#: hazards with a historical intensity index (climmig.displacement.hazard_history) -> the record it needs
 HISTORICAL_INTENSITY_HAZARDS: dict[str, str] = {
     "flood": "DFO flood event archive, e.g. dfo_flood_archive",
     "drought": "CHIRPS Oct-Dec rainfall grid, e.g. chirps_short_rains",
@@ -34,7 +34,7 @@ class DisplacementSpec(_Frozen):
     )
     #: hazard -> catalog id of its historical intensity record (flood: a DFO-format event archive; drought:
     #: a CHIRPS-format Oct-Dec rainfall grid). Each listed hazard's exposure elasticity is then learnt from
-    #: the calibration years (climmig.mobility.hazard_history); unlisted hazards keep log E = 0 (their prior)
+    #: the calibration years (climmig.displacement.hazard_history); unlisted hazards keep log E = 0 (their prior)
     historical_intensity: dict[str, SafeId] = Field(
         default_factory=dict, description="displacement hazard -> catalog id of its historical intensity record"
     )
@@ -76,13 +76,13 @@ class MigrationSpec(_Frozen):
     flows: SafeId = "abel_cohen_flows_2022"
     regimes: SafeId = "border_regimes"
     #: ``laplace``: the all-country negative-binomial GLMM over every period of ``flows`` (with ``stocks`` as the
-    #: network term), fitted by a Laplace approximation (climmig.mobility.gravity; ~40 s on the full table);
-    #: ``nuts``: the single-period PyMC gravity model (climmig.mobility.migration), for small tables
+    #: network term), fitted by a Laplace approximation (climmig.migration.gravity; ~40 s on the full table);
+    #: ``nuts``: the single-period PyMC gravity model (climmig.migration.model), for small tables
     fit: Literal["laplace", "nuts"] = "laplace"
     stocks: SafeId = "undesa_bilateral_stock"
     #: Abel & Cohen estimate modelled: ``da_pb_closed`` (total, the authors' preferred) or its outward part
     flow_measure: Literal["da_pb_closed", "da_pb_closed_outward"] = "da_pb_closed"
-    #: named destination corridors (name -> ISO3 list) replacing climmig.mobility.corridors.DEFAULT_CORRIDORS;
+    #: named destination corridors (name -> ISO3 list) replacing climmig.migration.corridors.DEFAULT_CORRIDORS;
     #: every other country outside the study area is "rest_of_world"
     corridors: dict[str, list[str]] = Field(default_factory=dict)
     #: internal moves for climate reasons: ``prmn`` fits the climate elasticity on UNHCR PRMN (Somalia) and

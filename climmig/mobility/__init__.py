@@ -1,1 +1,1 @@
-"""Mobility models: event displacement and origin-destination migration (PyMC), fitting and diagnostics."""
+"""Shared by the displacement and migration models: fitting, diagnostics, priors, scoring, CRN draws, covariates."""

@@ -93,7 +93,7 @@ def _diag_file(ctx: RunContext, diag: xr.Dataset, path, title: str) -> None:
 
 def stage_fit_displacement(ctx: RunContext) -> dict[str, Any]:
     """Calibrate the displacement model on all observed countries (``fits/displacement_fit.nc``)."""
-    from climmig.mobility.calibration import calibrate, in_sample_record, plot_predictive_checks
+    from climmig.displacement.calibration import calibrate, in_sample_record, plot_predictive_checks
     from climmig.mobility.diagnostics import gate_summary
 
     out = ctx.path("fits")
@@ -113,7 +113,7 @@ def stage_fit_displacement(ctx: RunContext) -> dict[str, Any]:
 
 
 def _migration_data(ctx: RunContext):
-    from climmig.mobility.migration import load_flow_data
+    from climmig.migration.model import load_flow_data
 
     mig = ctx.cfg.mobility.migration
     return load_flow_data(ctx.catalog, flows_id=mig.flows, regimes_id=mig.regimes,
@@ -123,10 +123,10 @@ def _migration_data(ctx: RunContext):
 
 def stage_fit_migration(ctx: RunContext) -> dict[str, Any]:
     """Fit the cross-border gravity model on the bundled flows (``fits/migration.nc``)."""
+    from climmig.migration.model import regime_frictions
+    from climmig.migration.run import fit_single_period_for_run
     from climmig.mobility.diagnostics import gate_summary
     from climmig.mobility.fit import save_fit
-    from climmig.mobility.migration import regime_frictions
-    from climmig.mobility.migration_run import fit_single_period_for_run
 
     if ctx.cfg.mobility.migration.fit == "laplace":
         return _fit_gravity(ctx)
@@ -146,8 +146,8 @@ def stage_fit_migration(ctx: RunContext) -> dict[str, Any]:
 
 def _fit_gravity(ctx: RunContext) -> dict[str, Any]:
     """The all-country gravity fit (Laplace); its gate is the optimiser's convergence."""
+    from climmig.migration.run import fit_gravity_for_run, gravity_coefficients, gravity_gate
     from climmig.mobility.fit import save_fit
-    from climmig.mobility.migration_run import fit_gravity_for_run, gravity_coefficients, gravity_gate
 
     idata, _panel = fit_gravity_for_run(ctx.catalog, ctx.cfg, seed=stage_seed(ctx.cfg.seed, "fit_migration"),
                                         attrs={"config_sha256": ctx.cfg_hash})
@@ -158,11 +158,11 @@ def _fit_gravity(ctx: RunContext) -> dict[str, Any]:
     outputs = ["fits/migration.nc", "fits/migration_coefficients.csv"]
     headline = [f"migration model (all countries): {gate}"]
     if ctx.cfg.mobility.migration.internal_fit == "prmn":
-        from climmig.mobility.migration_run import fit_internal_climate_for_run
+        from climmig.migration.run import fit_internal_climate_for_run
 
         outputs += fit_internal_climate_for_run(ctx, headline)
     if ctx.cfg.mobility.migration.forced_displacement == "unhcr":
-        from climmig.mobility.migration_run import fit_forced_for_run
+        from climmig.migration.run import fit_forced_for_run
 
         outputs += fit_forced_for_run(ctx, headline)
     return {"outputs": outputs, "passed": passed, "gate": gate, "headline": headline}
@@ -259,7 +259,7 @@ def stage_projection(ctx: RunContext) -> dict[str, Any]:
         lines.append("WARNING: projected from a fit that failed the convergence gate (allow_unconverged)")
     outputs = ["projection/projection.nc", "projection/summary.nc",
                "projection/displacement_by_region_scenario_horizon.csv"]
-    from climmig.mobility.migration_run import write_corridor_outputs, write_forced_outputs
+    from climmig.migration.run import write_corridor_outputs, write_forced_outputs
 
     if m.is_gravity_fit:
         outputs += write_corridor_outputs(m, ctx, lines)
@@ -424,7 +424,7 @@ def stage_report(ctx: RunContext) -> dict[str, Any]:
     if cmp_file.exists():
         sections.append(comparison_section(xr.load_dataset(cmp_file), scenario=mid_sc))
     # present-day plausibility: today's exposure (ratio 1) and the first projection year's population
-    from climmig.mobility.calibration import load_observations
+    from climmig.displacement.calibration import load_observations
 
     obs, _ = load_observations(ctx.cfg, ctx.catalog)
     check = m.plausibility(mid_sc, observations=obs)

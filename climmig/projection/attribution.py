@@ -81,7 +81,7 @@ def scenario_attribution(idata: Any, drivers: xr.Dataset, *, reference: str, yea
     samples : int
         Posterior samples.
     seed : int
-        Seed of :func:`~climmig.mobility.displacement.predict_displacement`. Both variants are predicted
+        Seed of :func:`~climmig.displacement.model.predict_displacement`. Both variants are predicted
         for all years of ``drivers`` with it, so they share posterior draws, year shocks and hurdle noise
         (common random numbers) and differ only through the drivers.
     projected : xr.DataArray, optional
@@ -99,7 +99,7 @@ def scenario_attribution(idata: Any, drivers: xr.Dataset, *, reference: str, yea
         ``gdp_per_capita`` (scenario): study-area people and population-weighted GDP per capita, averaged
         over ``years``. Attr ``climmig_reference_society``.
     """
-    from climmig.mobility.displacement import predict_displacement
+    from climmig.displacement.model import predict_displacement
 
     def per_year(da: xr.DataArray) -> xr.DataArray:
         out = da.sel(year=list(years)).sum(("region", "hazard")).mean("year")
@@ -195,7 +195,7 @@ def change_attribution(idata: Any, drivers: xr.Dataset, *, today: int, years: Se
     years : sequence of int
         Period to average.
     samples, seed : int
-        As in :func:`~climmig.mobility.displacement.predict_displacement`.
+        As in :func:`~climmig.displacement.model.predict_displacement`.
     share_paths : xr.Dataset, optional
         :func:`climmig.livelihoods.share_trend.share_trend_paths` for the ``shares_on_trend`` variant.
 
@@ -208,7 +208,7 @@ def change_attribution(idata: Any, drivers: xr.Dataset, *, today: int, years: Se
         (sample, scenario, climate_model); ``shares_on_trend`` (same dims) with ``share_paths``. People per
         year, summed over regions and hazards, averaged over ``years``.
     """
-    from climmig.mobility.displacement import predict_displacement
+    from climmig.displacement.model import predict_displacement
 
     sub = drivers.sel(year=sorted(set([today, *years])))
     steps = {

@@ -19,7 +19,7 @@ __all__ = ["displacement_drivers"]
 
 def displacement_drivers(exposure: xr.Dataset, hazards: Sequence[str],
                          layer_map: Mapping[str, str]) -> xr.Dataset:
-    """Drivers of :func:`climmig.mobility.displacement.predict_displacement` (``docs/interfaces.md`` s. 2).
+    """Drivers of :func:`climmig.displacement.model.predict_displacement` (``docs/interfaces.md`` s. 2).
 
     Parameters
     ----------

@@ -12,7 +12,7 @@ the first projected years beside IDMC's record of the same country and hazard, i
 
 ``within_factor_2`` applies to countries and hazards with at least ``min_years`` recorded years.
 
-Given the fit's in-sample predictive (:func:`climmig.mobility.calibration.in_sample_record`), the table also
+Given the fit's in-sample predictive (:func:`climmig.displacement.calibration.in_sample_record`), the table also
 shows the model over the calibration years themselves, and where the record falls in that predictive
 distribution. This separates the two reasons a first projected period can differ from the record: a model
 that misfits the country (the record in a tail of its own in-sample predictive), or drivers that moved since
@@ -73,7 +73,7 @@ def record_comparison(displaced: xr.DataArray, observations: pd.DataFrame, *, sc
     level : float
         Width of the projection's interval.
     in_sample : pandas.DataFrame, optional
-        :func:`climmig.mobility.calibration.in_sample_record` of the same fit; adds its ``in_sample_mean``,
+        :func:`climmig.displacement.calibration.in_sample_record` of the same fit; adds its ``in_sample_mean``,
         ``in_sample_median`` and ``record_percentile`` columns.
 
     Returns

@@ -235,7 +235,7 @@ class FittedRun:
         flows, table = _migration_inputs(cfg, catalog, exposure, mig)
         regions = [str(r) for r in exposure["region"].values]
         years = [int(y) for y in exposure["year"].values]
-        from climmig.mobility.regimes import pair_regimes
+        from climmig.migration.regimes import pair_regimes
 
         return cls(cfg, catalog, run_dir, disp, exposure, converged, migration_fit=mig, flow_drivers=flows,
                    regimes=pair_regimes(table, regions, years))
@@ -254,7 +254,7 @@ class FittedRun:
     @property
     def is_gravity_fit(self) -> bool:
         """Whether the migration fit is the all-country gravity model (it has corridor and forced outputs)."""
-        from climmig.mobility.migration_run import is_gravity_fit
+        from climmig.migration.run import is_gravity_fit
 
         return self.migration_fit is not None and is_gravity_fit(self.migration_fit)
 
@@ -337,7 +337,7 @@ class FittedRun:
         return xr.Dataset(parts).copy(deep=False)
 
     def _displacement(self, state: ProjectionState) -> xr.Dataset:
-        from climmig.mobility.displacement import predict_displacement
+        from climmig.displacement.model import predict_displacement
 
         with np.errstate(divide="ignore"):  # log(0) of a zero exposure ratio: a zero rate, as intended
             out = predict_displacement(self.displacement_fit, state.drivers, samples=state.n_samples,
@@ -361,9 +361,9 @@ class FittedRun:
         Returns
         -------
         xr.Dataset
-            See :func:`climmig.mobility.migration.predict_flows`.
+            See :func:`climmig.migration.model.predict_flows`.
         """
-        from climmig.mobility.migration import predict_flows
+        from climmig.migration.model import predict_flows
 
         if not self.has_migration:
             raise DataError(f"the run in {self.run_dir} has no migration fit (fit_migration stage)")
@@ -388,7 +388,7 @@ class FittedRun:
         -------
         xr.Dataset
         """
-        from climmig.mobility.migration_run import run_internal_draws
+        from climmig.migration.run import run_internal_draws
 
         n = self.samples if samples is None else int(samples)
         with self._lock:
@@ -428,7 +428,7 @@ class FittedRun:
         scenario : str, optional
             Scenario of the first year's population and income (default: the config's middle scenario).
         observations : pandas.DataFrame, optional
-            Tidy IDMC observations (default: the run's, :func:`climmig.mobility.calibration.load_observations`).
+            Tidy IDMC observations (default: the run's, :func:`climmig.displacement.calibration.load_observations`).
 
         Returns
         -------
@@ -441,7 +441,7 @@ class FittedRun:
         sim = self.outcome(ProjectionState.baseline(today, self.samples), migration=False)
         simulated = simulated_present_day(sim["displaced_persons"])
         if observations is None:
-            from climmig.mobility.calibration import load_observations
+            from climmig.displacement.calibration import load_observations
 
             observations, _ = load_observations(self.cfg, self.catalog)
         return Plausibility(simulated, observed_present_day(observations, simulated["region"]), sc,
@@ -501,8 +501,8 @@ def _run_config(run_dir: Path, cfg: RunConfig | None) -> tuple[RunConfig, Resolv
 def _migration_inputs(cfg: RunConfig, catalog: ResolvedCatalog, exposure: xr.Dataset,
                       fit: Any) -> tuple[xr.Dataset | None, Any]:
     """The migration drivers of the projection (None without a fit) and the border-regime table."""
-    from climmig.mobility.migration import flow_drivers, load_flow_data
-    from climmig.mobility.migration_run import is_gravity_fit, projection_flow_drivers
+    from climmig.migration.model import flow_drivers, load_flow_data
+    from climmig.migration.run import is_gravity_fit, projection_flow_drivers
 
     mig = cfg.mobility.migration
     # the all-country model reads the regime table itself; the single-period model's table comes with its flows

@@ -89,7 +89,7 @@ def change_section(attribution: xr.Dataset, level: float = 0.9, income: pd.DataF
     level : float
         Interval width.
     income : pandas.DataFrame, optional
-        :func:`climmig.mobility.displacement.income_coefficients` of the fit: its GDP rows are shown.
+        :func:`climmig.displacement.model.income_coefficients` of the fit: its GDP rows are shown.
 
     Returns
     -------

@@ -164,7 +164,7 @@ def flows_section(internal: xr.DataArray, cross_border: xr.DataArray, *, period:
     ----------
     internal, cross_border : xr.DataArray
         Draws (sample[, climate_model], region) for one scenario and period. If ``cross_border`` carries
-        the emigration-bound attrs of :func:`climmig.mobility.migration.predict_flows`, the text says how
+        the emigration-bound attrs of :func:`climmig.migration.model.predict_flows`, the text says how
         often the bound was reached.
     period : str
         Plain-language period and scenario, e.g. ``"2081-2100, SSP2-4.5"``.

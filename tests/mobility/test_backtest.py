@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from climmig.cli import main
-from climmig.mobility.backtest import _fit_poisson, climatology_samples
+from climmig.displacement.backtest import _fit_poisson, climatology_samples
 from climmig.mobility.scoring import coverage, crps_samples, log_score_samples
 
 HDX = Path(__file__).resolve().parents[1] / "data" / "idmc_hdx_events_fixture.csv"
@@ -110,8 +110,8 @@ def test_backtest_cli_rejects_bad_years(demo_dict, write_config, capsys) -> None
 @pytest.mark.slow
 def test_backtest_scores_end_to_end_without_sampling(rng) -> None:
     """The scoring path (model, both baselines, totals, unscored list) on a prior-drawn stand-in fit."""
-    from climmig.mobility.backtest import backtest_scores
-    from climmig.mobility.simulate import simulate_displacement
+    from climmig.displacement.backtest import backtest_scores
+    from climmig.displacement.simulate import simulate_displacement
     from tests.mobility.test_displacement import _fake_idata
 
     inputs = simulate_displacement(rng, n_countries=8, n_years=10, hazards=("flood", "storm"))

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from climmig.mobility.corridors import corridor_of, predict_corridors
-from climmig.mobility.gravity import design, fit_panel, gravity_draws, log_mu_draws
+from climmig.migration.corridors import corridor_of, predict_corridors
+from climmig.migration.gravity import design, fit_panel, gravity_draws, log_mu_draws
 from tests.mobility.test_gravity import _panel
 
 

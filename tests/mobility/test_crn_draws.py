@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from climmig.migration.model import build_migration_model, migration_inputs, predict_flows
 from climmig.mobility.crn_draws import EXACT_BELOW, negbin_draws, poisson_quantile
-from climmig.mobility.migration import build_migration_model, migration_inputs, predict_flows
 from tests.mobility.test_migration import _drivers, prior_idata, simulate_world
 
 

@@ -13,15 +13,15 @@ import pytest
 import xarray as xr
 
 from climmig.config.schema import DistSpec
-from climmig.errors import ConfigError
-from climmig.mobility.covariates import build_covariates, wdi_long, world_regions
-from climmig.mobility.displacement import (
+from climmig.displacement.model import (
     build_displacement_model,
     parameterization_masks,
     predict_displacement,
 )
+from climmig.displacement.simulate import simulate_displacement
+from climmig.errors import ConfigError
+from climmig.mobility.covariates import build_covariates, wdi_long, world_regions
 from climmig.mobility.priors import DEFAULT_DISPLACEMENT_PRIORS, resolve_priors
-from climmig.mobility.simulate import simulate_displacement
 
 FREE = ["intercept", "beta_between", "beta_within", "sigma_region", "sigma_country", "sigma_year", "sigma_obs_global", "sigma_obs_hazard",
         "sigma_obs_level", "sigma_obs_knot", "size_skewness",
@@ -88,7 +88,7 @@ def test_zero_sum_effects_and_config_overrides(sim) -> None:
 
 
 def test_parameterization_rule() -> None:
-    from climmig.mobility.displacement import MIN_CENTRED_COUNTRIES
+    from climmig.displacement.model import MIN_CENTRED_COUNTRIES
 
     # flood: A* have 6 positive years (all), B* 3 positive and 3 zero, C all zero; enough data-rich countries
     # (2 x MIN_CENTRED_COUNTRIES) for the rule to apply. drought: only A0 and B0 qualify -> all non-centred
@@ -136,7 +136,7 @@ def test_covariates_wide_wdi_aggregates_regions_and_gaps() -> None:
 def test_skewnormal_mean_of_exp_and_draws(loc, scale, alpha) -> None:
     from scipy import integrate, stats
 
-    from climmig.mobility.displacement import draw_skewnormal, log_mean_exp_skewnormal, skewnormal_location
+    from climmig.displacement.model import draw_skewnormal, log_mean_exp_skewnormal, skewnormal_location
 
     dist = stats.skewnorm(alpha, loc=loc, scale=scale)
     ref, _ = integrate.quad(lambda x: np.exp(x) * dist.pdf(x), loc - 12 * scale, loc + 12 * scale)
@@ -360,7 +360,7 @@ def test_new_countries_draw_correlated_effects(sim, rng, rho) -> None:
 
 @pytest.mark.slow
 def test_model_signature_tracks_structure(sim, rng) -> None:
-    from climmig.mobility.calibration import model_signature
+    from climmig.displacement.calibration import model_signature
 
     inputs, _ = sim
     a = model_signature(build_displacement_model(inputs, resolve_priors()))
@@ -383,7 +383,7 @@ def test_cube_likelihood_equals_a_long_format_computation(sim, case) -> None:
 
     from scipy import stats
 
-    from climmig.mobility.displacement import _cube_arrays, skewnormal_location
+    from climmig.displacement.model import _cube_arrays, skewnormal_location
 
     full, _ = sim
     n = len(full.coords["obs"])

@@ -12,11 +12,11 @@ import pytest
 from scipy.stats import binom, chi2
 
 from climmig.config.schema import SamplerSpec
-from climmig.mobility.displacement import build_displacement_model
+from climmig.displacement.hazard_history import elasticity_summary
+from climmig.displacement.model import build_displacement_model
+from climmig.displacement.simulate import simulate_displacement
 from climmig.mobility.fit import fit
-from climmig.mobility.hazard_history import elasticity_summary
 from climmig.mobility.priors import resolve_priors
-from climmig.mobility.simulate import simulate_displacement
 
 SCALAR_LIKE = ["beta_between", "beta_within", "occ_beta_between", "occ_beta_within", "sigma_country", "sigma_year", "sigma_obs", "sigma_obs_level",
                "sigma_obs_knot", "size_skewness", "occ_population", "occ_year_trend", "occ_sigma_year", "occ_sigma_country", "sigma_region", "occ_sigma_region",

@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from climmig.config import parse_config
-from climmig.mobility.calibration import fit_config_hash
+from climmig.displacement.calibration import fit_config_hash
 
 
 def _variant(demo_dict: dict, change) -> str:

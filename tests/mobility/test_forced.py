@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from climmig.mobility.forced import FORCED_COVARIATES, _design, fit_forced
+from climmig.migration.forced import FORCED_COVARIATES, _design, fit_forced
 
 TRUE = {"log_pop": 0.9, "log_gdp": -0.7, "disaster_z": 0.3, "disaster_z_lag": -0.2}
 

@@ -8,7 +8,7 @@ from shapely.geometry import box
 
 from climmig.catalog import load_catalog
 from climmig.errors import DataError
-from climmig.mobility.geography import country_geography, great_circle_km
+from climmig.migration.geography import country_geography, great_circle_km
 from tests.conftest import CATALOG
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from climmig.mobility.flows_backtest import backtest_gravity
-from climmig.mobility.flows_panel import FlowPanel
-from climmig.mobility.gravity import COVARIATES, centering_of, design, fit_panel, nb_glm
+from climmig.migration.flows_backtest import backtest_gravity
+from climmig.migration.flows_panel import FlowPanel
+from climmig.migration.gravity import COVARIATES, centering_of, design, fit_panel, nb_glm
 
 TRUE = {"log_pop_origin": 0.6, "log_pop_destination": 0.7, "log_gdp_origin": 0.2, "log_gdp_origin_sq": -0.1,
         "log_gdp_destination": 0.4, "log_distance": -1.2, "contiguous": 0.8, "log_stock": 0.4,
@@ -100,7 +100,7 @@ def _naive_nb_logpmf(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray) -> np.nda
 
 def test_nb_logpmf_equals_the_textbook_formula_with_zeros_and_broadcasting() -> None:
     """The log-gamma terms are skipped where y = 0: same values, also for (draws, rows) arrays."""
-    from climmig.mobility.gravity import nb_logpmf
+    from climmig.migration.gravity import nb_logpmf
 
     rng = np.random.default_rng(3)
     y = np.where(rng.random(500) < 0.5, 0.0, rng.negative_binomial(0.7, 0.01, 500).astype(float))
@@ -112,7 +112,7 @@ def test_nb_logpmf_equals_the_textbook_formula_with_zeros_and_broadcasting() -> 
 
 def test_dispersion_profile_likelihood_and_gradient() -> None:
     """The shape profile's log likelihood is the NB log likelihood, and its gradient matches finite differences."""
-    from climmig.mobility.gravity import _DispersionProfile, _shape
+    from climmig.migration.gravity import _DispersionProfile, _shape
 
     rng = np.random.default_rng(4)
     eta = rng.normal(2, 3, 2000)

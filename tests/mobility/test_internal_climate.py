@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from climmig.errors import DataError
-from climmig.mobility.internal_climate import (
+from climmig.migration.internal_climate import (
     elasticity_table,
     fit_internal_climate,
     internal_draws_with_climate_posterior,

@@ -11,8 +11,8 @@ import xarray as xr
 
 from climmig.config.schema import BorderRegimeChange, DistSpec
 from climmig.errors import ConfigError, DataError
-from climmig.mobility.geography import great_circle_km
-from climmig.mobility.migration import (
+from climmig.migration.geography import great_circle_km
+from climmig.migration.model import (
     DEFAULT_MIGRATION_PRIORS,
     build_migration_model,
     fit_attrs,
@@ -22,7 +22,7 @@ from climmig.mobility.migration import (
     regime_change_effect,
     resolve_priors,
 )
-from climmig.mobility.regimes import REGIMES, apply_regime_changes, pair_regimes
+from climmig.migration.regimes import REGIMES, apply_regime_changes, pair_regimes
 
 TRUTH = {
     "mig_intercept": 5.0, "mig_pop_origin": 0.6, "mig_pop_destination": 0.8, "mig_distance_decay": 1.2,
@@ -210,7 +210,7 @@ def test_predict_flows_contract_and_consistency(world) -> None:
 
 @pytest.mark.slow
 def test_emigration_bound_from_fitted_flows(world) -> None:
-    from climmig.mobility.migration import max_emigration_rate
+    from climmig.migration.model import max_emigration_rate
 
     f, cov, geo, reg, _ = world
     inp = migration_inputs(f, cov, geo, reg)
@@ -294,7 +294,7 @@ def test_regime_change_effect_sign(world) -> None:
 
 
 def test_flow_drivers_from_exposure_stage(world) -> None:
-    from climmig.mobility.migration import flow_drivers
+    from climmig.migration.model import flow_drivers
 
     _, cov, geo, _, _ = world
     regions = [code(i) for i in range(3)]

@@ -10,7 +10,7 @@ import pytest
 
 from climmig.catalog import load_catalog
 from climmig.cli import main
-from climmig.mobility.flows_backtest import holdout_mask, poisson_glm, score_holdout
+from climmig.migration.flows_backtest import holdout_mask, poisson_glm, score_holdout
 from tests.conftest import CATALOG
 
 
@@ -73,8 +73,8 @@ def test_backtest_cli_on_a_subset(tmp_path, demo_dict, write_config) -> None:
 
 
 def test_country_holdout_predicts_unseen_countries(rng) -> None:
-    from climmig.mobility.flows_backtest import holdout_countries, predictive_draws
-    from climmig.mobility.migration import build_migration_model, migration_inputs
+    from climmig.migration.flows_backtest import holdout_countries, predictive_draws
+    from climmig.migration.model import build_migration_model, migration_inputs
     from tests.mobility.test_migration import prior_idata, simulate_world
 
     f, cov, geo, reg, _ = simulate_world(rng, n=12)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-import climmig.mobility.migration_run as migration_run
+import climmig.migration.run as migration_run
 from climmig.config import load_config
 from climmig.pipeline.context import make_context
 

@@ -13,9 +13,8 @@ import xarray as xr
 from climmig.cli import main
 from climmig.config.schema import DistSpec, SamplerSpec
 from climmig.errors import ConfigError, DataError
-from climmig.mobility.fit import fit
-from climmig.mobility.geography import great_circle_km
-from climmig.mobility.internal import (
+from climmig.migration.geography import great_circle_km
+from climmig.migration.internal import (
     DEFAULT_INTERNAL_PRIORS,
     build_internal_model,
     expected_internal_migration,
@@ -25,6 +24,7 @@ from climmig.mobility.internal import (
     read_internal_flows,
     zone_table,
 )
+from climmig.mobility.fit import fit
 
 INTERNAL_TRUTH = {"int_out_rate": 0.012, "int_destination_population": 0.9, "int_distance_decay": 1.3,
                   "int_climate_elasticity": 0.5, "int_alpha": 6.0}

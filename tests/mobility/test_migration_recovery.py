@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from climmig.config.schema import SamplerSpec
-from climmig.mobility.fit import fit
-from climmig.mobility.migration import (
+from climmig.migration.model import (
     DEFAULT_MIGRATION_PRIORS,
     build_migration_model,
     fit_attrs,
     migration_inputs,
 )
+from climmig.mobility.fit import fit
 from tests.mobility.test_migration import TRUTH, simulate_world
 
 

@@ -9,16 +9,16 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from climmig.errors import ConfigError
-from climmig.mobility.displacement import (
+from climmig.displacement.model import (
     COVARIATE_NAMES,
     income_coefficients,
     mundlak_parts,
     predict_displacement,
     prepare_inputs,
 )
+from climmig.displacement.simulate import simulate_displacement
+from climmig.errors import ConfigError
 from climmig.mobility.priors import DEFAULT_DISPLACEMENT_PRIORS, resolve_priors
-from climmig.mobility.simulate import simulate_displacement
 
 
 def _panel(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -181,7 +181,7 @@ def test_income_coefficients_table(fit_and_inputs) -> None:
 
 def test_within_slopes_are_pooled_to_between_and_old_beta_name_is_refused(rng) -> None:
     from climmig.config.schema import DistSpec
-    from climmig.mobility.displacement import build_displacement_model
+    from climmig.displacement.model import build_displacement_model
 
     w = DEFAULT_DISPLACEMENT_PRIORS["beta_within_spread"]
     assert w.dist == "HalfNormal" and "beta_within" not in DEFAULT_DISPLACEMENT_PRIORS

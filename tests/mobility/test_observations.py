@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from climmig.displacement.observations import detect_format, read_idmc, tidy_idmc
 from climmig.errors import DataError
-from climmig.mobility.observations import detect_format, read_idmc, tidy_idmc
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 HDX = DATA / "idmc_hdx_events_fixture.csv"
@@ -113,7 +113,7 @@ def test_named_format_must_match(tmp_path) -> None:
 
 def test_a_file_given_on_the_command_line_is_detected_not_read_as_the_configs_format() -> None:
     from climmig.config.load import load_config
-    from climmig.mobility.calibration import load_observations
+    from climmig.displacement.calibration import load_observations
 
     cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / "demo.yaml")
     assert cfg.mobility.displacement.observation_format == "gidd-events"  # the catalog entry's format

@@ -9,7 +9,7 @@ import pytest
 from climmig.catalog import load_catalog
 from climmig.config.schema import BorderRegimeChange
 from climmig.errors import DataError
-from climmig.mobility.regimes import INTERNAL, apply_regime_changes, pair_regimes, regime_codes
+from climmig.migration.regimes import INTERNAL, apply_regime_changes, pair_regimes, regime_codes
 from tests.conftest import CATALOG
 
 

@@ -11,7 +11,7 @@ import pymc as pm
 import pytest
 import xarray as xr
 
-from climmig.mobility.displacement import (
+from climmig.displacement.model import (
     REPORTING_YEARS,
     build_displacement_model,
     predict_displacement,

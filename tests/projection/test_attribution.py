@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from climmig.displacement.model import predict_displacement
+from climmig.displacement.simulate import simulate_displacement
 from climmig.errors import DataError
-from climmig.mobility.displacement import predict_displacement
-from climmig.mobility.simulate import simulate_displacement
 from climmig.projection.attribution import scenario_attribution, with_reference_society
 
 from ..mobility.test_displacement import _drivers, _fake_idata

@@ -74,8 +74,8 @@ def test_projecting_the_last_calibration_year_reproduces_the_in_sample_predictiv
     """The projection path (anchored drivers -> predict_displacement) against the fitted PyMC graph."""
     import pymc as pm
 
-    from climmig.mobility.calibration import calibrate
-    from climmig.mobility.displacement import build_displacement_model, predict_displacement
+    from climmig.displacement.calibration import calibrate
+    from climmig.displacement.model import build_displacement_model, predict_displacement
     from climmig.mobility.priors import resolve_priors
     from climmig.projection.drivers import displacement_drivers
 
@@ -118,7 +118,7 @@ def test_projecting_the_last_calibration_year_reproduces_the_in_sample_predictiv
 @pytest.mark.slow
 def test_the_fit_reproduces_each_demo_record_in_sample(small_demo_run) -> None:
     """The in-sample predictive of each demo country's 2008-2022 mean holds IDMC's record (issue 30)."""
-    from climmig.mobility.calibration import load_observations
+    from climmig.displacement.calibration import load_observations
 
     run = small_demo_run.parent / "run"
     table = pd.read_csv(run / "fits" / "displacement_in_sample.csv")

@@ -153,8 +153,9 @@ def test_outcome_and_plausibility_equal_what_the_stages_wrote(small_demo_run: Pa
 
 @pytest.mark.slow
 def test_reused_predictions_equal_recomputed_ones(small_demo_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from climmig.displacement import model as displacement
     from climmig.interventions.apply import apply_intervention, draw_effects
-    from climmig.mobility import displacement, migration
+    from climmig.migration import model as migration
     from climmig.projection import FittedRun
 
     run_dir = small_demo_run.parent / "run"

@@ -10,13 +10,13 @@ import yaml
 
 from climmig.catalog import load_catalog
 from climmig.config.schema import HazardSpec
+from climmig.displacement.observations import tidy_idmc
 from climmig.errors import CatalogError, DataError
 from climmig.grid import make_grid, normalize_lonlat, regrid_counts, regrid_intensity
 from climmig.hazards import hazard_indicator
 from climmig.livelihoods import ssp_series, wdi_share
 from climmig.livelihoods.checks import checked_population_counts
 from climmig.mobility.covariates import build_covariates, wdi_long
-from climmig.mobility.observations import tidy_idmc
 
 from ..catalog.test_catalog import _grid_catalog
 

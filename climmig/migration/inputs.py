@@ -1,6 +1,6 @@
 """Inputs of the single-period cross-border migration model: pair tables, country covariates, the climate
-stress index, and the bundled flow data. The model is in :mod:`climmig.mobility.migration`, its projection in
-:mod:`climmig.mobility.migration_predict`.
+stress index, and the bundled flow data. The model is in :mod:`climmig.migration.model`, its projection in
+:mod:`climmig.migration.predict`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pandas as pd
 import xarray as xr
 
 from climmig.errors import DataError
-from climmig.mobility.geography import FALLBACK_BOUNDARIES
-from climmig.mobility.regimes import REGIMES
+from climmig.migration.geography import FALLBACK_BOUNDARIES
+from climmig.migration.regimes import REGIMES
 
 __all__ = ["FREE_REGIMES", "MODEL_NAME", "MigrationInputs", "climate_stress_index", "country_covariates",
            "load_flow_data", "migration_inputs"]
@@ -203,7 +203,7 @@ def migration_inputs(flows: pd.DataFrame, covariates: xr.Dataset, geography: xr.
     covariates : xr.Dataset
         From :func:`country_covariates` (dim ``region``).
     geography : xr.Dataset
-        From :func:`climmig.mobility.geography.country_geography`.
+        From :func:`climmig.migration.geography.country_geography`.
     regimes : xr.DataArray
         Regime names (origin, destination) in force during the period.
     period_years : float
@@ -285,12 +285,12 @@ def load_flow_data(catalog: Any, *, flows: pd.DataFrame | None = None, flows_id:
     covariates : xr.Dataset
         :func:`country_covariates` for flow and extra countries.
     geography : xr.Dataset
-        :func:`climmig.mobility.geography.country_geography`.
+        :func:`climmig.migration.geography.country_geography`.
     regime_table : pandas.DataFrame
         The bloc table.
     """
-    from climmig.mobility.geography import country_geography
-    from climmig.mobility.regimes import pair_regimes
+    from climmig.migration.geography import country_geography
+    from climmig.migration.regimes import pair_regimes
 
     f = catalog.open(flows_id) if flows is None else flows
     missing = [c for c in ("origin", "destination", "flow") if c not in f.columns]

@@ -1,8 +1,8 @@
 """Inputs of the displacement model: the long-format arrays (:class:`DisplacementInputs`), covariate
 scaling and the Mundlak split into between- and within-country parts, and the centred/non-centred masks.
 
-The model itself is in :mod:`climmig.mobility.displacement`, its projection in
-:mod:`climmig.mobility.displacement_predict`.
+The model itself is in :mod:`climmig.displacement.model`, its projection in
+:mod:`climmig.displacement.predict`.
 """
 
 from __future__ import annotations
@@ -292,7 +292,7 @@ def prepare_inputs(observations: pd.DataFrame, covariates: pd.DataFrame, *,
     Parameters
     ----------
     observations : pandas.DataFrame
-        From :func:`climmig.mobility.observations.tidy_idmc`; ``not_reported`` cells are left out. Pass
+        From :func:`climmig.displacement.observations.tidy_idmc`; ``not_reported`` cells are left out. Pass
         every country IDMC reports on (not only the study countries): a hazard-year is *monitored* if it has
         a record in any of them.
     covariates : pandas.DataFrame

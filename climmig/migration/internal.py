@@ -36,7 +36,7 @@ import xarray as xr
 
 from climmig.config.schema_statistics import DistSpec
 from climmig.errors import DataError
-from climmig.mobility.geography import great_circle_km
+from climmig.migration.geography import great_circle_km
 from climmig.mobility.priors import DEFAULT_INTERNAL_PRIORS
 from climmig.mobility.priors import prior_rv as dist_from_spec
 from climmig.mobility.priors import resolve_prior_table as resolve_priors

@@ -1,6 +1,6 @@
 """Cross-border flows from the study area to every destination, grouped into named corridors.
 
-The all-country gravity fit (:mod:`climmig.mobility.gravity`) predicts the flow from a study-area origin
+The all-country gravity fit (:mod:`climmig.migration.gravity`) predicts the flow from a study-area origin
 :math:`o` to every country :math:`d` of the world. Its log mean splits into an origin part that changes with
 scenario, climate model and year (population, income, climate stress), and a destination-pair part:
 
@@ -34,8 +34,8 @@ import pandas as pd
 import xarray as xr
 
 from climmig.errors import DataError
+from climmig.migration.gravity import COVARIATES, gravity_draws, period_step_sd
 from climmig.mobility.crn_draws import MAX_COUNT, negbin_draws, poisson_quantile
-from climmig.mobility.gravity import COVARIATES, gravity_draws, period_step_sd
 
 __all__ = ["DEFAULT_CORRIDORS", "corridor_drivers", "corridor_of", "fixed_destinations", "predict_corridors"]
 
@@ -76,7 +76,7 @@ def fixed_destinations(catalog: Any, panel_geo: xr.Dataset, regime_table: pd.Dat
     catalog : ResolvedCatalog
         For WDI population and GDP (latest value up to ``year``) and the UN DESA stocks (latest year).
     panel_geo : xr.Dataset
-        Distances and contiguity (from :func:`climmig.mobility.flows_panel.load_flow_panel`).
+        Distances and contiguity (from :func:`climmig.migration.flows_panel.load_flow_panel`).
     regime_table : pandas.DataFrame
         Border-regime blocs (regimes in force in ``year``).
     study : sequence of str
@@ -94,8 +94,8 @@ def fixed_destinations(catalog: Any, panel_geo: xr.Dataset, regime_table: pd.Dat
         ``dest_log_pop``, ``dest_log_gdp`` (world), ``pair_log_distance``, ``pair_contiguous``,
         ``pair_log_stock``, ``pair_regime`` (region, world); ``world`` is the destination coordinate.
     """
-    from climmig.mobility.flows_panel import CODE_ALIASES
-    from climmig.mobility.regimes import pair_regimes
+    from climmig.migration.flows_panel import CODE_ALIASES
+    from climmig.migration.regimes import pair_regimes
 
     world = [c for c in countries if c in set(str(r) for r in panel_geo["region"].values)]
     pop = catalog.open("wdi_population")
@@ -209,7 +209,7 @@ def predict_corridors(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *,
     Parameters
     ----------
     idata : az.InferenceData
-        All-country gravity fit (:func:`climmig.mobility.gravity.fit_gravity`).
+        All-country gravity fit (:func:`climmig.migration.gravity.fit_gravity`).
     drivers : xr.Dataset
         From :func:`corridor_drivers` (selected to the wanted scenarios and years).
     regimes : xr.DataArray
@@ -219,7 +219,7 @@ def predict_corridors(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *,
     corridors : mapping of str to sequence of str
         Named destination groups.
     internal : xr.Dataset, optional
-        Internal-migration parameter draws (:func:`climmig.mobility.internal.internal_parameter_draws`).
+        Internal-migration parameter draws (:func:`climmig.migration.internal.internal_parameter_draws`).
     totals_only : bool
         Only ``cross_border_migration`` and ``internal_migration`` (the total is then drawn directly from the
         moment-matched negative binomial of all destinations).
@@ -232,7 +232,7 @@ def predict_corridors(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *,
         scenario, climate_model, year, origin, corridor). Attrs: the check of draws above the observed
         maximum emigration rate, the stress hazard, the destination year.
     """
-    from climmig.mobility.internal import expected_internal_migration, internal_parameter_draws
+    from climmig.migration.internal import expected_internal_migration, internal_parameter_draws
 
     post = idata.posterior
     centering = json.loads(post.attrs["gravity_centering"])

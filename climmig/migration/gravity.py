@@ -68,7 +68,7 @@ PRIORS: dict[str, tuple[float, float]] = {
     "regime_multilateral": (0.3, 1.0),
 }
 PRIOR_SOURCES = ("population, distance, income and contiguity as the cross-border priors of "
-                 "climmig.mobility.migration (Beine et al. 2016; Ramos 2016; Mayda 2010), sd widened to 1; "
+                 "climmig.migration.model (Beine et al. 2016; Ramos 2016; Mayda 2010), sd widened to 1; "
                  "network term: Beine, Docquier & Ozden (2011) J Dev Econ 95:30 (diaspora elasticity ~0.5); "
                  "climate stress: centred on 0, either sign (Beine & Parsons 2015; Cattaneo & Peri 2016)")
 PERIOD_PRIOR_SD = 10.0
@@ -121,7 +121,7 @@ def centering_of(rows: pd.DataFrame) -> dict[str, float]:
 
 def design(rows: pd.DataFrame, countries: Sequence[str], periods: Sequence[int],
            centering: Mapping[str, float]) -> GravityDesign:
-    """The model's design for panel rows (:class:`climmig.mobility.flows_panel.FlowPanel` ``rows``).
+    """The model's design for panel rows (:class:`climmig.migration.flows_panel.FlowPanel` ``rows``).
 
     Parameters
     ----------
@@ -574,7 +574,7 @@ def max_emigration_rate(rows: pd.DataFrame) -> tuple[float, str]:
 
 def fit_panel(panel: Any, *, draws: int = 2000, seed: int = 0, attrs: Mapping[str, str] | None = None,
               rows: np.ndarray | None = None) -> Any:
-    """Fit :func:`fit_gravity` on a :class:`climmig.mobility.flows_panel.FlowPanel` (or some of its rows).
+    """Fit :func:`fit_gravity` on a :class:`climmig.migration.flows_panel.FlowPanel` (or some of its rows).
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
 """Calibrate the displacement model for a run config: observations -> covariates -> fit (or reuse) -> checks.
 
 This is the glue behind ``climmig fit`` and ``climmig backtest``; the science lives in
-:mod:`~climmig.mobility.displacement`.
+:mod:`~climmig.displacement.model`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,14 @@ import numpy as np
 import pandas as pd
 
 from climmig.config.schema import RunConfig, science_hash
-from climmig.errors import DataError, ProvenanceMismatchError
-from climmig.mobility.covariates import load_covariates
-from climmig.mobility.diagnostics import stored_diagnostics
-from climmig.mobility.displacement import (
+from climmig.displacement.hazard_history import (
+    country_polygons,
+    drought_intensity,
+    elasticity_summary,
+    flood_intensity,
+    historical_log_exposure,
+)
+from climmig.displacement.model import (
     DisplacementInputs,
     build_displacement_model,
     draw_skewnormal,
@@ -30,15 +34,11 @@ from climmig.mobility.displacement import (
     residual_scale_factor,
     skewnormal_location,
 )
+from climmig.displacement.observations import read_idmc
+from climmig.errors import DataError, ProvenanceMismatchError
+from climmig.mobility.covariates import load_covariates
+from climmig.mobility.diagnostics import stored_diagnostics
 from climmig.mobility.fit import fit, load_fit, save_fit
-from climmig.mobility.hazard_history import (
-    country_polygons,
-    drought_intensity,
-    elasticity_summary,
-    flood_intensity,
-    historical_log_exposure,
-)
-from climmig.mobility.observations import read_idmc
 from climmig.mobility.priors import resolve_priors
 from climmig.provenance import canonical_json, config_hash
 
@@ -126,7 +126,7 @@ def historical_exposure(cfg: RunConfig, catalog: Any, years: list[int], cells: p
     Returns
     -------
     (pandas.Series or None, dict, dict)
-        ``log E`` of the covered cells (see :func:`~climmig.mobility.hazard_history.historical_log_exposure`;
+        ``log E`` of the covered cells (see :func:`~climmig.displacement.hazard_history.historical_log_exposure`;
         None if no record is configured), the checksum of every file used (catalog id -> sha256 string) and
         the source of each hazard's intensity (hazard -> catalog id and rule).
     """

@@ -2,8 +2,8 @@
 and the between/within income coefficients of a fit (:func:`income_coefficients`).
 
 Vectorised over posterior samples with numpy; the expressions are the model's
-(:mod:`climmig.mobility.displacement`), through the same helpers (:mod:`climmig.mobility.skewnormal`,
-:func:`climmig.mobility.displacement_inputs.mundlak_parts`).
+(:mod:`climmig.displacement.model`), through the same helpers (:mod:`climmig.displacement.skewnormal`,
+:func:`climmig.displacement.inputs.mundlak_parts`).
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from climmig.errors import DataError
-from climmig.mobility.displacement_inputs import COVARIATE_NAMES, mundlak_parts, transform_covariates
-from climmig.mobility.skewnormal import (
+from climmig.displacement.inputs import COVARIATE_NAMES, mundlak_parts, transform_covariates
+from climmig.displacement.skewnormal import (
     draw_skewnormal,
     log_mean_exp_skewnormal,
     residual_scale_factor,
     skewnormal_location,
 )
+from climmig.errors import DataError
 
 __all__ = ["income_coefficients", "predict_displacement"]
 

@@ -12,7 +12,7 @@ with year effects :math:`\\tau_t`, origin effects :math:`u_o \\sim N(0, \\sigma^
 GDP per capita :math:`g` (WDI, centred) and the standardised weather-disaster displacement at the origin
 :math:`z` (log1p of IDMC GIDD flood, storm and drought displacements per 1000 people) in the year and the
 year before. Fitted by the same penalised Fisher scoring and Laplace approximation as the gravity model
-(:mod:`climmig.mobility.gravity`), with the NB shape constant.
+(:mod:`climmig.migration.gravity`), with the NB shape constant.
 
 **What leaving conflict out means.** Conflict and persecution drive most refugee flows and are not modelled.
 The origin effects absorb each country's average level over 2009-2022 (Somalia's decades of conflict, South
@@ -134,7 +134,7 @@ def fit_forced(rows: pd.DataFrame, *, draws: int = 2000, seed: int = 0, max_iter
     """
     import json
 
-    from climmig.mobility.gravity import _newton, _profile_dispersion
+    from climmig.migration.gravity import _newton, _profile_dispersion
 
     years = sorted(int(y) for y in rows["year"].unique())
     origins = sorted(rows["origin"].unique())
@@ -189,7 +189,7 @@ def corridor_shares(arrivals: pd.DataFrame, origins: Sequence[str], years: Seque
     pandas.DataFrame
         Index origin, columns corridor labels (rows sum to 1; 0 where an origin had no arrivals).
     """
-    from climmig.mobility.corridors import corridor_of
+    from climmig.migration.corridors import corridor_of
 
     a = arrivals[arrivals["year"].isin(list(years)) & arrivals["origin"].isin(list(origins))]
     a = a[a["origin"] != a["destination"]]

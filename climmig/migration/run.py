@@ -15,7 +15,7 @@ import pandas as pd
 import xarray as xr
 
 from climmig.errors import DataError
-from climmig.mobility.gravity import is_gravity_fit
+from climmig.migration.gravity import is_gravity_fit
 
 __all__ = ["corridor_summary", "fit_gravity_for_run", "gravity_coefficients", "gravity_gate", "is_gravity_fit",
            "fit_forced_for_run", "fit_internal_climate_for_run", "projection_flow_drivers", "run_internal_draws", "study_flood_rate",
@@ -46,8 +46,8 @@ def fit_gravity_for_run(catalog: Any, cfg: Any, *, seed: int, attrs: Mapping[str
     idata : az.InferenceData
     panel : FlowPanel
     """
-    from climmig.mobility.flows_panel import load_flow_panel
-    from climmig.mobility.gravity import fit_panel
+    from climmig.migration.flows_panel import load_flow_panel
+    from climmig.migration.gravity import fit_panel
 
     mig = cfg.mobility.migration
     measure = "flow" if mig.flow_measure == "da_pb_closed" else mig.flow_measure
@@ -75,7 +75,7 @@ def fit_single_period_for_run(cfg: Any, inputs: Any, *, seed: int, progress: boo
     cfg : RunConfig
         Run config.
     inputs : MigrationInputs
-        Pair table of the flows (:func:`climmig.mobility.migration.migration_inputs`).
+        Pair table of the flows (:func:`climmig.migration.model.migration_inputs`).
     seed : int
         Sampler seed (``stage_seed(cfg.seed, "fit_migration")``).
     progress : bool
@@ -87,9 +87,9 @@ def fit_single_period_for_run(cfg: Any, inputs: Any, *, seed: int, progress: boo
         The fit and :func:`climmig.mobility.diagnostics.check_convergence` of it.
     """
     from climmig.config import science_hash
+    from climmig.migration.model import MODEL_NAME, build_migration_model, fit_attrs, resolve_priors
     from climmig.mobility.diagnostics import check_convergence
     from climmig.mobility.fit import fit
-    from climmig.mobility.migration import MODEL_NAME, build_migration_model, fit_attrs, resolve_priors
 
     priors = resolve_priors(cfg.mobility.migration.priors)
     attrs = {**fit_attrs(inputs, priors), "config_sha256": science_hash(cfg)}
@@ -127,8 +127,8 @@ def gravity_coefficients(idata: Any) -> pd.DataFrame:
 
 def study_flood_rate(catalog: Any, countries: Sequence[str], boundaries_id: str, years: Sequence[int]) -> pd.Series:
     """Flood displacement per 1000 people per year of the study countries over ``years`` (DFO archive)."""
-    from climmig.mobility.flows_panel import flood_stress_rate
-    from climmig.mobility.geography import FALLBACK_BOUNDARIES
+    from climmig.migration.flows_panel import flood_stress_rate
+    from climmig.migration.geography import FALLBACK_BOUNDARIES
 
     pop = catalog.open("wdi_population")
     p = pop[pop["year"].isin(list(years))].groupby("iso3")["population"].mean().reindex(list(countries))
@@ -138,7 +138,7 @@ def study_flood_rate(catalog: Any, countries: Sequence[str], boundaries_id: str,
 
 
 def projection_flow_drivers(catalog: Any, cfg: Any, idata: Any, exposure: xr.Dataset) -> xr.Dataset:
-    """Drivers of :func:`climmig.mobility.corridors.predict_corridors` for a run.
+    """Drivers of :func:`climmig.migration.corridors.predict_corridors` for a run.
 
     Destinations outside the study area are held at their WDI values of the config's last historical year and
     the latest UN DESA stock; the study area's flood-stress baseline is the DFO rate over the last 5 years of
@@ -157,9 +157,9 @@ def projection_flow_drivers(catalog: Any, cfg: Any, idata: Any, exposure: xr.Dat
     -------
     xr.Dataset
     """
-    from climmig.mobility.corridors import corridor_drivers, fixed_destinations
-    from climmig.mobility.flows_panel import available_boundaries
-    from climmig.mobility.geography import FALLBACK_BOUNDARIES, country_geography
+    from climmig.migration.corridors import corridor_drivers, fixed_destinations
+    from climmig.migration.flows_panel import available_boundaries
+    from climmig.migration.geography import FALLBACK_BOUNDARIES, country_geography
 
     mig = cfg.mobility.migration
     regions = [str(r) for r in exposure["region"].values]
@@ -186,7 +186,7 @@ def corridor_summary(flows: xr.Dataset, horizons: Sequence[Any], quantiles: Sequ
     ----------
     flows : xr.Dataset
         ``corridor_flow`` (sample, scenario, climate_model, year, origin, corridor) from
-        :func:`climmig.mobility.corridors.predict_corridors`.
+        :func:`climmig.migration.corridors.predict_corridors`.
     horizons : sequence of HorizonSpec
         ``name``, ``start``, ``end``.
     quantiles : sequence of float
@@ -237,7 +237,7 @@ def write_corridor_outputs(models: Any, ctx: Any, lines: list[str]) -> list[str]
         Output paths relative to the run directory.
     """
     from climmig.io.writers import atomic_path, write_netcdf
-    from climmig.mobility.migration import predict_flows
+    from climmig.migration.model import predict_flows
     from climmig.provenance import stamp
 
     cfg = ctx.cfg
@@ -281,7 +281,11 @@ def write_corridor_outputs(models: Any, ctx: Any, lines: list[str]) -> list[str]
 def fit_internal_climate_for_run(ctx: Any, headline: list[str]) -> list[str]:
     """Fit the PRMN climate elasticity; write ``fits/internal_climate.nc`` and the prior/posterior table."""
     from climmig.io.writers import atomic_path, write_netcdf
-    from climmig.mobility.internal_climate import elasticity_table, fit_internal_climate, load_prmn_fit_inputs
+    from climmig.migration.internal_climate import (
+        elasticity_table,
+        fit_internal_climate,
+        load_prmn_fit_inputs,
+    )
     from climmig.provenance import stamp
 
     series = load_prmn_fit_inputs(ctx.catalog)
@@ -304,7 +308,7 @@ def fit_internal_climate_for_run(ctx: Any, headline: list[str]) -> list[str]:
 
 def run_internal_draws(paths: Mapping[str, Any], samples: int, seed: int) -> xr.Dataset:
     """Internal parameter draws for projections: PRMN posterior elasticity when its fit exists, else priors."""
-    from climmig.mobility.internal_climate import internal_draws_with_climate_posterior
+    from climmig.migration.internal_climate import internal_draws_with_climate_posterior
 
     p = paths.get("internal_climate")
     fit = xr.load_dataset(p) if p is not None and p.exists() else None
@@ -317,7 +321,7 @@ FORCED_YEARS = range(2009, 2023)  # IDMC weather events 2008-2022 (2008 is the f
 def fit_forced_for_run(ctx: Any, headline: list[str]) -> list[str]:
     """Fit the UNHCR forced-displacement model; write ``fits/forced_displacement.nc`` and its coefficients."""
     from climmig.io.writers import atomic_path, write_netcdf
-    from climmig.mobility.forced import fit_forced, forced_panel
+    from climmig.migration.forced import fit_forced, forced_panel
     from climmig.provenance import stamp
 
     cat = ctx.catalog
@@ -338,8 +342,8 @@ def fit_forced_for_run(ctx: Any, headline: list[str]) -> list[str]:
 def write_forced_outputs(models: Any, ctx: Any, lines: list[str]) -> list[str]:
     """Project forced displacement abroad from the study area and split it over the UNHCR corridors."""
     from climmig.io.writers import atomic_path, write_netcdf
-    from climmig.mobility.corridors import DEFAULT_CORRIDORS
-    from climmig.mobility.forced import corridor_shares, predict_forced
+    from climmig.migration.corridors import DEFAULT_CORRIDORS
+    from climmig.migration.forced import corridor_shares, predict_forced
     from climmig.provenance import stamp
 
     path = ctx.path("fits", "forced_displacement.nc")

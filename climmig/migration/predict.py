@@ -15,12 +15,12 @@ import xarray as xr
 
 from climmig.errors import DataError
 from climmig.exposure.ratio import exposure_ratio
-from climmig.mobility.crn_draws import negbin_draws
-from climmig.mobility.migration_inputs import (
+from climmig.migration.inputs import (
     MODEL_NAME,
     _stress_transform,
 )
-from climmig.mobility.regimes import REGIMES, regime_codes
+from climmig.migration.regimes import REGIMES, regime_codes
+from climmig.mobility.crn_draws import negbin_draws
 
 __all__ = ["flow_drivers", "max_emigration_rate", "posterior_draws", "predict_flows", "regime_change_effect",
            "regime_frictions", "regime_scenario_summary"]
@@ -140,7 +140,7 @@ def _expected_log_flow(draws: xr.Dataset, drivers: xr.Dataset, regimes: xr.DataA
     if "mig_origin_income" in draws:
         if "gdp_per_capita_baseline" not in drivers:
             raise DataError("the migration drivers lack gdp_per_capita_baseline (region), the fit period's GDP "
-                            "per capita; build them with climmig.mobility.migration.flow_drivers")
+                            "per capita; build them with climmig.migration.model.flow_drivers")
         lg0 = np.log(drivers["gdp_per_capita_baseline"]) - centering["log_gdp"]
         origin_term = draws["mig_origin_income"] * _as_od(lg0, "origin")
     return (draws["mig_intercept"] + eff_o + eff_d
@@ -227,14 +227,14 @@ def predict_flows(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *, sam
         ``contiguous`` (origin, destination). See :func:`flow_drivers`.
     regimes : xr.DataArray
         Regime names (year, origin, destination), e.g. after
-        :func:`climmig.mobility.regimes.apply_regime_changes`.
+        :func:`climmig.migration.regimes.apply_regime_changes`.
     samples : int
         Posterior draws used.
     seed : int
         Seed of the draw selection, unseen-country effects and count noise.
     internal : xr.Dataset, optional
         Internal-migration parameter draws (``out_rate`` [yr-1], ``climate_elasticity``, ``alpha``; dim
-        ``sample``), e.g. :func:`climmig.mobility.internal.internal_parameter_draws`. Default: drawn from the
+        ``sample``), e.g. :func:`climmig.migration.internal.internal_parameter_draws`. Default: drawn from the
         default internal priors.
     max_rate : float, optional
         Bound on an origin's annual cross-border emigration as a share of its population [yr-1]. Default:
@@ -246,11 +246,11 @@ def predict_flows(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *, sam
         flows and their bounds; the comparison of interventions needs only the totals.
     corridors : mapping of str to sequence of str, optional
         Named destination corridors of the all-country model (default
-        :data:`climmig.mobility.corridors.DEFAULT_CORRIDORS`).
+        :data:`climmig.migration.corridors.DEFAULT_CORRIDORS`).
 
-    A fit of the all-country gravity model (:mod:`climmig.mobility.gravity`) is projected by
-    :func:`climmig.mobility.corridors.predict_corridors` instead (flows to every destination, no cap;
-    ``drivers`` from :func:`climmig.mobility.migration_run.projection_flow_drivers`).
+    A fit of the all-country gravity model (:mod:`climmig.migration.gravity`) is projected by
+    :func:`climmig.migration.corridors.predict_corridors` instead (flows to every destination, no cap;
+    ``drivers`` from :func:`climmig.migration.run.projection_flow_drivers`).
 
     Returns
     -------
@@ -273,12 +273,12 @@ def predict_flows(idata: Any, drivers: xr.Dataset, regimes: xr.DataArray, *, sam
     ``climmig_capped_typical`` (also on ``cross_border_migration``), with ``climmig_capped_cells`` (the
     number of such cells), the bound ``climmig_emigration_cap_rate`` and its source.
     """
-    from climmig.mobility.gravity import is_gravity_fit
-    from climmig.mobility.internal import expected_internal_migration, internal_parameter_draws
+    from climmig.migration.gravity import is_gravity_fit
+    from climmig.migration.internal import expected_internal_migration, internal_parameter_draws
 
     if is_gravity_fit(idata):
         # the all-country model: flows to every destination, grouped in corridors, no emigration cap
-        from climmig.mobility.corridors import DEFAULT_CORRIDORS, predict_corridors
+        from climmig.migration.corridors import DEFAULT_CORRIDORS, predict_corridors
 
         return predict_corridors(idata, drivers, regimes, samples=samples, seed=seed, internal=internal,
                                  totals_only=totals_only, corridors=corridors or DEFAULT_CORRIDORS)
@@ -466,7 +466,7 @@ def regime_scenario_summary(idata: Any, covariates: xr.Dataset, geography: xr.Da
         the pairs' predictive medians, people per year, posterior median), ``change_median``, ``change_q05``, ``change_q95`` (people per year) and
         ``relative_median`` (change / baseline), after the last change's ``from_year``.
     """
-    from climmig.mobility.regimes import apply_regime_changes, pair_regimes
+    from climmig.migration.regimes import apply_regime_changes, pair_regimes
 
     regions = list(countries)
     year = max(int(c.from_year) for c in changes)

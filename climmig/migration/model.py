@@ -30,7 +30,7 @@ import pytensor.tensor as pt
 
 from climmig.config.schema_statistics import DistSpec
 from climmig.errors import DataError
-from climmig.mobility.migration_inputs import (
+from climmig.migration.inputs import (
     FREE_REGIMES,
     MODEL_NAME,
     MigrationInputs,
@@ -39,7 +39,7 @@ from climmig.mobility.migration_inputs import (
     load_flow_data,
     migration_inputs,
 )
-from climmig.mobility.migration_predict import (
+from climmig.migration.predict import (
     flow_drivers,
     max_emigration_rate,
     posterior_draws,
@@ -48,12 +48,12 @@ from climmig.mobility.migration_predict import (
     regime_frictions,
     regime_scenario_summary,
 )
+from climmig.migration.regimes import regime_codes
 from climmig.mobility.priors import DEFAULT_MIGRATION_PRIORS, resolve_prior_table
 from climmig.mobility.priors import prior_rv as dist_from_spec
-from climmig.mobility.regimes import regime_codes
 
 # the model is built here; its inputs and projection live in their own modules and are re-exported, so
-# ``climmig.mobility.migration`` stays the one place to import the cross-border model from
+# ``climmig.migration.model`` stays the one place to import the cross-border model from
 __all__ = [
     "DEFAULT_MIGRATION_PRIORS",
     "FREE_REGIMES",

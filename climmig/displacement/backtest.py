@@ -25,7 +25,7 @@ import pandas as pd
 import xarray as xr
 from scipy.optimize import minimize
 
-from climmig.mobility.displacement import COVARIATE_NAMES, predict_displacement, transform_covariates
+from climmig.displacement.model import COVARIATE_NAMES, predict_displacement, transform_covariates
 from climmig.mobility.scoring import summarise_scores
 
 __all__ = ["backtest_scores", "climatology_samples", "drivers_from_covariates", "poisson_glm_samples"]

@@ -9,7 +9,7 @@ flood) and year :math:`t`,
     \\log\\mu_{ht} = \\log P_t + \\log m_h + \\beta\\, \\ell_{ht}
 
 with Somalia's population :math:`P_t` (WDI), a baseline yearly rate per reason :math:`m_h`, and the observed
-log exposure ratio :math:`\\ell_{ht}` of the hazard (:func:`climmig.mobility.hazard_history.log_exposure_ratio`:
+log exposure ratio :math:`\\ell_{ht}` of the hazard (:func:`climmig.displacement.hazard_history.log_exposure_ratio`:
 the short-rains deficit from CHIRPS for drought, the season of year :math:`t-1` driving moves in :math:`t`;
 the DFO flood record for floods). The climate elasticity :math:`\\beta` is shared by both reasons: it is the
 ``climate_elasticity`` of the internal-migration model (out-migration :math:`\\propto r^{\\beta}` for an
@@ -89,8 +89,8 @@ def prmn_climate_series(prmn: pd.DataFrame, population: pd.DataFrame, drought: p
         WDI population (``iso3``, ``year``, ``population``).
     drought, flood : pandas.Series
         Hazard intensities indexed by (``iso3``, ``year``)
-        (:func:`climmig.mobility.hazard_history.drought_intensity` with lag 1,
-        :func:`climmig.mobility.hazard_history.flood_intensity`).
+        (:func:`climmig.displacement.hazard_history.drought_intensity` with lag 1,
+        :func:`climmig.displacement.hazard_history.flood_intensity`).
     country : str
         ISO3 of the PRMN country.
 
@@ -99,7 +99,7 @@ def prmn_climate_series(prmn: pd.DataFrame, population: pd.DataFrame, drought: p
     pandas.DataFrame
         ``reason``, ``year``, ``moves`` (people), ``population``, ``log_exposure_ratio``.
     """
-    from climmig.mobility.hazard_history import log_exposure_ratio, reference_intensity
+    from climmig.displacement.hazard_history import log_exposure_ratio, reference_intensity
 
     yearly = prmn_yearly(prmn)
     pop = population[population["iso3"] == country].set_index("year")["population"]
@@ -221,7 +221,7 @@ def fit_internal_climate(series: pd.DataFrame, *, draws: int = 4000, proposals: 
 
 def load_prmn_fit_inputs(catalog: Any) -> pd.DataFrame:
     """Build :func:`prmn_climate_series` from the catalog (PRMN, WDI population, CHIRPS, DFO, Natural Earth)."""
-    from climmig.mobility.hazard_history import country_polygons, drought_intensity, flood_intensity
+    from climmig.displacement.hazard_history import country_polygons, drought_intensity, flood_intensity
 
     poly = country_polygons(catalog.open("natural_earth_110m_admin0"))
     poly = poly[poly["iso3"].isin(["SOM", "ETH", "KEN", "DJI"])]
@@ -247,7 +247,7 @@ def internal_draws_with_climate_posterior(fit: xr.Dataset | None, samples: int, 
     """Internal-migration parameter draws whose ``climate_elasticity`` is the PRMN posterior.
 
     The other parameters (out-migration rate, gravity exponents, shape) keep their literature priors
-    (:data:`climmig.mobility.internal.DEFAULT_INTERNAL_PRIORS`); the Somali posterior of the elasticity is
+    (:data:`climmig.migration.internal.DEFAULT_INTERNAL_PRIORS`); the Somali posterior of the elasticity is
     used for every country as an informed prior (no other country has origin-destination data with reasons).
 
     Parameters
@@ -262,9 +262,9 @@ def internal_draws_with_climate_posterior(fit: xr.Dataset | None, samples: int, 
     Returns
     -------
     xr.Dataset
-        As :func:`climmig.mobility.internal.internal_parameter_draws`; attr ``climmig_internal_source``.
+        As :func:`climmig.migration.internal.internal_parameter_draws`; attr ``climmig_internal_source``.
     """
-    from climmig.mobility.internal import internal_parameter_draws
+    from climmig.migration.internal import internal_parameter_draws
 
     out = internal_parameter_draws(priors, samples, seed)
     if fit is None:

@@ -67,7 +67,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from climmig.config.schema_statistics import DistSpec
-from climmig.mobility.displacement_inputs import (
+from climmig.displacement.inputs import (
     COVARIATE_NAMES,
     LOGIT_UNMONITORED,
     MIN_CENTRED_COUNTRIES,
@@ -79,18 +79,18 @@ from climmig.mobility.displacement_inputs import (
     prepare_inputs,
     transform_covariates,
 )
-from climmig.mobility.displacement_predict import income_coefficients, predict_displacement
-from climmig.mobility.priors import prior_rv
-from climmig.mobility.skewnormal import (
+from climmig.displacement.predict import income_coefficients, predict_displacement
+from climmig.displacement.skewnormal import (
     HINGE_WIDTH,
     draw_skewnormal,
     log_mean_exp_skewnormal,
     residual_scale_factor,
     skewnormal_location,
 )
+from climmig.mobility.priors import prior_rv
 
 # the model is built here; its inputs, skew-normal helpers and projection live in their own modules and are
-# re-exported, so ``climmig.mobility.displacement`` stays the one place to import the displacement model from
+# re-exported, so ``climmig.displacement.model`` stays the one place to import the displacement model from
 __all__ = [
     "COVARIATE_NAMES",
     "HINGE_WIDTH",
@@ -335,7 +335,7 @@ def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, Di
     Parameters
     ----------
     inputs : DisplacementInputs
-        From :func:`prepare_inputs` or :func:`climmig.mobility.simulate.simulate_displacement`.
+        From :func:`prepare_inputs` or :func:`climmig.displacement.simulate.simulate_displacement`.
     priors : mapping of str to DistSpec
         All of :data:`climmig.mobility.priors.DEFAULT_DISPLACEMENT_PRIORS` (see ``resolve_priors``).
     keep_rate : bool

@@ -88,7 +88,7 @@ def flood_stress_rate(floods: pd.DataFrame, boundaries: Any, population: pd.Seri
     """
     import geopandas as gpd
 
-    from climmig.mobility.geography import _iso_codes
+    from climmig.migration.geography import _iso_codes
 
     f = floods.copy()
     f["year"] = pd.to_datetime(f["Began"], errors="coerce").dt.year
@@ -155,7 +155,7 @@ def build_flow_panel(flows: pd.DataFrame, stocks: pd.DataFrame, population: pd.D
     floods : pandas.DataFrame
         DFO flood archive.
     geography : xr.Dataset
-        :func:`climmig.mobility.geography.country_geography` of (at least) every country with covariates.
+        :func:`climmig.migration.geography.country_geography` of (at least) every country with covariates.
     regime_table : pandas.DataFrame
         Border-regime bloc table.
     flood_boundaries : geopandas.GeoDataFrame
@@ -175,7 +175,7 @@ def build_flow_panel(flows: pd.DataFrame, stocks: pd.DataFrame, population: pd.D
     DataError
         If a required column is missing.
     """
-    from climmig.mobility.regimes import pair_regimes
+    from climmig.migration.regimes import pair_regimes
 
     need = {"period_start", "origin", "destination", measure}
     if missing := sorted(need - set(flows.columns)):
@@ -233,7 +233,7 @@ def build_flow_panel(flows: pd.DataFrame, stocks: pd.DataFrame, population: pd.D
 
 def available_boundaries(boundaries: Sequence[Any], countries: Sequence[str]) -> list[str]:
     """The countries (of ``countries``) found in at least one boundary set."""
-    from climmig.mobility.geography import _iso_codes
+    from climmig.migration.geography import _iso_codes
 
     have: set[str] = set()
     for gdf in boundaries:
@@ -265,7 +265,7 @@ def load_flow_panel(catalog: Any, *, flows_id: str = "abel_cohen_flows_2022",
         Distances and contiguity of every country with a boundary.
     regime_table : pandas.DataFrame
     """
-    from climmig.mobility.geography import FALLBACK_BOUNDARIES, country_geography
+    from climmig.migration.geography import FALLBACK_BOUNDARIES, country_geography
 
     flows = catalog.open(flows_id)
     bounds = [catalog.open(boundaries_id)]

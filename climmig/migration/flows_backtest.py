@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from climmig.mobility.migration import (
+from climmig.migration.model import (
     MODEL_NAME,
     MigrationInputs,
     build_migration_model,
@@ -25,7 +25,7 @@ from climmig.mobility.migration import (
     posterior_draws,
     resolve_priors,
 )
-from climmig.mobility.regimes import REGIMES
+from climmig.migration.regimes import REGIMES
 
 __all__ = ["backtest_flows", "backtest_gravity", "score_gravity", "holdout_countries", "holdout_mask", "plot_observed_vs_predicted", "poisson_glm",
            "predictive_draws", "score_holdout"]
@@ -356,7 +356,7 @@ def score_gravity(y: np.ndarray, log_mu: np.ndarray, alpha: np.ndarray, glm_mu: 
         ``n``, ``n_nonzero``; ``log_score``, ``coverage_90``, ``median_abs_log_error`` for the model and with
         suffix ``_nb_glm`` for the baseline; the same three on the nonzero flows (suffix ``_nonzero``).
     """
-    from climmig.mobility.gravity import nb_logpmf
+    from climmig.migration.gravity import nb_logpmf
 
     rng = np.random.default_rng(seed)
     mu = np.exp(np.clip(log_mu, -30, 30))
@@ -404,7 +404,7 @@ def backtest_gravity(panel: Any, *, holdout: float = 0.2, seed: int = 1, samples
 
     The baseline is a negative-binomial (NB2, constant shape) GLM with the same covariates and no country
     effects, fitted by maximum likelihood (Fisher scoring, shape by profile likelihood:
-    :func:`climmig.mobility.gravity.nb_glm` with ``with_effects=False, power_dispersion=False``; statsmodels
+    :func:`climmig.migration.gravity.nb_glm` with ``with_effects=False, power_dispersion=False``; statsmodels
     is not a dependency).
 
     Parameters
@@ -430,7 +430,7 @@ def backtest_gravity(panel: Any, *, holdout: float = 0.2, seed: int = 1, samples
     """
     import time
 
-    from climmig.mobility.gravity import (
+    from climmig.migration.gravity import (
         centering_of,
         design,
         fit_panel,

@@ -1,0 +1,1 @@
+"""Event-displacement model: the IDMC hurdle model (PyMC), its inputs, prediction, calibration and backtest."""
