@@ -53,7 +53,7 @@ def fit_cmd(
     write_netcdf(diag.assign(passed=diag["passed"].astype("int8").assign_attrs(
         long_name="fit passed the convergence gate (1) or not (0)")), out / "displacement_diagnostics.nc")
     con.print(gate_summary(cal.diagnostics))
-    from climmig.displacement.hazard_history import elasticity_summary
+    from climmig.mobility.hazard_history import elasticity_summary
     from climmig.mobility.priors import resolve_priors
 
     summary = elasticity_summary(cal.idata, resolve_priors(cfg.mobility.displacement.priors))

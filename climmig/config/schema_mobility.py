@@ -12,7 +12,7 @@ from climmig.config.schema_types import SafeId, _Frozen, _hint, _unique
 __all__ = ["HISTORICAL_INTENSITY_HAZARDS", "DisplacementSpec", "MigrationSpec", "MobilitySpec"]
 
 
-#: hazards with a historical intensity index (climmig.displacement.hazard_history) -> the record it needs
+#: hazards with a historical intensity index (climmig.mobility.hazard_history) -> the record it needs
 HISTORICAL_INTENSITY_HAZARDS: dict[str, str] = {
     "flood": "DFO flood event archive, e.g. dfo_flood_archive",
     "drought": "CHIRPS Oct-Dec rainfall grid, e.g. chirps_short_rains",
@@ -34,7 +34,7 @@ class DisplacementSpec(_Frozen):
     )
     #: hazard -> catalog id of its historical intensity record (flood: a DFO-format event archive; drought:
     #: a CHIRPS-format Oct-Dec rainfall grid). Each listed hazard's exposure elasticity is then learnt from
-    #: the calibration years (climmig.displacement.hazard_history); unlisted hazards keep log E = 0 (their prior)
+    #: the calibration years (climmig.mobility.hazard_history); unlisted hazards keep log E = 0 (their prior)
     historical_intensity: dict[str, SafeId] = Field(
         default_factory=dict, description="displacement hazard -> catalog id of its historical intensity record"
     )

@@ -18,13 +18,6 @@ import numpy as np
 import pandas as pd
 
 from climmig.config.schema import RunConfig, science_hash
-from climmig.displacement.hazard_history import (
-    country_polygons,
-    drought_intensity,
-    elasticity_summary,
-    flood_intensity,
-    historical_log_exposure,
-)
 from climmig.displacement.model import (
     DisplacementInputs,
     build_displacement_model,
@@ -39,6 +32,13 @@ from climmig.errors import DataError, ProvenanceMismatchError
 from climmig.mobility.covariates import load_covariates
 from climmig.mobility.diagnostics import stored_diagnostics
 from climmig.mobility.fit import fit, load_fit, save_fit
+from climmig.mobility.hazard_history import (
+    country_polygons,
+    drought_intensity,
+    elasticity_summary,
+    flood_intensity,
+    historical_log_exposure,
+)
 from climmig.mobility.priors import resolve_priors
 from climmig.provenance import canonical_json, config_hash
 
@@ -126,7 +126,7 @@ def historical_exposure(cfg: RunConfig, catalog: Any, years: list[int], cells: p
     Returns
     -------
     (pandas.Series or None, dict, dict)
-        ``log E`` of the covered cells (see :func:`~climmig.displacement.hazard_history.historical_log_exposure`;
+        ``log E`` of the covered cells (see :func:`~climmig.mobility.hazard_history.historical_log_exposure`;
         None if no record is configured), the checksum of every file used (catalog id -> sha256 string) and
         the source of each hazard's intensity (hazard -> catalog id and rule).
     """

@@ -39,7 +39,7 @@ def simulate_displacement(rng: np.random.Generator, *, n_countries: int = 30, n_
         True ``gamma_h`` (per hazard, or one for all).
     log_exposure_sd : float or sequence of float
         Spread of the simulated ``log E`` per hazard: ``log E ~ N(0, sd)`` per cell, centred within each
-        country-hazard (as :func:`climmig.displacement.hazard_history.log_exposure_ratio` makes it); 0 (the
+        country-hazard (as :func:`climmig.mobility.hazard_history.log_exposure_ratio` makes it); 0 (the
         default) = ``log E = 0`` and no extra random draws.
 
     within_sd : float

@@ -9,7 +9,7 @@ flood) and year :math:`t`,
     \\log\\mu_{ht} = \\log P_t + \\log m_h + \\beta\\, \\ell_{ht}
 
 with Somalia's population :math:`P_t` (WDI), a baseline yearly rate per reason :math:`m_h`, and the observed
-log exposure ratio :math:`\\ell_{ht}` of the hazard (:func:`climmig.displacement.hazard_history.log_exposure_ratio`:
+log exposure ratio :math:`\\ell_{ht}` of the hazard (:func:`climmig.mobility.hazard_history.log_exposure_ratio`:
 the short-rains deficit from CHIRPS for drought, the season of year :math:`t-1` driving moves in :math:`t`;
 the DFO flood record for floods). The climate elasticity :math:`\\beta` is shared by both reasons: it is the
 ``climate_elasticity`` of the internal-migration model (out-migration :math:`\\propto r^{\\beta}` for an
@@ -89,8 +89,8 @@ def prmn_climate_series(prmn: pd.DataFrame, population: pd.DataFrame, drought: p
         WDI population (``iso3``, ``year``, ``population``).
     drought, flood : pandas.Series
         Hazard intensities indexed by (``iso3``, ``year``)
-        (:func:`climmig.displacement.hazard_history.drought_intensity` with lag 1,
-        :func:`climmig.displacement.hazard_history.flood_intensity`).
+        (:func:`climmig.mobility.hazard_history.drought_intensity` with lag 1,
+        :func:`climmig.mobility.hazard_history.flood_intensity`).
     country : str
         ISO3 of the PRMN country.
 
@@ -99,7 +99,7 @@ def prmn_climate_series(prmn: pd.DataFrame, population: pd.DataFrame, drought: p
     pandas.DataFrame
         ``reason``, ``year``, ``moves`` (people), ``population``, ``log_exposure_ratio``.
     """
-    from climmig.displacement.hazard_history import log_exposure_ratio, reference_intensity
+    from climmig.mobility.hazard_history import log_exposure_ratio, reference_intensity
 
     yearly = prmn_yearly(prmn)
     pop = population[population["iso3"] == country].set_index("year")["population"]
@@ -221,7 +221,7 @@ def fit_internal_climate(series: pd.DataFrame, *, draws: int = 4000, proposals: 
 
 def load_prmn_fit_inputs(catalog: Any) -> pd.DataFrame:
     """Build :func:`prmn_climate_series` from the catalog (PRMN, WDI population, CHIRPS, DFO, Natural Earth)."""
-    from climmig.displacement.hazard_history import country_polygons, drought_intensity, flood_intensity
+    from climmig.mobility.hazard_history import country_polygons, drought_intensity, flood_intensity
 
     poly = country_polygons(catalog.open("natural_earth_110m_admin0"))
     poly = poly[poly["iso3"].isin(["SOM", "ETH", "KEN", "DJI"])]

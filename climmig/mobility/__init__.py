@@ -1,1 +1,2 @@
-"""Shared by the displacement and migration models: fitting, diagnostics, priors, scoring, CRN draws, covariates."""
+"""Shared by the displacement and migration models: fitting, diagnostics, priors, scoring, CRN draws, covariates,
+observed hazard intensity."""

@@ -92,7 +92,7 @@ def hazards_section(exposure: xr.Dataset, elasticity: pd.DataFrame | None, *, pe
     exposure : xr.Dataset
         The run's exposure (``hazard_source``, ``hazard_indicator``, ``hazard_threshold`` coords).
     elasticity : pandas.DataFrame, optional
-        :func:`climmig.displacement.hazard_history.elasticity_summary` of the displacement fit.
+        :func:`climmig.mobility.hazard_history.elasticity_summary` of the displacement fit.
     period : str
         ``"start-end"`` of the horizon whose exposure change is shown.
     scenarios : sequence of str

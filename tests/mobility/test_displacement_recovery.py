@@ -12,10 +12,10 @@ import pytest
 from scipy.stats import binom, chi2
 
 from climmig.config.schema import SamplerSpec
-from climmig.displacement.hazard_history import elasticity_summary
 from climmig.displacement.model import build_displacement_model
 from climmig.displacement.simulate import simulate_displacement
 from climmig.mobility.fit import fit
+from climmig.mobility.hazard_history import elasticity_summary
 from climmig.mobility.priors import resolve_priors
 
 SCALAR_LIKE = ["beta_between", "beta_within", "occ_beta_between", "occ_beta_within", "sigma_country", "sigma_year", "sigma_obs", "sigma_obs_level",

@@ -1,4 +1,4 @@
-"""Historical hazard intensity (climmig.displacement.hazard_history) on small hand-built data."""
+"""Historical hazard intensity (climmig.mobility.hazard_history) on small hand-built data."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from shapely.geometry import box
 
 from climmig.config.schema import DistSpec
 from climmig.displacement.calibration import fit_data_hash
-from climmig.displacement.hazard_history import (
+from climmig.displacement.model import prepare_inputs
+from climmig.mobility.hazard_history import (
     country_polygons,
     drought_intensity,
     elasticity_summary,
@@ -24,7 +25,6 @@ from climmig.displacement.hazard_history import (
     log_exposure_ratio,
     reference_intensity,
 )
-from climmig.displacement.model import prepare_inputs
 
 
 def _ne(rows: list[tuple[str, str, object]]) -> gpd.GeoDataFrame:

@@ -1,4 +1,5 @@
-r"""Historical hazard intensity per country, year and hazard, as the displacement model's exposure ``log E``.
+r"""Historical hazard intensity per country, year and hazard: the displacement model's exposure ``log E``, and
+the climate index of the internal-migration model (:mod:`climmig.migration.internal_climate`).
 
 The displacement model's size part has a term :math:`\gamma_h \log E_{cth}`. With ``log E = 0`` everywhere
 the exposure elasticity ``gamma_h`` keeps its prior; this module builds ``log E`` for the calibration years
