@@ -79,8 +79,8 @@ def record_comparison(displaced: xr.DataArray, observations: pd.DataFrame, *, sc
     Returns
     -------
     pandas.DataFrame
-        One row per region and hazard: ``model_mean``, ``model_lower``, ``model_upper`` (mean over the years
-        of each draw, interval over draws and climate models), ``record_mean`` (all record years),
+        One row per region and hazard: ``model_mean``, ``model_median``, ``model_lower``, ``model_upper`` (mean
+        over the years of each draw; mean, median and interval over draws and climate models), ``record_mean`` (all record years),
         ``monitored_years`` (e.g. "2017-2022"), ``record_mean_monitored``, ``recorded_years``,
         ``ratio`` (model mean / monitored-period record mean) and ``within_factor_2`` (None where the record has
         fewer than ``min_years`` recorded years).
@@ -88,6 +88,7 @@ def record_comparison(displaced: xr.DataArray, observations: pd.DataFrame, *, sc
     sel = displaced.sel(scenario=scenario, year=list(years)).mean("year")
     pooled = sel.stack(draw=[d for d in ("sample", "climate_model") if d in sel.dims])
     mean = pooled.mean("draw")
+    median = pooled.median("draw")
     lo = pooled.quantile((1 - level) / 2, "draw")
     hi = pooled.quantile(1 - (1 - level) / 2, "draw")
     rows = []
@@ -106,6 +107,7 @@ def record_comparison(displaced: xr.DataArray, observations: pd.DataFrame, *, sc
             ratio = m / rec_mon if rec_mon > 0 else float("nan")
             rows.append({
                 "region": region, "hazard": hazard, "model_mean": m,
+                "model_median": float(median.sel(region=region, hazard=hazard)),
                 "model_lower": float(lo.sel(region=region, hazard=hazard)),
                 "model_upper": float(hi.sel(region=region, hazard=hazard)),
                 "record_mean": rec_all, "monitored_years": f"{mon[0]}-{mon[-1]}" if mon else "",

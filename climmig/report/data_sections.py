@@ -63,14 +63,15 @@ def plausibility_section(simulated: pd.DataFrame, observed: pd.DataFrame,
                      "projection still differs, the drivers moved: population growth, today's monitoring held in "
                      "the projection, the climate. A mean of a few heavy-tailed years usually sits below the "
                      "model's mean, which counts the rare large years; compare it with the in-sample median too.")
-        rounded = [c for c in ("model_mean", "model_lower", "model_upper", "record_mean", "record_mean_monitored",
+        rounded = [c for c in ("model_mean", "model_median", "model_lower", "model_upper", "record_mean",
+                               "record_mean_monitored",
                                "in_sample_mean", "in_sample_median") if c in by_hazard]
         shown = by_hazard.assign(**{c: by_hazard[c].round(0) for c in rounded})
         if "record_percentile" in shown:
             shown = shown.assign(record_percentile=shown["record_percentile"].round(2))
         tables.append(ReportTable(shown.assign(ratio=by_hazard["ratio"].round(2)), (
-            f"Mean yearly displacement projected for {a.get('years', '')} under {a.get('scenario', '')} (with its 90 % "
-            f"interval over draws and climate models) beside IDMC's mean over {a.get('record_years', '')} and over "
+            f"Mean yearly displacement projected for {a.get('years', '')} under {a.get('scenario', '')} (the mean "
+            "and median of that period's mean over draws and climate models, and its 90 % interval) beside IDMC's mean over {a.get('record_years', '')} and over "
             "the years it monitored the hazard; ratio = model mean / monitored-period record; the factor-of-2 "
             "check applies where the record has enough recorded years. In-sample columns: the fitted model's "
             "predictive of the calibration-period mean (mean, median) and the share of its replicates at or below "

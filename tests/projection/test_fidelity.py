@@ -60,3 +60,15 @@ def test_in_sample_columns_join_the_comparison() -> None:
     assert t.loc["flood", "record_percentile"] == pytest.approx(0.4)
     assert t.loc["flood", "in_sample_median"] == pytest.approx(12.0)
     assert pd.isna(t.loc["drought", "in_sample_mean"])
+
+
+def test_model_median_beside_the_mean_of_a_heavy_tailed_projection() -> None:
+    """One large draw in four lifts the mean, not the median: the table shows both."""
+    years = [2025, 2026]
+    draws = np.ones((4, 1, 1, 2, 1, 1))
+    draws[3] = 100.0
+    da = xr.DataArray(draws, dims=("sample", "scenario", "climate_model", "year", "region", "hazard"),
+                      coords={"scenario": ["mid"], "year": years, "region": ["AAA"], "hazard": ["flood"]})
+    t = record_comparison(da, _obs(), scenario="mid", years=years, record_years=range(2008, 2023)).iloc[0]
+    assert t["model_mean"] == pytest.approx(103 / 4) and t["model_median"] == pytest.approx(1.0)
+    assert t["model_lower"] <= t["model_median"] <= t["model_upper"]
