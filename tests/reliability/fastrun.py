@@ -57,7 +57,7 @@ def fast_config(out: Path, run_dir: Path, **overrides: Any) -> Path:
     cfg["mobility"]["sampler"] = {"backend": "nutpie", "draws": 20, "tune": 20, "chains": 2}
     cfg["mobility"]["gate"]["allow_unconverged"] = True
     cfg["projection"]["samples"] = 10
-    # the single-period migration model on the 40-country table: the all-country fit (~1 min) is exercised
+    # the single-period migration model on the 40-country table: the all-country fit (15-30 s) is exercised
     # once per session by tests/conftest.py::small_demo_run, not by every subprocess run here
     cfg["mobility"]["migration"].update({"flows": "abel_cohen_flows_40", "fit": "nuts", "internal_fit": "prior",
                                          "forced_displacement": "none",
