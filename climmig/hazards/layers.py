@@ -113,7 +113,11 @@ def _from_files(spec: Any, catalog: Any, grid: xr.Dataset, years: list[int], chu
     """
     recipe = ind.FILE_RECIPES.get(spec.indicator)
     if recipe is None:
-        raise DataError(f"scenario files for {spec.indicator} need two variables; not supported yet")
+        # the bundled warming-level layers are indices against an observed baseline climate, which one
+        # variable of scenario files does not carry; the others combine two variables
+        why = ("it is an index against an observed baseline climate; use source: warming_levels"
+               if INDICATORS[spec.indicator].warming_levels else "it needs two variables")
+        raise DataError(f"scenario files for {spec.indicator} are not supported yet: {why}")
     var = spec.params.get("variable")
     raw = open_scenario_files(catalog, spec.input, str(var) if var else None, chunks)
     raw = _bbox_subset(raw, grid)
