@@ -390,10 +390,8 @@ def build_displacement_model(inputs: DisplacementInputs, priors: Mapping[str, Di
 
         # the two parts are linked only through the correlation of their country effects
         # every cell of the cube is observed, in cube order, in the bundled data: the gather of the per-cell
-        # logits is then the identity and is skipped (with its scatter-add gradient). Measured on the global
-        # 2008-2022 model (numba, fastmath off, one thread): a logp-gradient took 0.72 ms with the gather and
-        # pm.Bernoulli, 0.60 ms with the one-softplus likelihood (_bernoulli_logit), 0.58 ms without the
-        # gather as well, 0.55 ms with the size part computed at the positive cells only
+        # logits is then the identity and is skipped, and with it its scatter-add gradient, one of the
+        # costliest parts of a logp-gradient (benchmarks/bench_displacement_fit.py measures the kernel)
         whole_cube = np.array_equal(cell, np.arange(n_c * n_t * n_h))
         logit_p, occ_z = _occurrence_part(inputs, priors, zpop, X2, Xb, None if whole_cube else cell_idx,
                                           (n_c, n_t, n_h))
