@@ -67,7 +67,12 @@ def expand_posterior(posterior: xr.Dataset, model: pm.Model) -> xr.Dataset:
     dims = model.named_vars_to_dims
     new = {}
     for var, arr in zip(outputs, results, strict=True):
-        arr = np.asarray(arr).reshape((n_chain, n_draw, *np.shape(arr)[1:]))
+        arr = np.asarray(arr)
+        if arr.ndim == var.ndim:
+            # depends on no free variable (a zero-sum effect over a single hazard is 0), so it was not batched:
+            # the same value in every draw
+            arr = np.broadcast_to(arr, (n_chain * n_draw, *arr.shape))
+        arr = arr.reshape((n_chain, n_draw, *np.shape(arr)[1:]))
         var_dims = dims.get(var.name)
         extra = tuple(var_dims) if var_dims else tuple(f"{var.name}_dim_{i}" for i in range(arr.ndim - 2))
         coords = {d: list(model.coords[d]) for d in extra if model.coords.get(d) is not None}

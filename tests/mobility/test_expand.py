@@ -79,3 +79,19 @@ def test_nutpie_fit_holds_the_deterministics_and_constrained_values() -> None:
     want = (idata.posterior["mu"] + sigma * idata.posterior["raw"] * idata.posterior["share"])
     np.testing.assert_allclose(idata.posterior["effect"], want.transpose(*idata.posterior["effect"].dims),
                                rtol=1e-12)
+
+
+def test_a_value_that_depends_on_no_free_variable_is_repeated_in_every_draw(rng) -> None:
+    """The displacement model's hazard factors are a constant 0 with a single hazard (observations with hazard
+    'all'); the compiled expansion returns such a value unbatched, and it must fill every draw."""
+    import pytensor.tensor as pt
+
+    with pm.Model(coords={"hazard": ["all"]}) as model:
+        mu = pm.Normal("mu", 0.0, 1.0)
+        d = pm.Deterministic("d", pt.zeros(1), dims="hazard")
+        pm.Deterministic("level", mu + d, dims="hazard")
+        pm.Normal("y", mu, 1.0, observed=np.array([0.2]))
+    post = _free_posterior(model, rng, chains=2, draws=5)
+    out = expand_posterior(post, model)
+    assert out["d"].shape == (2, 5, 1) and float(np.abs(out["d"]).max()) == 0.0
+    np.testing.assert_allclose(out["level"].values[..., 0], out["mu"].values)
