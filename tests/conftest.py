@@ -60,11 +60,17 @@ def reduced_demo_config(data: dict, run_dir: Path) -> dict:
 
 def _run_small_demo(root: Path) -> Path:
     from climmig.pipeline.run import run_pipeline
+    from tests.config.trace import ReadTrace
 
     cfg = reduced_demo_config(yaml.safe_load(DEMO.read_text()), root / "run")
+    # every stage in this process, so that the trace sees which config fields each stage reads
+    cfg["compute"] = {**cfg.get("compute", {}), "background_stages": False}
     path = root / "small_demo.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    run_pipeline(path, progress=False)
+    trace = ReadTrace()
+    with trace.installed():
+        run_pipeline(path, progress=False)
+    trace.save(root / "config_reads.json")
     return path
 
 
@@ -92,6 +98,33 @@ def once_per_session(tmp_path_factory: pytest.TempPathFactory, name: str, make: 
 
 
 @pytest.fixture(scope="session")
+def small_demo_reads(small_demo_run: Path) -> dict[str, list[str]]:
+    """Config fields the reduced demo run read (path without list indices -> stages that read it)."""
+    import json
+
+    from tests.config.trace import schema_path
+
+    out: dict[str, set[str]] = {}
+    for path, stages in json.loads((small_demo_run.parent / "config_reads.json").read_text()).items():
+        out.setdefault(schema_path(path), set()).update(stages)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+@pytest.fixture(scope="session")
 def small_demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Config file of a reduced demo that has been run once per test session (its run dir is ``run/`` beside it)."""
     return once_per_session(tmp_path_factory, "small_demo", _run_small_demo) / "small_demo.yaml"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--walk", action="store_true", default=False,
+                     help="also run the schema's effect walk (tests/config/test_schema_effects.py; ~6 min on 2 cores)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--walk"):
+        return
+    skip = pytest.mark.skip(reason="the schema's effect walk runs with --walk (a stage rerun per config field)")
+    for item in items:
+        if "walk" in item.keywords:
+            item.add_marker(skip)

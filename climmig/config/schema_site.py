@@ -14,18 +14,22 @@ from climmig.config.schema_types import SafeId, _Frozen
 
 __all__ = ["ComputeSpec", "OutputSpec"]
 
+#: Marks a field that changes how a run executes, not its results (the schema-walk tests skip it).
+_SITE = {"affects_outputs": False}
+
 
 class ComputeSpec(_Frozen):
     """Where the work runs (site settings; not part of the science hash)."""
 
-    backend: Literal["threads", "local", "scheduler", "slurm"] = "threads"
-    n_workers: int = Field(default=2, ge=1, le=10_000)
-    threads_per_worker: int = Field(default=1, ge=1, le=256)
+    backend: Literal["threads", "local", "scheduler", "slurm"] = Field(
+        default="threads", json_schema_extra=_SITE, description="where dask runs the gridded work")
+    n_workers: int = Field(default=2, ge=1, le=10_000, json_schema_extra=_SITE)
+    threads_per_worker: int = Field(default=1, ge=1, le=256, json_schema_extra=_SITE)
     memory_limit: str = "4GiB"
     scheduler_address: str | None = None
     site: SafeId | None = None
     chunks: dict[str, int] = Field(default_factory=lambda: {"lat": 256, "lon": 256})
-    background_stages: bool = Field(default=True, description=(
+    background_stages: bool = Field(default=True, json_schema_extra=_SITE, description=(
         "run the exposure and the migration fit in a second process while the displacement fit compiles and "
         "samples (compilation is single-threaded, so on 2 cores the stages overlap); false runs every stage "
         "in turn in one process"))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, model_validator
 
 from climmig.config.schema_types import ISO3, SafeId, Year, _Frozen, _unique
@@ -48,10 +46,10 @@ class StudyArea(_Frozen):
 
 
 class GridSpec(_Frozen):
-    """The analysis grid: regular latitude/longitude cells of ``resolution`` degrees."""
+    """The analysis grid: regular latitude/longitude cells of ``resolution`` degrees (EPSG:4326; layers in
+    other CRSs are reprojected to it)."""
 
     resolution: float = Field(gt=0, le=5, description="cell size in degrees")
-    crs: Literal["EPSG:4326"] = "EPSG:4326"
 
 
 class YearRange(_Frozen):

@@ -72,7 +72,9 @@ class SamplerSpec(_Frozen):
     draws: int = Field(default=1000, ge=10, le=100_000)
     tune: int = Field(default=1000, ge=10, le=100_000)
     chains: int = Field(default=4, ge=1, le=64)
-    cores: int | None = Field(default=None, ge=1, le=1024)
+    cores: int | None = Field(default=None, ge=1, le=1024, json_schema_extra={"affects_outputs": False},
+                              description=("chains sampled at once (default: one per core, at most `chains`); "
+                                           "each chain has its own seed, so the draws do not depend on it"))
     target_accept: float = Field(default=0.9, gt=0.5, lt=1.0)
     #: nutpie's mass matrix: ``low_rank`` (diagonal plus low-rank corrections learnt from the draws and
     #: gradients during tuning) or ``diagonal``. On the global displacement fit, ``low_rank`` doubled the
@@ -102,7 +104,6 @@ class ProjectionSpec(_Frozen):
     """How posterior draws are combined with climate models and scenarios."""
 
     samples: int = Field(default=400, ge=10, le=100_000, description="posterior draws used")
-    pairing: Literal["cross", "permutation"] = "cross"
     quantiles: list[float] = Field(default_factory=lambda: [0.05, 0.25, 0.5, 0.75, 0.95])
 
     @field_validator("quantiles")

@@ -235,7 +235,7 @@ def stage_projection(ctx: RunContext) -> dict[str, Any]:
     write_netcdf(out.astype({v: "float32" for v in out.data_vars if out[v].dtype.kind == "f"}),
                  ctx.path("projection", "projection.nc"))
     summ = projection_summary(out["expected_displacement"], out["displaced_persons"], ctx.cfg.horizons,
-                              ctx.cfg.projection.quantiles, pairing=ctx.cfg.projection.pairing)
+                              ctx.cfg.projection.quantiles)
     summ.attrs.update(flags)
     summ = stamp(summ, "projection summary: horizon quantiles and variance partition", ctx.cfg_hash,
                  ctx.cfg.seed)

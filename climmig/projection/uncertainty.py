@@ -310,8 +310,6 @@ def projection_summary(
     sampled: xr.DataArray,
     horizons: Iterable[Any],
     quantiles: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95),
-    *,
-    pairing: str = "cross",
 ) -> xr.Dataset:
     """Everything the report needs from one projected quantity, as one dataset.
 
@@ -325,8 +323,6 @@ def projection_summary(
         Evaluation horizons.
     quantiles : sequence of float
         Quantiles of the horizon means.
-    pairing : str
-        How posterior draws were paired with climate models (recorded in ``climmig_sampling_design``).
 
     Returns
     -------
@@ -367,5 +363,5 @@ def projection_summary(
         "variance_horizon": part_h, "variance_horizon_fraction": _fraction(part_h),
     })
     out.attrs["climmig_sampling_design"] = (
-        f"posterior draws x climate models paired by '{pairing}'; quantiles pool draws and climate models")
+        "every posterior draw with every climate model; quantiles pool draws and climate models")
     return out

@@ -232,3 +232,37 @@ def test_progress_mode_terminal_notebook_log(monkeypatch) -> None:
         assert fitmod.progress_mode(True) == mode
     monkeypatch.setattr(fitmod, "_is_terminal", lambda: True)
     assert fitmod.progress_mode(True) == "bar"
+
+
+class _Stop(BaseException):
+    """Raised by the spies below once they have seen the sampler's call (not an ``Exception``: the fit's
+    fallback from nutpie to PyMC must not catch it)."""
+
+
+@pytest.mark.parametrize(("field", "value"), [("backend", "pymc"), ("draws", 51), ("tune", 52), ("chains", 3),
+                                              ("target_accept", 0.95), ("mass_matrix", "diagonal"),
+                                              ("max_tree_depth", 6)])
+def test_every_sampler_field_reaches_the_sampler(monkeypatch, field, value) -> None:
+    """Changing any sampler setting changes the call that samples (the config's schema-walk test relies on
+    this for the fields whose only reader is the sampler: a refit per field would take minutes)."""
+    import nutpie
+
+    from climmig.mobility import fit as fit_mod
+
+    calls: list[tuple[str, dict]] = []
+
+    def spy(name):
+        def record(*args, **kwargs):
+            calls.append((name, kwargs))
+            raise _Stop
+        return record
+
+    monkeypatch.setattr(fit_mod, "_compile_nutpie", lambda model: object())
+    monkeypatch.setattr(nutpie, "sample", spy("nutpie"))
+    monkeypatch.setattr(pm, "sample", spy("pymc"))
+    base = SamplerSpec(backend="nutpie", draws=50, tune=50, chains=2, target_accept=0.9, mass_matrix="low_rank",
+                       max_tree_depth=7)
+    for spec in (base, base.model_copy(update={field: value})):
+        with pytest.raises(_Stop):
+            fit(_model(np.arange(5)), spec, random_seed=1, model_name="toy")
+    assert len(calls) == 2 and calls[0] != calls[1], f"changing {field} left the sampler call unchanged"
