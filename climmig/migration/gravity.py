@@ -43,6 +43,7 @@ import xarray as xr
 from scipy import optimize, sparse, special
 
 from climmig.errors import DataError
+from climmig.mobility.priors import GRAVITY_PERIOD_PRIOR_SD, GRAVITY_PRIOR_SOURCES, GRAVITY_PRIORS
 
 __all__ = ["COVARIATES", "GRAVITY_MODEL_NAME", "GravityDesign", "design", "fit_gravity", "fit_panel",
            "gravity_draws", "log_mu_draws", "row_shape", "max_emigration_rate", "nb_glm", "nb_logpmf", "period_step_sd"]
@@ -59,19 +60,10 @@ COVARIATES: tuple[str, ...] = (
 )
 _CENTRED = ("log_pop_origin", "log_pop_destination", "log_gdp_origin", "log_gdp_destination", "log_distance",
             "log_stock")
-#: prior mean and sd of each coefficient (weakly informative; the data dominate with ~10^5 rows)
-PRIORS: dict[str, tuple[float, float]] = {
-    "log_pop_origin": (0.7, 1.0), "log_pop_destination": (0.7, 1.0), "log_gdp_origin": (0.0, 1.0),
-    "log_gdp_origin_sq": (0.0, 1.0), "log_gdp_destination": (0.3, 1.0), "log_distance": (-1.0, 1.0),
-    "contiguous": (1.0, 1.0), "log_stock": (0.5, 1.0), "climate_stress": (0.0, 1.0),
-    "climate_stress_x_income": (0.0, 1.0), "regime_bilateral": (0.3, 1.0), "regime_regional": (0.4, 1.0),
-    "regime_multilateral": (0.3, 1.0),
-}
-PRIOR_SOURCES = ("population, distance, income and contiguity as the cross-border priors of "
-                 "climmig.migration.model (Beine et al. 2016; Ramos 2016; Mayda 2010), sd widened to 1; "
-                 "network term: Beine, Docquier & Ozden (2011) J Dev Econ 95:30 (diaspora elasticity ~0.5); "
-                 "climate stress: centred on 0, either sign (Beine & Parsons 2015; Cattaneo & Peri 2016)")
-PERIOD_PRIOR_SD = 10.0
+# the priors live with every other model's in climmig.mobility.priors
+PRIORS = GRAVITY_PRIORS
+PRIOR_SOURCES = GRAVITY_PRIOR_SOURCES
+PERIOD_PRIOR_SD = GRAVITY_PERIOD_PRIOR_SD
 
 
 @dataclass(frozen=True)
