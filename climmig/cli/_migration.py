@@ -175,14 +175,11 @@ def fit_migration_cmd(
     table = _flow_table(flows)
     cat = load_catalog(catalog_path(cfg, config))
     model = MigrationModel(cfg).calibrate(cat, path=target, reuse=not refit, flows=table)
-    if model.method == "laplace":
-        _report_gravity(model, out_console)
-    else:
-        _report_single_period(model, out_console)
+    passed, gate, diag = model.gate()
+    (_report_gravity if model.method == "laplace" else _report_single_period)(model, gate, out_console)
     out_console.print(f"fit {'reused' if model.reused else 'saved'}: {target}")
     if internal_flows is not None:
         _fit_internal(cfg, internal_flows, target.with_name("internal_migration.nc"), out_console, refit)
-    passed, gate, diag = model.gate()
     if diag is not None:
         enforce_gate(diag, cfg.mobility.gate, "migration")
     elif not passed:
@@ -191,7 +188,7 @@ def fit_migration_cmd(
         raise ConvergenceError(f"the all-country migration fit did not converge: {gate}")
 
 
-def _report_single_period(model, con: Console) -> None:
+def _report_single_period(model, gate: str, con: Console) -> None:
     from climmig.migration.model import max_emigration_rate, regime_frictions, regime_scenario_summary
 
     cfg, idata, data = model.cfg, model.idata, model.data
@@ -205,7 +202,7 @@ def _report_single_period(model, con: Console) -> None:
                   str(int(row["n_pairs"])))
     con.print(t)
     con.print(_coefficient_table(idata))
-    con.print(model.gate()[1])
+    con.print(gate)
     rate, origin = max_emigration_rate(idata)
     con.print(f"emigration bound used in projections: {rate:.2%} of the population per year (the "
               f"highest rate in the fitted flows, {origin})")
@@ -224,7 +221,7 @@ def _report_single_period(model, con: Console) -> None:
         con.print(t)
 
 
-def _report_gravity(model, con: Console) -> None:
+def _report_gravity(model, gate: str, con: Console) -> None:
     from climmig.migration.run import gravity_coefficients
 
     idata, panel = model.idata, model.data.panel
@@ -236,7 +233,7 @@ def _report_gravity(model, con: Console) -> None:
     for name, row in coef.iterrows():
         t.add_row(str(name), f"{row['mean']:.3f}", f"{row['sd']:.3f}", f"[{row['q05']:.3f}, {row['q95']:.3f}]")
     con.print(t)
-    con.print(model.gate()[1])
+    con.print(gate)
     dropped = panel.dropped.get("countries", {})
     con.print(f"countries without covariates or boundary (dropped): {', '.join(sorted(dropped)) or 'none'} "
               f"({panel.dropped.get('share_of_flows', 0.0):.2%} of the flows)")

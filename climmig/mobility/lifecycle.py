@@ -28,7 +28,7 @@ import hashlib
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -227,7 +227,7 @@ class ModelLifecycle:
         return out
 
     def calibrate(self, catalog: Any, *, path: str | Path | None = None, reuse: bool = True,
-                  progress: bool = False, **options: Any) -> ModelLifecycle:
+                  progress: bool = False, **options: Any) -> Self:
         """Prepare and build the model, then reload a saved fit whose signature matches, or fit (and save).
 
         Parameters
@@ -285,7 +285,7 @@ class ModelLifecycle:
         return self.path
 
     @classmethod
-    def load(cls, path: str | Path, cfg: Any, catalog: Any = None, **options: Any) -> ModelLifecycle:
+    def load(cls, path: str | Path, cfg: Any, catalog: Any = None, **options: Any) -> Self:
         """Reload a saved fit, refusing one whose signature differs from this config's.
 
         The model name and the fit config are always checked; with a ``catalog`` (or data ``options``) the
