@@ -19,6 +19,7 @@ __all__ = [
     "canonical_json",
     "config_hash",
     "package_versions",
+    "stage_seed",
     "provenance_attrs",
     "slurm_ids",
     "stamp",
@@ -63,6 +64,27 @@ def config_hash(obj: Any) -> str:
         64 hexadecimal digits.
     """
     return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
+
+
+def stage_seed(seed: int, name: str) -> int:
+    """A per-stage seed derived from the run seed (stable across runs, different across stages).
+
+    The one seed rule of the pipeline's stages and of the model classes' fits
+    (:mod:`climmig.mobility.lifecycle`), so ``climmig run`` and the CLI commands draw the same numbers.
+
+    Parameters
+    ----------
+    seed : int
+        The config's seed.
+    name : str
+        Stage name.
+
+    Returns
+    -------
+    int
+        Seed in ``[0, 2**32)``.
+    """
+    return int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:4], "little")
 
 
 def package_versions() -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -14,28 +13,32 @@ from climmig.cli import app
 from climmig.config import catalog_path, load_config, science_hash
 from climmig.errors import ConfigError
 from climmig.pipeline.context import resolve_run_dir
-from climmig.pipeline.runner import stage_seed
 
 logger = logging.getLogger(__name__)
 
 
-def _inputs(config: Path, flows: Path | None):
-    from climmig.catalog import load_catalog
+def _flow_table(flows: Path | None):
+    """The flow table given with ``--flows`` (None: the config's catalog entry)."""
     from climmig.errors import DataError
     from climmig.io.readers import read_table
+
+    if flows is None:
+        return None
+    if not flows.is_file():
+        raise DataError(f"flow table not found: {flows}")
+    return read_table(flows)
+
+
+def _inputs(config: Path, flows: Path | None):
+    from climmig.catalog import load_catalog
     from climmig.migration.model import load_flow_data
 
     cfg = load_config(config)
     cat = load_catalog(catalog_path(cfg, config))
-    table = None
-    if flows is not None:
-        if not flows.is_file():
-            raise DataError(f"flow table not found: {flows}")
-        table = read_table(flows)
     mig = cfg.mobility.migration
     inputs, cov, geo, regimes = load_flow_data(
-        cat, flows=table, flows_id=mig.flows, regimes_id=mig.regimes, boundaries_id=cfg.study_area.boundaries,
-        extra_countries=cfg.study_area.countries or ())
+        cat, flows=_flow_table(flows), flows_id=mig.flows, regimes_id=mig.regimes,
+        boundaries_id=cfg.study_area.boundaries, extra_countries=cfg.study_area.countries or ())
     return cfg, cat, inputs, cov, geo, regimes
 
 
@@ -150,33 +153,45 @@ def fit_migration_cmd(
     out: Path | None = typer.Option(None, "--out", help="Fit file (default RUN_DIR/fits/migration.nc)."),
     cross_border: bool = typer.Option(True, "--cross-border/--no-cross-border",
                                       help="Fit the cross-border model (skip it to fit only internal flows)."),
+    refit: bool = typer.Option(False, "--refit", help="Refit even if a saved fit of the same signature exists."),
 ) -> None:
-    """Fit the cross-border migration model (and, with --internal-flows, the internal one); report frictions."""
-    from climmig.migration.model import max_emigration_rate, regime_frictions, regime_scenario_summary
-    from climmig.migration.run import fit_single_period_for_run
-    from climmig.mobility.diagnostics import enforce_gate, gate_summary
-    from climmig.mobility.fit import save_fit
+    """Fit the cross-border migration model (and, with --internal-flows, the internal one); report frictions.
+
+    A saved fit whose signature (model, fit config, data, model structure) matches is reused, as by
+    ``climmig run``: both go through :class:`climmig.migration.lifecycle.MigrationModel` with the same seed.
+    """
+    from climmig.catalog import load_catalog
+    from climmig.migration.lifecycle import MigrationModel
+    from climmig.mobility.diagnostics import enforce_gate
 
     out_console = Console(highlight=False)
+    cfg = load_config(config)
+    target = out or resolve_run_dir(cfg, config) / "fits" / "migration.nc"
     if not cross_border:
         if internal_flows is None:
             raise ConfigError(["nothing to fit: give --internal-flows or drop --no-cross-border"])
-        cfg = load_config(config)
-        target = out or resolve_run_dir(cfg, config) / "fits" / "migration.nc"
-        _fit_internal(cfg, internal_flows, target.with_name("internal_migration.nc"), out_console)
+        _fit_internal(cfg, internal_flows, target.with_name("internal_migration.nc"), out_console, refit)
         return
-    cfg0 = load_config(config)
-    if flows is None and cfg0.mobility.migration.fit == "laplace":
-        _fit_gravity_cli(cfg0, config, out, out_console)
-        if internal_flows is not None:
-            target = out or resolve_run_dir(cfg0, config) / "fits" / "migration.nc"
-            _fit_internal(cfg0, internal_flows, target.with_name("internal_migration.nc"), out_console)
-        return
-    cfg, _cat, inputs, cov, geo, table = _inputs(config, flows)
-    # the same call and seed as `climmig run`'s fit_migration stage: both commands write the same fit
-    idata, diag = fit_single_period_for_run(cfg, inputs, seed=stage_seed(cfg.seed, "fit_migration"))
-    target = out or resolve_run_dir(cfg, config) / "fits" / "migration.nc"
-    save_fit(idata, target)
+    table = _flow_table(flows)
+    cat = load_catalog(catalog_path(cfg, config))
+    model = MigrationModel(cfg).calibrate(cat, path=target, reuse=not refit, flows=table)
+    passed, gate, diag = model.gate()
+    (_report_gravity if model.method == "laplace" else _report_single_period)(model, gate, out_console)
+    out_console.print(f"fit {'reused' if model.reused else 'saved'}: {target}")
+    if internal_flows is not None:
+        _fit_internal(cfg, internal_flows, target.with_name("internal_migration.nc"), out_console, refit)
+    if diag is not None:
+        enforce_gate(diag, cfg.mobility.gate, "migration")
+    elif not passed:
+        from climmig.errors import ConvergenceError
+
+        raise ConvergenceError(f"the all-country migration fit did not converge: {gate}")
+
+
+def _report_single_period(model, gate: str, con: Console) -> None:
+    from climmig.migration.model import max_emigration_rate, regime_frictions, regime_scenario_summary
+
+    cfg, idata, data = model.cfg, model.idata, model.data
     fr = regime_frictions(idata)
     t = Table(title="border-regime effects on flows (relative to unilateral), 90 % HDI")
     for c in ("regime", "log effect", "90 % HDI", "flow multiplier", "90 % HDI (multiplier)", "pairs"):
@@ -185,17 +200,16 @@ def fit_migration_cmd(
         t.add_row(str(r), f"{row['mean']:+.2f}", f"[{row['hdi_low']:+.2f}, {row['hdi_high']:+.2f}]",
                   f"{row['multiplier_mean']:.2f}", f"[{row['multiplier_low']:.2f}, {row['multiplier_high']:.2f}]",
                   str(int(row["n_pairs"])))
-    out_console.print(t)
-    out_console.print(_coefficient_table(idata))
-    out_console.print(gate_summary(diag))
+    con.print(t)
+    con.print(_coefficient_table(idata))
+    con.print(gate)
     rate, origin = max_emigration_rate(idata)
-    out_console.print(f"emigration bound used in projections: {rate:.2%} of the population per year (the "
-                      f"highest rate in the fitted flows, {origin})")
-    out_console.print(f"fit: {target}")
+    con.print(f"emigration bound used in projections: {rate:.2%} of the population per year (the "
+              f"highest rate in the fitted flows, {origin})")
     if cfg.border_regimes:
-        countries = cfg.study_area.countries or list(inputs.countries)
-        summ = regime_scenario_summary(idata, cov, geo, table, countries, cfg.border_regimes,
-                                       samples=cfg.projection.samples, seed=cfg.seed)
+        countries = cfg.study_area.countries or list(data.inputs.countries)
+        summ = regime_scenario_summary(idata, data.covariates, data.geography, data.regimes, countries,
+                                       cfg.border_regimes, samples=cfg.projection.samples, seed=cfg.seed)
         t = Table(title="border-regime scenario: change in typical (median) cross-border emigration among "
                         f"{', '.join(countries)} (people/yr, today's covariates; "
                         + "; ".join(f"{c.id}: {c.regime} from {c.from_year}" for c in cfg.border_regimes) + ")")
@@ -204,32 +218,21 @@ def fit_migration_cmd(
         for r, row in summ.iterrows():
             t.add_row(str(r), f"{row['baseline']:,.0f}", f"{row['change_median']:+,.0f}",
                       f"[{row['change_q05']:+,.0f}, {row['change_q95']:+,.0f}]", f"{row['relative_median']:+.0%}")
-        out_console.print(t)
-    if internal_flows is not None:
-        _fit_internal(cfg, internal_flows, target.with_name("internal_migration.nc"), out_console)
-    enforce_gate(diag, cfg.mobility.gate, "migration")
+        con.print(t)
 
 
-def _fit_gravity_cli(cfg, config: Path, out: Path | None, con: Console) -> None:
-    from climmig.catalog import load_catalog
-    from climmig.migration.run import fit_gravity_for_run, gravity_coefficients, gravity_gate
-    from climmig.mobility.fit import save_fit
+def _report_gravity(model, gate: str, con: Console) -> None:
+    from climmig.migration.run import gravity_coefficients
 
-    cat = load_catalog(catalog_path(cfg, config))
-    # the seed `climmig run` uses for this stage, so both commands write the same fit for one config
-    idata, panel = fit_gravity_for_run(cat, cfg, seed=stage_seed(cfg.seed, "fit_migration"),
-                                       attrs={"config_sha256": science_hash(cfg)})
-    target = out or resolve_run_dir(cfg, config) / "fits" / "migration.nc"
-    save_fit(idata, target)
+    idata, panel = model.idata, model.data.panel
     coef = gravity_coefficients(idata)
-    t = Table(title=f"all-country gravity model ({cfg.mobility.migration.flows}, {panel.measure}, "
+    t = Table(title=f"all-country gravity model ({model.cfg.mobility.migration.flows}, {panel.measure}, "
                     f"{len(panel.rows):,} pair-periods, {len(panel.countries)} countries): posterior mean, sd, 90 %")
     for c in ("parameter", "mean", "sd", "90 % interval"):
         t.add_column(c)
     for name, row in coef.iterrows():
         t.add_row(str(name), f"{row['mean']:.3f}", f"{row['sd']:.3f}", f"[{row['q05']:.3f}, {row['q95']:.3f}]")
     con.print(t)
-    ok, gate = gravity_gate(idata)
     con.print(gate)
     dropped = panel.dropped.get("countries", {})
     con.print(f"countries without covariates or boundary (dropped): {', '.join(sorted(dropped)) or 'none'} "
@@ -237,11 +240,6 @@ def _fit_gravity_cli(cfg, config: Path, out: Path | None, con: Console) -> None:
     con.print("no emigration cap: projections keep every draw; the highest observed annual emigration rate "
               f"({float(idata.posterior.attrs['gravity_max_emigration_rate']):.2%}, "
               f"{idata.posterior.attrs['gravity_max_emigration_where']}) is only a check")
-    con.print(f"fit: {target}")
-    if not ok:
-        from climmig.errors import ConvergenceError
-
-        raise ConvergenceError(f"the all-country migration fit did not converge: {gate}")
 
 
 def _coefficient_table(idata) -> Table:
@@ -260,21 +258,15 @@ def _coefficient_table(idata) -> Table:
     return t
 
 
-def _fit_internal(cfg, path: Path, target: Path, console: Console) -> None:
+def _fit_internal(cfg, path: Path, target: Path, console: Console, refit: bool = False) -> None:
     import arviz as az
 
-    from climmig.migration.internal import INTERNAL_MODEL_NAME, build_internal_model, read_internal_flows
-    from climmig.mobility.diagnostics import check_convergence, enforce_gate, gate_summary
-    from climmig.mobility.fit import fit, save_fit
+    from climmig.migration.lifecycle import InternalMigrationModel
+    from climmig.mobility.diagnostics import enforce_gate, gate_summary
 
-    df = read_internal_flows(path)
-    priors = cfg.mobility.migration.internal_priors
-    idata = fit(build_internal_model(df, priors), cfg.mobility.migration_sampler, random_seed=cfg.seed,
-                model_name=INTERNAL_MODEL_NAME,
-                attrs={"config_sha256": science_hash(cfg),
-                       "internal_priors": json.dumps({k: v.model_dump(mode="json") for k, v in priors.items()})})
-    diag = check_convergence(idata, cfg.mobility.gate)
-    save_fit(idata, target)
+    model = InternalMigrationModel(cfg).calibrate(None, path=target, reuse=not refit, flows=path)
+    idata, df = model.idata, model.data
+    diag = model.diagnostics()
     names = [str(v) for v in idata.posterior.data_vars if not str(v).endswith("__")]
     s = az.summary(idata, var_names=names, hdi_prob=0.9, kind="stats")
     t = Table(title=f"internal migration parameters ({df['origin_zone'].nunique()} zones, {len(df)} pairs)")
@@ -284,5 +276,5 @@ def _fit_internal(cfg, path: Path, target: Path, console: Console) -> None:
         t.add_row(str(name), f"{row['mean']:.4g}", f"{row['sd']:.3g}", f"[{row['hdi_5%']:.4g}, {row['hdi_95%']:.4g}]")
     console.print(t)
     console.print(gate_summary(diag))
-    console.print(f"internal fit: {target}")
+    console.print(f"internal fit {'reused' if model.reused else 'saved'}: {target}")
     enforce_gate(diag, cfg.mobility.gate, "internal migration")

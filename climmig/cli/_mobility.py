@@ -37,12 +37,15 @@ def fit_cmd(
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write prior/posterior predictive PNGs."),
 ) -> None:
     """Fit the displacement model on all observed countries and save it (reused when provenance matches)."""
-    from climmig.displacement.calibration import calibrate, plot_predictive_checks
+    from climmig.displacement.calibration import plot_predictive_checks
+    from climmig.displacement.lifecycle import DisplacementModel
     from climmig.io.writers import write_netcdf
     from climmig.mobility.diagnostics import gate_summary
 
     cfg, catalog, out = _setup(config, output)
-    cal = calibrate(cfg, catalog, out_dir=out, reuse=not refit)
+    # the same class, seed and reuse rule as `climmig run`'s fit_displacement stage
+    model = DisplacementModel(cfg)
+    cal = model.calibrate(catalog, path=model.default_path(out), reuse=not refit).calibration()
     con = Console(highlight=False)
     con.print(f"displacement fit {'reused' if cal.reused else 'saved'}: {cal.path}")
     con.print(f"{len(cal.inputs.coords['country'])} countries, {len(cal.inputs.coords['year'])} years, "
@@ -91,7 +94,8 @@ def backtest_cmd(
     """Fit up to --fit-until, predict the --evaluate years and score against per-country climatology and a
     Poisson GLM (coverage, CRPS, log score)."""
     from climmig.displacement.backtest import backtest_scores
-    from climmig.displacement.calibration import calibrate, load_observations
+    from climmig.displacement.calibration import load_observations
+    from climmig.displacement.lifecycle import DisplacementModel
     from climmig.displacement.observations import FORMATS
     from climmig.io.writers import write_json
     from climmig.mobility.diagnostics import gate_summary
@@ -105,7 +109,9 @@ def backtest_cmd(
     obs, sha = load_observations(cfg, catalog, observations, fmt)
     if fit_until < int(obs["year"].min()):
         raise UsageError(f"--fit-until {fit_until} is before the first observed year {int(obs['year'].min())}")
-    cal = calibrate(cfg, catalog, out_dir=out, fit_until=fit_until, observations=obs, observations_sha256=sha)
+    model = DisplacementModel(cfg)
+    cal = model.calibrate(catalog, path=model.default_path(out, fit_until), fit_until=fit_until, observations=obs,
+                          observations_sha256=sha).calibration()
     n_draws = cal.idata.posterior.sizes["chain"] * cal.idata.posterior.sizes["draw"]
     res = backtest_scores(cal.idata, obs, cal.covariates, fit_until=fit_until, evaluate=ev,
                           samples=min(samples, n_draws), seed=cfg.seed)

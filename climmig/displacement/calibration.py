@@ -1,6 +1,8 @@
-"""Calibrate the displacement model for a run config: observations -> covariates -> fit (or reuse) -> checks.
+"""What a displacement calibration is made of: observations, historical exposure, provenance hashes, checks.
 
-This is the glue behind ``climmig fit`` and ``climmig backtest``; the science lives in
+The pieces of a calibration (observations, historical exposure, the hashes of a fit's provenance) and the
+checks of a calibrated fit; :class:`climmig.displacement.lifecycle.DisplacementModel` puts them together
+behind ``climmig fit``, ``climmig backtest`` and the run's ``fit_displacement`` stage. The science lives in
 :mod:`~climmig.displacement.model`.
 """
 
@@ -17,32 +19,26 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from climmig.config.schema import RunConfig, science_hash
+from climmig.config.schema import RunConfig
 from climmig.displacement.model import (
     DisplacementInputs,
     build_displacement_model,
     draw_skewnormal,
-    income_coefficients,
-    prepare_inputs,
     residual_scale_factor,
     skewnormal_location,
 )
 from climmig.displacement.observations import read_idmc
-from climmig.errors import DataError, ProvenanceMismatchError
-from climmig.mobility.covariates import load_covariates
-from climmig.mobility.diagnostics import stored_diagnostics
-from climmig.mobility.fit import fit, load_fit, save_fit
+from climmig.errors import DataError
 from climmig.mobility.hazard_history import (
     country_polygons,
     drought_intensity,
-    elasticity_summary,
     flood_intensity,
     historical_log_exposure,
 )
-from climmig.mobility.priors import resolve_priors
+from climmig.mobility.lifecycle import model_signature  # re-exported: saved fits' provenance
 from climmig.provenance import canonical_json, config_hash
 
-__all__ = ["CHECK_VARS", "Calibration", "calibrate", "fit_config_hash", "fit_data_hash", "historical_exposure",
+__all__ = ["CHECK_VARS", "Calibration", "fit_config_hash", "fit_data_hash", "historical_exposure",
            "in_sample_record",
            "load_observations", "model_signature", "plot_predictive_checks"]
 
@@ -195,29 +191,6 @@ def fit_data_hash(observations_sha256: str, covariates_sha256: dict[str, str], f
     return hashlib.sha256(canonical_json(hashed).encode()).hexdigest()
 
 
-def model_signature(model: Any) -> str:
-    """sha256 of a model's structure: every random variable's name, distribution, dims and shape.
-
-    Part of a fit's provenance, so that a saved fit of an earlier model version (same config and data,
-    different parameters or likelihood) is refitted rather than reused.
-
-    Parameters
-    ----------
-    model : pm.Model
-        A built model.
-
-    Returns
-    -------
-    str
-    """
-    rows = []
-    for rv in list(model.free_RVs) + list(model.observed_RVs) + list(model.deterministics):
-        op = rv.owner.op if rv.owner is not None else None
-        dims = list(model.named_vars_to_dims.get(rv.name, ()))
-        rows.append([rv.name, type(op).__name__, dims, [len(model.coords[d]) for d in dims]])
-    return hashlib.sha256(canonical_json(sorted(rows)).encode()).hexdigest()
-
-
 def fit_config_hash(cfg: RunConfig) -> str:
     """SHA-256 of the settings the displacement fit depends on, and nothing else.
 
@@ -242,95 +215,6 @@ def fit_config_hash(cfg: RunConfig) -> str:
         "seed": cfg.seed,
         "historical": cfg.period.historical.model_dump(mode="json"),
     })
-
-
-def calibrate(cfg: RunConfig, catalog: Any, *, out_dir: Path | None, fit_until: int | None = None,
-              observations: pd.DataFrame | None = None, observations_sha256: str | None = None,
-              reuse: bool = True, progress: bool = False) -> Calibration:
-    """Fit the displacement model on every observed country (global pooling), or reuse a matching fit.
-
-    Parameters
-    ----------
-    cfg : RunConfig
-        Run config (priors, parameterisation, sampler, gate, seed, historical period).
-    catalog : ResolvedCatalog
-        The run's catalog.
-    out_dir : Path, optional
-        Where the fit is saved (``displacement_fit[_until<YEAR>].nc``); None = do not save.
-    fit_until : int, optional
-        Last calibration year (back-testing); default ``period.historical.end``.
-    observations : pandas.DataFrame, optional
-        Tidy observations (default: the config's catalog entry).
-    observations_sha256 : str, optional
-        Checksum of the observations' source.
-    reuse : bool
-        Reload a saved fit whose provenance matches instead of refitting.
-    progress : bool
-        Sampler progress bar.
-
-    Returns
-    -------
-    Calibration
-    """
-    if observations is None:
-        observations, observations_sha256 = load_observations(cfg, catalog)
-    hist = cfg.period.historical
-    last = min(hist.end, fit_until) if fit_until is not None else hist.end
-    years = list(range(hist.start, last + 1))
-    countries = sorted(observations["iso3"].unique())
-    all_years = sorted(set(years) | set(int(y) for y in observations["year"].unique()))
-    covariates = load_covariates(catalog, countries, all_years)
-    spec = cfg.mobility.displacement
-    hazards = [h for h in spec.hazards if h in set(observations["hazard"])] or sorted(observations["hazard"].unique())
-    cells = observations[observations["hazard"].isin(hazards) & observations["year"].isin(years)
-                         & (observations["status"] != "not_reported")
-                         & observations["iso3"].isin(set(covariates.index.get_level_values("iso3")))]
-    log_e, intensity_sha, sources = historical_exposure(cfg, catalog, years, cells[["iso3", "year", "hazard"]])
-    inputs = prepare_inputs(observations, covariates, hazards=hazards, years=years,
-                            exposure_ratio=None if log_e is None else np.exp(log_e),
-                            parameterization=spec.parameterization)
-    priors = resolve_priors(spec.priors)
-    data_sha = fit_data_hash(observations_sha256 or "", covariates.attrs.get("sha256", {}), last, hazards,
-                             log_e, intensity_sha)
-    model = build_displacement_model(inputs, priors)
-    attrs = {
-        "config_sha256": science_hash(cfg),
-        "fit_config_sha256": fit_config_hash(cfg),
-        "data_sha256": data_sha,
-        "model_sha256": model_signature(model),
-        "priors": json.dumps({k: v.model_dump(mode="json") for k, v in priors.items()}, sort_keys=True),
-        "climmig_fit_until": str(last),
-        **inputs.attrs(),
-    }
-    if log_e is not None:
-        attrs["climmig_historical_intensity"] = json.dumps(sources, sort_keys=True)
-        attrs["climmig_exposure_coverage"] = log_e.attrs["coverage"]
-    path = None if out_dir is None else Path(out_dir) / (
-        "displacement_fit.nc" if fit_until is None else f"displacement_fit_until{last}.nc")
-    idata = None
-    reused = False
-    if path is not None and reuse and path.exists():
-        try:
-            idata = load_fit(path, {"fit_config_sha256": attrs["fit_config_sha256"], "data_sha256": data_sha,
-                                    "model_sha256": attrs["model_sha256"], "model_name": MODEL_NAME})
-            reused = True
-            logger.info("reusing the saved fit %s", path)
-        except ProvenanceMismatchError as exc:
-            logger.info("%s", exc)
-    check = CHECK_VARS + (["exposure_elasticity"] if log_e is not None else [])
-    if idata is None:
-        idata = fit(model, cfg.mobility.sampler, random_seed=cfg.seed, model_name=MODEL_NAME, attrs=attrs,
-                    progress=progress)
-        # identification check of the exposure elasticity (posterior sd / prior sd per hazard)
-        summary = elasticity_summary(idata, priors, sources)
-        idata.posterior.attrs["climmig_elasticity_summary"] = summary.to_json(orient="records")
-        # between- and within-country slopes of every covariate (the report reads them from here)
-        idata.posterior.attrs["climmig_income_coefficients"] = income_coefficients(idata).to_json(orient="records")
-    diag = stored_diagnostics(idata, [v for v in check if v in idata.posterior], cfg.mobility.gate)
-    if not reused and path is not None:
-        save_fit(idata, path)
-    return Calibration(idata=idata, inputs=inputs, observations=observations, covariates=covariates,
-                       diagnostics=diag, path=path, reused=reused, data_sha256=data_sha)
 
 
 def _predictive_draws(cal: Calibration, rng: np.random.Generator, n: int, prior: bool) -> np.ndarray:

@@ -32,14 +32,13 @@ import pandas as pd
 import xarray as xr
 
 from climmig.errors import DataError
+from climmig.mobility.priors import FORCED_PRIORS
 
 __all__ = ["FORCED_COVARIATES", "corridor_shares", "fit_forced", "forced_panel", "predict_forced"]
 
 logger = logging.getLogger(__name__)
 
 FORCED_COVARIATES: tuple[str, ...] = ("log_pop", "log_gdp", "disaster_z", "disaster_z_lag")
-FORCED_PRIORS: dict[str, tuple[float, float]] = {"log_pop": (1.0, 1.0), "log_gdp": (-0.5, 1.0),
-                                                 "disaster_z": (0.0, 1.0), "disaster_z_lag": (0.0, 1.0)}
 
 
 def forced_panel(arrivals: pd.DataFrame, events: pd.DataFrame, population: pd.DataFrame, gdp: pd.DataFrame,

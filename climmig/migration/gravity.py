@@ -43,9 +43,11 @@ import xarray as xr
 from scipy import optimize, sparse, special
 
 from climmig.errors import DataError
+from climmig.mobility.priors import GRAVITY_PERIOD_PRIOR_SD, GRAVITY_PRIOR_SOURCES, GRAVITY_PRIORS
 
 __all__ = ["COVARIATES", "GRAVITY_MODEL_NAME", "GravityDesign", "design", "fit_gravity", "fit_panel",
-           "gravity_draws", "log_mu_draws", "row_shape", "max_emigration_rate", "nb_glm", "nb_logpmf", "period_step_sd"]
+           "gravity_draws", "log_mu_draws", "row_shape", "max_emigration_rate", "nb_glm", "nb_logpmf", "panel_design",
+           "period_step_sd"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,19 +61,6 @@ COVARIATES: tuple[str, ...] = (
 )
 _CENTRED = ("log_pop_origin", "log_pop_destination", "log_gdp_origin", "log_gdp_destination", "log_distance",
             "log_stock")
-#: prior mean and sd of each coefficient (weakly informative; the data dominate with ~10^5 rows)
-PRIORS: dict[str, tuple[float, float]] = {
-    "log_pop_origin": (0.7, 1.0), "log_pop_destination": (0.7, 1.0), "log_gdp_origin": (0.0, 1.0),
-    "log_gdp_origin_sq": (0.0, 1.0), "log_gdp_destination": (0.3, 1.0), "log_distance": (-1.0, 1.0),
-    "contiguous": (1.0, 1.0), "log_stock": (0.5, 1.0), "climate_stress": (0.0, 1.0),
-    "climate_stress_x_income": (0.0, 1.0), "regime_bilateral": (0.3, 1.0), "regime_regional": (0.4, 1.0),
-    "regime_multilateral": (0.3, 1.0),
-}
-PRIOR_SOURCES = ("population, distance, income and contiguity as the cross-border priors of "
-                 "climmig.migration.model (Beine et al. 2016; Ramos 2016; Mayda 2010), sd widened to 1; "
-                 "network term: Beine, Docquier & Ozden (2011) J Dev Econ 95:30 (diaspora elasticity ~0.5); "
-                 "climate stress: centred on 0, either sign (Beine & Parsons 2015; Cattaneo & Peri 2016)")
-PERIOD_PRIOR_SD = 10.0
 
 
 @dataclass(frozen=True)
@@ -345,7 +334,7 @@ def nb_glm(d: GravityDesign, *, with_effects: bool = True, sigma: tuple[float, f
         With ``y``.
     with_effects : bool
         Include origin and destination effects (False: the plain NB GLM baseline, only the weak coefficient
-        priors of :data:`PRIORS`, i.e. essentially the maximum-likelihood NB2 regression).
+        priors of :data:`climmig.mobility.priors.GRAVITY_PRIORS`, i.e. essentially the maximum-likelihood NB2 regression).
     sigma : tuple of float
         Starting values of :math:`\\sigma_u, \\sigma_v`.
     estimate_sigma : bool
@@ -386,8 +375,8 @@ def _nb_glm(d: GravityDesign, with_effects: bool, sigma: tuple[float, float], es
     op = _Operator(d, with_effects)
     t, k, c = len(d.periods), len(COVARIATES), op.c
     y = d.y
-    mean = np.concatenate([np.zeros(t), [PRIORS[n][0] for n in COVARIATES], np.zeros(2 * c)])
-    prec = np.concatenate([np.full(t, PERIOD_PRIOR_SD**-2), [PRIORS[n][1] ** -2 for n in COVARIATES],
+    mean = np.concatenate([np.zeros(t), [GRAVITY_PRIORS[n][0] for n in COVARIATES], np.zeros(2 * c)])
+    prec = np.concatenate([np.full(t, GRAVITY_PERIOD_PRIOR_SD**-2), [GRAVITY_PRIORS[n][1] ** -2 for n in COVARIATES],
                            np.full(c, sigma[0] ** -2), np.full(c, sigma[1] ** -2)])
     theta = mean.copy()
     theta[:t] = np.log(max(y.mean(), 1e-3))
@@ -493,7 +482,7 @@ def fit_gravity(d: GravityDesign, *, draws: int = 2000, seed: int = 0, attrs: Ma
                 "gravity_fit": json.dumps(summary, sort_keys=True),
                 "fit_method": "Laplace approximation at the penalised-IRLS mode (empirical-Bayes sigmas); "
                               "draws from the Gaussian approximation",
-                "gravity_priors": json.dumps(PRIORS, sort_keys=True), "gravity_prior_sources": PRIOR_SOURCES,
+                "gravity_priors": json.dumps(GRAVITY_PRIORS, sort_keys=True), "gravity_prior_sources": GRAVITY_PRIOR_SOURCES,
                 "migration_period_years": "5.0", **dict(attrs or {})}
     return az.InferenceData(posterior=ds)
 
@@ -572,35 +561,43 @@ def max_emigration_rate(rows: pd.DataFrame) -> tuple[float, str]:
     return float(r.max()), f"{k[0]} {k[1]}-{k[1] + 5}"
 
 
-def fit_panel(panel: Any, *, draws: int = 2000, seed: int = 0, attrs: Mapping[str, str] | None = None,
-              rows: np.ndarray | None = None) -> Any:
-    """Fit :func:`fit_gravity` on a :class:`climmig.migration.flows_panel.FlowPanel` (or some of its rows).
+def panel_design(panel: Any, rows: np.ndarray | None = None) -> tuple[GravityDesign, dict[str, str]]:
+    """The design of a :class:`climmig.migration.flows_panel.FlowPanel` (or some of its rows) and its attrs.
 
     Parameters
     ----------
     panel : FlowPanel
         All rows.
-    draws, seed : int
-        Posterior draws and seed.
-    attrs : mapping of str to str, optional
-        Extra provenance attrs.
     rows : numpy.ndarray of bool, optional
         Rows fitted (default all); centring and coordinates come from the fitted rows.
 
     Returns
     -------
-    az.InferenceData
-        With attrs ``gravity_measure``, ``gravity_dropped`` (JSON) and ``gravity_max_emigration_rate``.
+    (GravityDesign, dict of str to str)
+        The design and the provenance attrs ``gravity_measure``, ``gravity_dropped`` (JSON),
+        ``gravity_max_emigration_rate``, ``gravity_max_emigration_where`` and ``gravity_rows``.
     """
     r = panel.rows if rows is None else panel.rows.loc[np.asarray(rows)]
     countries = sorted(set(r["origin"]) | set(r["destination"]))
     periods = sorted(int(p) for p in r["period"].unique())
-    d = design(r, countries, periods, centering_of(r))
     rate, where = max_emigration_rate(r)
     extra = {"gravity_measure": panel.measure, "gravity_dropped": json.dumps(panel.dropped, sort_keys=True),
              "gravity_max_emigration_rate": f"{rate:.6g}", "gravity_max_emigration_where": where,
-             "gravity_rows": str(len(r)), **dict(attrs or {})}
-    return fit_gravity(d, draws=draws, seed=seed, attrs=extra)
+             "gravity_rows": str(len(r))}
+    return design(r, countries, periods, centering_of(r)), extra
+
+
+def fit_panel(panel: Any, *, draws: int = 2000, seed: int = 0, attrs: Mapping[str, str] | None = None,
+              rows: np.ndarray | None = None) -> Any:
+    """:func:`fit_gravity` on the :func:`panel_design` of ``panel`` (``rows``: the rows fitted, default all).
+
+    Returns
+    -------
+    az.InferenceData
+        With the attrs of :func:`panel_design` and ``attrs``.
+    """
+    d, extra = panel_design(panel, rows)
+    return fit_gravity(d, draws=draws, seed=seed, attrs={**extra, **dict(attrs or {})})
 
 
 def is_gravity_fit(idata: Any) -> bool:

@@ -37,7 +37,7 @@ import xarray as xr
 from climmig.config.schema_statistics import DistSpec
 from climmig.errors import DataError
 from climmig.migration.geography import great_circle_km
-from climmig.mobility.priors import DEFAULT_INTERNAL_PRIORS
+from climmig.mobility.priors import DEFAULT_INTERNAL_PRIORS, prior_draws
 from climmig.mobility.priors import prior_rv as dist_from_spec
 from climmig.mobility.priors import resolve_prior_table as resolve_priors
 
@@ -92,17 +92,7 @@ def internal_parameter_draws(source: Any, samples: int, seed: int) -> xr.Dataset
         kind = "posterior"
     else:
         priors = resolve_priors(source, DEFAULT_INTERNAL_PRIORS, "mobility -> migration -> internal_priors")
-        data = {}
-        for k, n in enumerate(names):
-            spec = priors[n]
-            if spec.dist == "Fixed":
-                vals = np.full(samples, spec.params["value"])
-            else:
-                rv = getattr(pm, spec.dist).dist(**spec.params)
-                # Python linker: these are numpy draws, and the C linker would compile each one with gcc
-                vals = np.asarray(pm.draw(rv, draws=samples, random_seed=int(seed) + k, mode="FAST_COMPILE"),
-                                  dtype=float)
-            data[n] = ("sample", vals.reshape(samples))
+        data = {n: ("sample", prior_draws(priors[n], samples, int(seed) + k)) for k, n in enumerate(names)}
         kind = "prior"
     ds = xr.Dataset(data, coords={"sample": np.arange(samples)}, attrs={"climmig_internal_source": kind})
     ds["out_rate"].attrs = {"units": "yr-1", "long_name": "baseline yearly out-migration rate between zones"}

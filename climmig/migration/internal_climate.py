@@ -37,6 +37,7 @@ import xarray as xr
 from scipy import special
 
 from climmig.errors import DataError
+from climmig.mobility.priors import INTERNAL_CLIMATE_PRIORS
 
 __all__ = ["CLIMATE_REASONS", "INTERNAL_CLIMATE_PRIORS", "elasticity_table", "fit_internal_climate",
            "internal_draws_with_climate_posterior", "load_prmn_fit_inputs", "prmn_climate_series", "prmn_yearly"]
@@ -44,12 +45,6 @@ __all__ = ["CLIMATE_REASONS", "INTERNAL_CLIMATE_PRIORS", "elasticity_table", "fi
 logger = logging.getLogger(__name__)
 
 CLIMATE_REASONS: tuple[str, ...] = ("drought", "flood")
-#: priors of the PRMN fit: (mean, sd) of Normal distributions on beta, log m (per reason) and log alpha
-INTERNAL_CLIMATE_PRIORS: dict[str, tuple[float, float]] = {
-    "climate_elasticity": (0.0, 1.0),        # sign free: either more moves or trapped people
-    "log_rate": (float(np.log(0.02)), 2.0),  # 2 %/yr, 95 % range 0.04-100 %: weakly informative
-    "log_alpha": (0.0, 1.5),
-}
 
 
 def prmn_yearly(prmn: pd.DataFrame, reasons: Sequence[str] = CLIMATE_REASONS) -> pd.DataFrame:

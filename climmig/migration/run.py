@@ -1,6 +1,7 @@
 """What a run needs from the all-country migration models: fit them, build their projection drivers, summarise.
 
-The pipeline (:mod:`climmig.pipeline.stages`) calls these; each reads through the catalog only.
+The pipeline (:mod:`climmig.pipeline.stages`) calls these; each reads through the catalog only. The
+cross-border fit itself is :class:`climmig.migration.lifecycle.MigrationModel`.
 """
 
 from __future__ import annotations
@@ -14,88 +15,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from climmig.errors import DataError
 from climmig.migration.gravity import is_gravity_fit
 
-__all__ = ["corridor_summary", "fit_gravity_for_run", "gravity_coefficients", "gravity_gate", "is_gravity_fit",
+__all__ = ["corridor_summary", "gravity_coefficients", "gravity_gate", "is_gravity_fit",
            "fit_forced_for_run", "fit_internal_climate_for_run", "projection_flow_drivers", "run_internal_draws", "study_flood_rate",
            "write_corridor_outputs", "write_forced_outputs"]
 
 logger = logging.getLogger(__name__)
-
-
-def fit_gravity_for_run(catalog: Any, cfg: Any, *, seed: int, attrs: Mapping[str, str] | None = None,
-                        draws: int = 2000) -> tuple[Any, Any]:
-    """Build the all-country panel from the config's catalog ids and fit the gravity model.
-
-    Parameters
-    ----------
-    catalog : ResolvedCatalog
-        The run's catalog.
-    cfg : RunConfig
-        The run config (``mobility.migration``: ``flows``, ``stocks``, ``regimes``, ``flow_measure``).
-    seed : int
-        Seed of the posterior draws.
-    attrs : mapping of str to str, optional
-        Provenance attrs.
-    draws : int
-        Posterior draws.
-
-    Returns
-    -------
-    idata : az.InferenceData
-    panel : FlowPanel
-    """
-    from climmig.migration.flows_panel import load_flow_panel
-    from climmig.migration.gravity import fit_panel
-
-    mig = cfg.mobility.migration
-    measure = "flow" if mig.flow_measure == "da_pb_closed" else mig.flow_measure
-    panel, _geo, _table = load_flow_panel(catalog, flows_id=mig.flows, stocks_id=mig.stocks,
-                                          regimes_id=mig.regimes, boundaries_id=cfg.study_area.boundaries,
-                                          measure=measure, extra_countries=cfg.study_area.countries or ())
-    panel = type(panel)(panel.rows, panel.countries, panel.dropped, mig.flow_measure)
-    study = [c for c in (cfg.study_area.countries or ()) if c not in panel.countries]
-    if study:
-        raise DataError(f"the study-area countries {study} are not in the flow table {mig.flows!r} (or lack "
-                        "WDI covariates/boundaries): the all-country migration model cannot project them")
-    idata = fit_panel(panel, draws=draws, seed=seed, attrs=attrs)
-    return idata, panel
-
-
-def fit_single_period_for_run(cfg: Any, inputs: Any, *, seed: int, progress: bool = False) -> tuple[Any, xr.Dataset]:
-    """The single-period PyMC gravity fit of a config (``mobility.migration.fit: nuts``) and its gate.
-
-    ``climmig run`` and ``climmig fit-migration`` both call this with the stage's seed, so the two commands
-    write the same fit for one config: the config's priors and migration sampler, the config hash in the
-    attrs, and the convergence diagnostics of the config's gate.
-
-    Parameters
-    ----------
-    cfg : RunConfig
-        Run config.
-    inputs : MigrationInputs
-        Pair table of the flows (:func:`climmig.migration.model.migration_inputs`).
-    seed : int
-        Sampler seed (``stage_seed(cfg.seed, "fit_migration")``).
-    progress : bool
-        Sampler progress.
-
-    Returns
-    -------
-    (arviz.InferenceData, xr.Dataset)
-        The fit and :func:`climmig.mobility.diagnostics.check_convergence` of it.
-    """
-    from climmig.config import science_hash
-    from climmig.migration.model import MODEL_NAME, build_migration_model, fit_attrs, resolve_priors
-    from climmig.mobility.diagnostics import check_convergence
-    from climmig.mobility.fit import fit
-
-    priors = resolve_priors(cfg.mobility.migration.priors)
-    attrs = {**fit_attrs(inputs, priors), "config_sha256": science_hash(cfg)}
-    idata = fit(build_migration_model(inputs, priors), cfg.mobility.migration_sampler, random_seed=seed,
-                model_name=MODEL_NAME, attrs=attrs, progress=progress)
-    return idata, check_convergence(idata, cfg.mobility.gate)
 
 
 def gravity_gate(idata: Any) -> tuple[bool, str]:

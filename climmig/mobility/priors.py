@@ -3,7 +3,15 @@
 The displacement model's table is :data:`DEFAULT_DISPLACEMENT_PRIORS`, the cross-border migration model's
 :data:`DEFAULT_MIGRATION_PRIORS`, the internal migration model's :data:`DEFAULT_INTERNAL_PRIORS`; config
 overrides are applied by :func:`resolve_prior_table` (or :func:`resolve_priors` for the displacement model,
-which also refuses renamed priors) and :func:`prior_rv` builds the variable.
+which also refuses renamed priors) and :func:`prior_rv` builds the variable (:func:`prior_draws` draws from
+one outside a model, through the same distribution lookup).
+
+The models fitted without PyMC (numpy/scipy posteriors) have Normal priors given as ``(mean, sd)`` pairs:
+:data:`GRAVITY_PRIORS` (the all-country Laplace gravity model, :mod:`climmig.migration.gravity`),
+:data:`FORCED_PRIORS` (UNHCR forced displacement, :mod:`climmig.migration.forced`) and
+:data:`INTERNAL_CLIMATE_PRIORS` (PRMN internal moves for climate reasons,
+:mod:`climmig.migration.internal_climate`). PyMC is imported only when a variable is built or drawn, so those
+models do not load it.
 
 Displacement scales:
 
@@ -20,14 +28,13 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
 from climmig.config.schema_statistics import DistSpec
 from climmig.errors import ConfigError
 
-__all__ = ["DEFAULT_DISPLACEMENT_PRIORS", "DEFAULT_INTERNAL_PRIORS", "DEFAULT_MIGRATION_PRIORS", "prior_rv",
-           "resolve_prior_table", "resolve_priors"]
+__all__ = ["DEFAULT_DISPLACEMENT_PRIORS", "DEFAULT_INTERNAL_PRIORS", "DEFAULT_MIGRATION_PRIORS", "FORCED_PRIORS",
+           "GRAVITY_PERIOD_PRIOR_SD", "GRAVITY_PRIORS", "GRAVITY_PRIOR_SOURCES", "INTERNAL_CLIMATE_PRIORS",
+           "prior_draws", "prior_rv", "resolve_prior_table", "resolve_priors"]
 
 DEFAULT_DISPLACEMENT_PRIORS: Mapping[str, DistSpec] = MappingProxyType({
     # Size part: log displacements per person in a year with displacement, at average covariates. Global IDMC weather
@@ -246,6 +253,36 @@ DEFAULT_INTERNAL_PRIORS: dict[str, DistSpec] = {
 }
 
 
+# ------------------------------------------------------------ models fitted without PyMC: Normal (mean, sd)
+#: the all-country Laplace gravity model (climmig.migration.gravity): prior mean and sd of each coefficient
+#: (weakly informative; the data dominate with ~10^5 rows)
+GRAVITY_PRIORS: dict[str, tuple[float, float]] = {
+    "log_pop_origin": (0.7, 1.0), "log_pop_destination": (0.7, 1.0), "log_gdp_origin": (0.0, 1.0),
+    "log_gdp_origin_sq": (0.0, 1.0), "log_gdp_destination": (0.3, 1.0), "log_distance": (-1.0, 1.0),
+    "contiguous": (1.0, 1.0), "log_stock": (0.5, 1.0), "climate_stress": (0.0, 1.0),
+    "climate_stress_x_income": (0.0, 1.0), "regime_bilateral": (0.3, 1.0), "regime_regional": (0.4, 1.0),
+    "regime_multilateral": (0.3, 1.0),
+}
+GRAVITY_PRIOR_SOURCES = ("population, distance, income and contiguity as the cross-border priors of "
+                         "climmig.migration.model (Beine et al. 2016; Ramos 2016; Mayda 2010), sd widened to 1; "
+                         "network term: Beine, Docquier & Ozden (2011) J Dev Econ 95:30 (diaspora elasticity ~0.5); "
+                         "climate stress: centred on 0, either sign (Beine & Parsons 2015; Cattaneo & Peri 2016)")
+#: sd of the gravity model's period effects
+GRAVITY_PERIOD_PRIOR_SD = 10.0
+
+#: UNHCR forced displacement abroad (climmig.migration.forced): mean and sd of each coefficient
+FORCED_PRIORS: dict[str, tuple[float, float]] = {"log_pop": (1.0, 1.0), "log_gdp": (-0.5, 1.0),
+                                                 "disaster_z": (0.0, 1.0), "disaster_z_lag": (0.0, 1.0)}
+
+#: PRMN internal moves for climate reasons (climmig.migration.internal_climate): mean and sd of Normal
+#: distributions on beta, log m (per reason) and log alpha
+INTERNAL_CLIMATE_PRIORS: dict[str, tuple[float, float]] = {
+    "climate_elasticity": (0.0, 1.0),        # sign free: either more moves or trapped people
+    "log_rate": (float(np.log(0.02)), 2.0),  # 2 %/yr, 95 % range 0.04-100 %: weakly informative
+    "log_alpha": (0.0, 1.5),
+}
+
+
 def resolve_prior_table(overrides: Mapping[str, DistSpec] | None, defaults: Mapping[str, DistSpec],
                         where: str) -> dict[str, DistSpec]:
     """Defaults updated with config overrides; every unknown name is refused with a hint.
@@ -283,6 +320,13 @@ def resolve_prior_table(overrides: Mapping[str, DistSpec] | None, defaults: Mapp
     return out
 
 
+def _distribution(spec: DistSpec) -> Any:
+    """The PyMC distribution class a :class:`DistSpec` names (the one lookup of a spec's distribution)."""
+    import pymc as pm
+
+    return getattr(pm, spec.dist)
+
+
 def prior_rv(name: str, spec: DistSpec, dims: str | Sequence[str] | None = None) -> Any:
     """A PyMC random variable from a :class:`DistSpec`, inside a model context (``Fixed``: a constant).
 
@@ -299,8 +343,39 @@ def prior_rv(name: str, spec: DistSpec, dims: str | Sequence[str] | None = None)
     -------
     pytensor variable
     """
+    import pymc as pm
+
     if spec.dist == "Fixed":
+        import pytensor.tensor as pt
+
         model = pm.modelcontext(None)
         shape = () if dims is None else tuple(len(model.coords[d]) for d in np.atleast_1d(dims))
         return pm.Deterministic(name, pt.full(shape, spec.params["value"]), dims=dims)
-    return getattr(pm, spec.dist)(name, **spec.params, dims=dims)
+    return _distribution(spec)(name, **spec.params, dims=dims)
+
+
+def prior_draws(spec: DistSpec, samples: int, seed: int) -> np.ndarray:
+    """Draws of a :class:`DistSpec` outside a model (``Fixed``: its value repeated).
+
+    Parameters
+    ----------
+    spec : DistSpec
+        The prior.
+    samples : int
+        Number of draws.
+    seed : int
+        Seed of the draws.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(samples,)``, float.
+    """
+    if spec.dist == "Fixed":
+        return np.full(samples, float(spec.params["value"]))
+    import pymc as pm
+
+    rv = _distribution(spec).dist(**spec.params)
+    # Python linker: these are numpy draws, and the C linker would compile each one with gcc
+    return np.asarray(pm.draw(rv, draws=samples, random_seed=int(seed), mode="FAST_COMPILE"),
+                      dtype=float).reshape(samples)

@@ -31,6 +31,7 @@ from typing import Any
 from climmig.errors import ClimmigError
 from climmig.io.readers import sha256_file
 from climmig.io.writers import write_json
+from climmig.provenance import stage_seed  # re-exported: the one seed rule lives beside the hashes
 
 __all__ = ["Stage", "StageResult", "execute", "read_record", "record_path", "stage_is_current", "stage_seed",
            "stage_summary"]
@@ -80,24 +81,6 @@ class StageResult:
     seconds: float
     summary: dict[str, Any] = field(default_factory=dict)
     background: bool = False
-
-
-def stage_seed(seed: int, name: str) -> int:
-    """A per-stage seed derived from the run seed (stable across runs, different across stages).
-
-    Parameters
-    ----------
-    seed : int
-        The config's seed.
-    name : str
-        Stage name.
-
-    Returns
-    -------
-    int
-        Seed in ``[0, 2**32)``.
-    """
-    return int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:4], "little")
 
 
 def record_path(run_dir: Path, name: str) -> Path:

@@ -93,11 +93,13 @@ def _diag_file(ctx: RunContext, diag: xr.Dataset, path, title: str) -> None:
 
 def stage_fit_displacement(ctx: RunContext) -> dict[str, Any]:
     """Calibrate the displacement model on all observed countries (``fits/displacement_fit.nc``)."""
-    from climmig.displacement.calibration import calibrate, in_sample_record, plot_predictive_checks
+    from climmig.displacement.calibration import in_sample_record, plot_predictive_checks
+    from climmig.displacement.lifecycle import DisplacementModel
     from climmig.mobility.diagnostics import gate_summary
 
     out = ctx.path("fits")
-    cal = calibrate(ctx.cfg, ctx.catalog, out_dir=out, reuse=True, progress=ctx.progress)
+    model = DisplacementModel(ctx.cfg)
+    cal = model.calibrate(ctx.catalog, path=model.default_path(out), reuse=True, progress=ctx.progress).calibration()
     _diag_file(ctx, cal.diagnostics, out / "displacement_diagnostics.nc",
                "convergence diagnostics of the displacement model fit")
     pngs = plot_predictive_checks(cal, ctx.path("figures"), seed=ctx.cfg.seed)
@@ -112,49 +114,36 @@ def stage_fit_displacement(ctx: RunContext) -> dict[str, Any]:
             "headline": [f"displacement model: {gate_summary(cal.diagnostics)}"]}
 
 
-def _migration_data(ctx: RunContext):
-    from climmig.migration.model import load_flow_data
-
-    mig = ctx.cfg.mobility.migration
-    return load_flow_data(ctx.catalog, flows_id=mig.flows, regimes_id=mig.regimes,
-                          boundaries_id=ctx.cfg.study_area.boundaries,
-                          extra_countries=ctx.cfg.study_area.countries or ())
-
-
 def stage_fit_migration(ctx: RunContext) -> dict[str, Any]:
-    """Fit the cross-border gravity model on the bundled flows (``fits/migration.nc``)."""
-    from climmig.migration.model import regime_frictions
-    from climmig.migration.run import fit_single_period_for_run
-    from climmig.mobility.diagnostics import gate_summary
-    from climmig.mobility.fit import save_fit
+    """Fit the cross-border migration model, or reuse a saved fit of the same signature (``fits/migration.nc``).
 
-    if ctx.cfg.mobility.migration.fit == "laplace":
-        return _fit_gravity(ctx)
-    inputs, _cov, _geo, _table = _migration_data(ctx)
-    idata, diag = fit_single_period_for_run(ctx.cfg, inputs, seed=stage_seed(ctx.cfg.seed, "fit_migration"),
-                                            progress=ctx.progress)
-    save_fit(idata, ctx.path("fits", "migration.nc"))
+    The same :class:`~climmig.migration.lifecycle.MigrationModel` call and seed as ``climmig fit-migration``.
+    """
+    from climmig.migration.lifecycle import MigrationModel
+
+    model = MigrationModel(ctx.cfg).calibrate(ctx.catalog, path=ctx.path("fits", "migration.nc"), reuse=True,
+                                              progress=ctx.progress)
+    if model.method == "laplace":
+        return _fit_gravity(ctx, model)
+    from climmig.migration.model import regime_frictions
+
+    passed, gate, diag = model.gate()
     _diag_file(ctx, diag, ctx.path("fits", "migration_diagnostics.nc"),
                "convergence diagnostics of the migration model fit")
-    fr = regime_frictions(idata)
     with atomic_path(ctx.path("fits", "regime_frictions.csv")) as tmp:
-        fr.to_csv(tmp)
+        regime_frictions(model.idata).to_csv(tmp)
     return {"outputs": ["fits/migration.nc", "fits/migration_diagnostics.nc", "fits/regime_frictions.csv"],
-            "passed": bool(diag["passed"]), "gate": gate_summary(diag),
-            "headline": [f"migration model: {gate_summary(diag)}"]}
+            "passed": passed, "gate": gate, "reused": model.reused, "headline": [f"migration model: {gate}"]}
 
 
-def _fit_gravity(ctx: RunContext) -> dict[str, Any]:
-    """The all-country gravity fit (Laplace); its gate is the optimiser's convergence."""
-    from climmig.migration.run import fit_gravity_for_run, gravity_coefficients, gravity_gate
-    from climmig.mobility.fit import save_fit
+def _fit_gravity(ctx: RunContext, model: Any) -> dict[str, Any]:
+    """The all-country gravity fit's outputs (its gate is the optimiser's convergence), and the PRMN and
+    UNHCR fits that go with it."""
+    from climmig.migration.run import gravity_coefficients
 
-    idata, _panel = fit_gravity_for_run(ctx.catalog, ctx.cfg, seed=stage_seed(ctx.cfg.seed, "fit_migration"),
-                                        attrs={"config_sha256": ctx.cfg_hash})
-    save_fit(idata, ctx.path("fits", "migration.nc"))
     with atomic_path(ctx.path("fits", "migration_coefficients.csv")) as tmp:
-        gravity_coefficients(idata).to_csv(tmp)
-    passed, gate = gravity_gate(idata)
+        gravity_coefficients(model.idata).to_csv(tmp)
+    passed, gate, _ = model.gate()
     outputs = ["fits/migration.nc", "fits/migration_coefficients.csv"]
     headline = [f"migration model (all countries): {gate}"]
     if ctx.cfg.mobility.migration.internal_fit == "prmn":
@@ -165,7 +154,7 @@ def _fit_gravity(ctx: RunContext) -> dict[str, Any]:
         from climmig.migration.run import fit_forced_for_run
 
         outputs += fit_forced_for_run(ctx, headline)
-    return {"outputs": outputs, "passed": passed, "gate": gate, "headline": headline}
+    return {"outputs": outputs, "passed": passed, "gate": gate, "reused": model.reused, "headline": headline}
 
 
 def _gate(ctx: RunContext) -> dict[str, bool]:

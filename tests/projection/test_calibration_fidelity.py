@@ -74,13 +74,15 @@ def test_projecting_the_last_calibration_year_reproduces_the_in_sample_predictiv
     """The projection path (anchored drivers -> predict_displacement) against the fitted PyMC graph."""
     import pymc as pm
 
-    from climmig.displacement.calibration import calibrate
+    from climmig.displacement.lifecycle import DisplacementModel
     from climmig.displacement.model import build_displacement_model, predict_displacement
     from climmig.mobility.priors import resolve_priors
     from climmig.projection.drivers import displacement_drivers
 
     cfg = load_config(small_demo_run)
-    cal = calibrate(cfg, load_catalog(CATALOG), out_dir=small_demo_run.parent / "run" / "fits", reuse=True)
+    model = DisplacementModel(cfg)
+    cal = model.calibrate(load_catalog(CATALOG), path=model.default_path(small_demo_run.parent / "run" / "fits"),
+                          reuse=True).calibration()
     assert cal.reused
     inputs = cal.inputs
     last = cfg.period.historical.end
