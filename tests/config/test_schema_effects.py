@@ -326,6 +326,7 @@ def demo(small_demo_run: Path, small_demo_reads: dict[str, list[str]]) -> dict[s
             "data": cfg.model_dump(mode="json")}
 
 
+@pytest.mark.slow  # needs the session's reduced demo run
 def test_every_field_is_read_by_a_stage_or_its_mode_is_named(demo: dict[str, Any]) -> None:
     reads = demo["reads"]
     unread = [p for p, _, _ in schema_fields() if p not in reads and p not in NOT_READ_BY_THE_DEMO]

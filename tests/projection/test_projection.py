@@ -193,7 +193,7 @@ def test_projection_summary(rng):
                                                             region="KEN")),
                                np.quantile(hm.values.ravel(), 0.5))
     np.testing.assert_allclose(s["variance_fraction"].sel(uncertainty="total").values, 1.0)
-    assert "cross" in s.attrs["climmig_sampling_design"]
+    assert "every posterior draw with every climate model" in s.attrs["climmig_sampling_design"]
 
 
 def test_horizon_partition_sums_and_averages_chance_out(rng):
