@@ -189,7 +189,7 @@ def _fitted(ctx: RunContext) -> FittedRun:
 def stage_projection(ctx: RunContext) -> dict[str, Any]:
     """Posterior predictive displacement and migration over sample x scenario x climate_model x year."""
     from climmig.interventions.outcomes import outcome_parts
-    from climmig.projection.uncertainty import projection_summary
+    from climmig.projection.uncertainty import headline_lines, projection_summary
 
     passed = _gate(ctx)
     m = _fitted(ctx)
@@ -236,14 +236,7 @@ def stage_projection(ctx: RunContext) -> dict[str, Any]:
     table.columns = [c if isinstance(c, str) else f"q{c:g}" for c in table.columns]
     with atomic_path(ctx.path("projection", "displacement_by_region_scenario_horizon.csv")) as tmp:
         table.to_csv(tmp, index=False, float_format="%.0f")
-    total = out["displaced_persons"].sum(["region", "hazard"])
-    last = ctx.cfg.horizons[-1]
-    lines = []
-    for sc in ctx.cfg.scenarios:
-        v = total.sel(scenario=sc, year=slice(last.start, last.end)).mean("year")
-        q = np.quantile(v.values, [0.05, 0.5, 0.95])
-        lines.append(f"displacement per year {last.name} ({last.start}-{last.end}), {sc}: median {q[1]:,.0f} "
-                     f"(90 % interval {q[0]:,.0f}-{q[2]:,.0f})")
+    lines = headline_lines(out["displaced_persons"], ctx.cfg.horizons[-1], ctx.cfg.scenarios)
     if not all(passed.values()):
         lines.append("WARNING: projected from a fit that failed the convergence gate (allow_unconverged)")
     outputs = ["projection/projection.nc", "projection/summary.nc",

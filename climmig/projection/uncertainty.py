@@ -16,6 +16,7 @@ import xarray as xr
 __all__ = [
     "UNCERTAINTY_COMPONENTS",
     "central_intervals",
+    "headline_lines",
     "horizon_mean",
     "horizon_sum",
     "horizon_table",
@@ -365,3 +366,29 @@ def projection_summary(
     out.attrs["climmig_sampling_design"] = (
         "every posterior draw with every climate model; quantiles pool draws and climate models")
     return out
+
+
+def headline_lines(displaced: xr.DataArray, horizon: Any, scenarios: Sequence[str]) -> list[str]:
+    """One line per scenario: the all-region yearly displacement over ``horizon``, median and 90 % interval.
+
+    Parameters
+    ----------
+    displaced : xr.DataArray
+        Posterior-predictive draws (sample, scenario, climate_model, year, region, hazard).
+    horizon : HorizonSpec
+        ``name``, ``start``, ``end``.
+    scenarios : sequence of str
+        Scenarios, in the order of the lines.
+
+    Returns
+    -------
+    list of str
+    """
+    total = displaced.sum(["region", "hazard"])
+    lines = []
+    for sc in scenarios:
+        v = total.sel(scenario=sc, year=slice(horizon.start, horizon.end)).mean("year")
+        q = np.quantile(v.values, [0.05, 0.5, 0.95])
+        lines.append(f"displacement per year {horizon.name} ({horizon.start}-{horizon.end}), {sc}: median "
+                     f"{q[1]:,.0f} (90 % interval {q[0]:,.0f}-{q[2]:,.0f})")
+    return lines

@@ -213,3 +213,19 @@ def test_horizon_partition_sums_and_averages_chance_out(rng):
     # independent yearly noise over 3 years: the residual share of the horizon mean is below the yearly one
     yearly = s["variance_fraction"].sel(uncertainty="residual", year=slice(2028, 2030)).mean("year")
     assert float(s["variance_horizon_fraction"].sel(uncertainty="residual", horizon="late")) < float(yearly)
+
+
+def test_headline_lines_give_the_median_and_interval_of_the_horizon_mean() -> None:
+    from types import SimpleNamespace
+
+    from climmig.projection.uncertainty import headline_lines
+
+    years = np.arange(2081, 2101)
+    # sample k has the same all-region total k * 100 in every year; other years are far off and left out
+    vals = np.broadcast_to(np.arange(1, 101)[:, None, None, None, None, None] * 50.0, (100, 1, 1, 20, 2, 1))
+    da = xr.DataArray(vals, dims=("sample", "scenario", "climate_model", "year", "region", "hazard"),
+                      coords={"scenario": ["ssp245"], "year": years})
+    late = xr.concat([da, da.assign_coords(year=years + 30) * 1e6], "year")
+    (line,) = headline_lines(late, SimpleNamespace(name="late", start=2081, end=2100), ["ssp245"])
+    assert line.startswith("displacement per year late (2081-2100), ssp245: median 5,050 (90 % interval")
+    assert f"{np.quantile(np.arange(1, 101) * 100.0, 0.05):,.0f}" in line
