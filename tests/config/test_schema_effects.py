@@ -20,6 +20,7 @@ default.
 from __future__ import annotations
 
 import enum
+import json
 import shutil
 import types
 import typing
@@ -287,7 +288,12 @@ def _content(path: Path) -> Any:
     if path.suffix == ".nc" or path.suffix == ".zarr":
         ds = xr.open_zarr(path) if path.suffix == ".zarr" else xr.open_dataset(path)
         with ds:
-            return {k: np.asarray(v.values) for k, v in {**ds.coords, **ds.data_vars}.items()}
+            out: dict[str, Any] = {k: np.asarray(v.values) for k, v in {**ds.coords, **ds.data_vars}.items()}
+            # a variable's units, currency and price year say what its numbers are; other attributes echo the
+            # config or carry the run's provenance (config hash, history) and are left out
+            out.update({f"{k}.{a}": np.asarray(str(v.attrs[a])) for k, v in ds.data_vars.items()
+                        for a in ("units", "currency", "price_year") if a in v.attrs})
+            return out
     if path.suffix == ".csv":
         return pd.read_csv(path)
     return path.read_bytes()
@@ -299,7 +305,7 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(
             np.asarray(a[k]).shape == np.asarray(b[k]).shape
-            and np.array_equal(np.asarray(a[k]), np.asarray(b[k]), equal_nan=a[k].dtype.kind == "f")
+            and np.array_equal(np.asarray(a[k]), np.asarray(b[k]), equal_nan=np.asarray(a[k]).dtype.kind == "f")
             for k in a)
     return a == b
 
@@ -355,8 +361,6 @@ def _summary(run: Path, name: str) -> dict[str, Any]:
 @pytest.mark.walk
 @pytest.mark.parametrize(("path", "tp"), NUMERIC_OR_CHOICE, ids=[p for p, _ in NUMERIC_OR_CHOICE])
 def test_changing_a_field_changes_an_output(path: str, tp: Any, demo: dict[str, Any], tmp_path: Path) -> None:
-    import json
-
     from climmig.config import science_hash
     from climmig.errors import ClimmigError
     from climmig.pipeline.context import make_context
