@@ -25,7 +25,8 @@ class HazardSpec(_Frozen):
         default="warming_levels",
         description="warming_levels: real data scaled by each CMIP6 model's warming (AR6 ch. 12); scenario_files: "
         "the user's CMIP6/ISIMIP files; emulator: the documented fallback for places without data")
-    params: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    # validated when absent too: a two-variable indicator needs its params key
+    params: dict[str, float | int | str | bool] = Field(default_factory=dict, validate_default=True)
 
     @field_validator("indicator")
     @classmethod

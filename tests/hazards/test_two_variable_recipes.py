@@ -114,15 +114,18 @@ def test_a_missing_second_input_is_refused_before_any_file_is_read() -> None:
         hazard_indicator(_spec("water_stress", "0.4", {}), None, _GRID, _DT, seed=1)
 
 
-def _two_variable_hazard(demo_dict: dict, params: dict) -> dict:
+def _two_variable_hazard(demo_dict: dict, params: dict | None) -> dict:
     demo_dict["hazards"][0].update(indicator="coastal_inundation", threshold="0.5 m", source="scenario_files",
                                    params=params)
+    if params is None:
+        del demo_dict["hazards"][0]["params"]
     return demo_dict
 
 
-def test_config_without_the_params_key_names_the_field(demo_dict: dict) -> None:
+@pytest.mark.parametrize("params", [None, {}, {"min_days": 3}], ids=["no_params", "empty", "other_key"])
+def test_config_without_the_params_key_names_the_field(demo_dict: dict, params: dict | None) -> None:
     with pytest.raises(ConfigError) as info:
-        parse_config(_two_variable_hazard(demo_dict, {}))
+        parse_config(_two_variable_hazard(demo_dict, params))
     assert len(info.value.errors) == 1
     err = info.value.errors[0]
     assert err.startswith("hazards -> 0 -> params:") and "needs params.elevation" in err, err
