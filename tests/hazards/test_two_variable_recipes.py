@@ -78,12 +78,16 @@ def test_water_stress_from_files_is_withdrawal_over_availability(tmp_path: Path,
         entry = _entry("avail", "qtot_*.nc", "netcdf", "qtot", "m3 yr-1")
     else:
         values = rng.uniform(2e9, 8e9, (_LAT.size, _LON.size))  # m3/yr: withdrawal is ~ 0.1 to 0.8 of it
-        xr.Dataset({"qtot": (("lat", "lon"), _fine(values), {"units": "m3 yr-1"})},
+        # the file's first variable is another one: params.availability_variable picks qtot
+        xr.Dataset({"discharge": (("lat", "lon"), _fine(values) / 7, {"units": "m3 yr-1"}),
+                    "qtot": (("lat", "lon"), _fine(values), {"units": "m3 yr-1"})},
                    coords={"lat": _FINE_LAT, "lon": _FINE_LON}).to_netcdf(tmp_path / "availability.nc")
         availability = xr.DataArray(values, dims=("lat", "lon"), coords={"lat": _LAT, "lon": _LON})
         entry = _entry("avail", "availability.nc", "netcdf", "qtot", "m3 yr-1")
+        entry["variables"]["discharge"] = {"units": "m3 yr-1"}
     cat = _catalog(tmp_path, [_entry("first", "withdrawal_*.nc", "netcdf", "withdrawal", "km3 yr-1"), entry])
-    out = hazard_indicator(_spec("water_stress", "0.4", {"availability": "avail"}), cat, _GRID, _DT, seed=1)
+    params = {"availability": "avail", "availability_variable": "qtot"}
+    out = hazard_indicator(_spec("water_stress", "0.4", params), cat, _GRID, _DT, seed=1)
     assert out.attrs["units"] == "1"
     by_hand = withdrawal.resample(time="YS").mean() * 1e9 / availability  # km3 -> m3
     np.testing.assert_allclose(out.sel(scenario="ssp126", climate_model="GFDL-ESM4").values,
