@@ -15,7 +15,23 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-__all__ = ["INDICATORS", "Indicator", "indicators_of_onset"]
+__all__ = ["INDICATORS", "Indicator", "SecondInput", "indicators_of_onset", "second_input_problem"]
+
+
+@dataclass(frozen=True)
+class SecondInput:
+    """The second variable of a two-variable indicator built from scenario files.
+
+    Attributes
+    ----------
+    key : str
+        The ``params`` key whose value is the catalog id of the second variable (``params.<key>``).
+    about : str
+        What that catalog entry holds, shown in error messages.
+    """
+
+    key: str
+    about: str
 
 
 @dataclass(frozen=True)
@@ -46,6 +62,8 @@ class Indicator:
         drought measures on the slow ones.
     warming_levels : bool
         Built from bundled real data by warming-level scaling (``source: warming_levels``).
+    second_input : SecondInput, optional
+        Built from scenario files of ``input`` and a second catalog entry named in ``params``.
     """
 
     name: str
@@ -58,6 +76,7 @@ class Indicator:
     regrid: Literal["area_mean", "bilinear"]
     onset: Literal["sudden", "slow"]
     warming_levels: bool = False
+    second_input: SecondInput | None = None
 
 
 _TABLE = (
@@ -79,9 +98,11 @@ _TABLE = (
     Indicator("crop_yield_loss", "1", "[]", "0.1", "relative crop-yield loss above a threshold",
               "threshold", "1", "bilinear", "slow", warming_levels=True),
     Indicator("water_stress", "1", "[]", "0.4", "withdrawal-to-availability ratio above a threshold",
-              "threshold", "1", "bilinear", "slow"),
+              "threshold", "1", "bilinear", "slow",
+              second_input=SecondInput("availability", "renewable water availability")),
     Indicator("coastal_inundation", "m", "[length]", "0 m", "sea level above ground elevation",
-              "threshold", "m", "bilinear", "sudden"),
+              "threshold", "m", "bilinear", "sudden",
+              second_input=SecondInput("elevation", "ground elevation (a static DEM)")),
 )
 
 #: every indicator by name
@@ -91,3 +112,33 @@ INDICATORS: Mapping[str, Indicator] = MappingProxyType({i.name: i for i in _TABL
 def indicators_of_onset(onset: Literal["sudden", "slow"]) -> frozenset[str]:
     """Names of the indicators of one onset (sudden: flood-like; slow: drought-like)."""
     return frozenset(i.name for i in _TABLE if i.onset == onset)
+
+
+def second_input_problem(indicator: str, source: str, params: Mapping[str, object]) -> str | None:
+    """What is wrong with the ``params`` key naming an indicator's second input, or ``None`` if nothing.
+
+    Parameters
+    ----------
+    indicator : str
+        Indicator id.
+    source : str
+        The hazard spec's source; only ``scenario_files`` reads a second input.
+    params : mapping
+        The hazard spec's params.
+
+    Returns
+    -------
+    str or None
+        A message naming ``params.<key>`` and what it must hold.
+    """
+    ind = INDICATORS.get(indicator)
+    if source != "scenario_files" or ind is None or ind.second_input is None:
+        return None
+    second = ind.second_input
+    value = params.get(second.key)
+    if value is None:
+        return (f"{indicator} from scenario files needs params.{second.key}: the catalog id of {second.about} "
+                f"(e.g. params: {{{second.key}: my_{second.key}}})")
+    if not isinstance(value, str) or isinstance(value, bool):
+        return f"params.{second.key} must be a catalog id (text), not {value!r}"
+    return None

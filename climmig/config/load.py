@@ -232,6 +232,9 @@ def referenced_catalog_ids(cfg: RunConfig) -> list[tuple[str, str]]:
     refs = [("study_area -> boundaries", cfg.study_area.boundaries)]
     for i, h in enumerate(cfg.hazards):
         refs.append((f"hazards -> {i} -> input", h.input))
+        second = h.second_input()
+        if second:
+            refs.append((f"hazards -> {i} -> params -> {second[0]}", second[1]))
     for i, lv in enumerate(cfg.livelihoods):
         for j, cid in enumerate(lv.inputs()):
             refs.append((f"livelihoods -> {i} -> input" + (f" -> {j}" if isinstance(lv.input, list) else ""), cid))

@@ -8,7 +8,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from climmig import registry
 from climmig.config.schema_types import SafeId, _Frozen, _hint, _unique
-from climmig.indicator_table import INDICATORS
+from climmig.indicator_table import INDICATORS, second_input_problem
 from climmig.units import dimensionality, parse_quantity
 
 __all__ = ["ClimateSpec", "HazardSpec", "LivelihoodSpec"]
@@ -25,7 +25,8 @@ class HazardSpec(_Frozen):
         default="warming_levels",
         description="warming_levels: real data scaled by each CMIP6 model's warming (AR6 ch. 12); scenario_files: "
         "the user's CMIP6/ISIMIP files; emulator: the documented fallback for places without data")
-    params: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    # validated when absent too: a two-variable indicator needs its params key
+    params: dict[str, float | int | str | bool] = Field(default_factory=dict, validate_default=True)
 
     @field_validator("indicator")
     @classmethod
@@ -64,6 +65,21 @@ class HazardSpec(_Frozen):
                     f"write it like {spec['example']!r}"
                 )
         return text
+
+    @field_validator("params")
+    @classmethod
+    def _second_input_named(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        problem = second_input_problem(str(info.data.get("indicator")), str(info.data.get("source")), v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
+    def second_input(self) -> tuple[str, str] | None:
+        """The ``params`` key and catalog id of the indicator's second input (two-variable scenario files)."""
+        second = INDICATORS[self.indicator].second_input
+        if self.source != "scenario_files" or second is None:
+            return None
+        return second.key, str(self.params[second.key])
 
 
 class LivelihoodSpec(_Frozen):

@@ -5,8 +5,8 @@ Each indicator takes raw variables (DataArrays with a ``units`` attribute) and r
 outputs. Thresholds are strings with units (``"35 degC"``) converted to the units of the data, so a
 threshold in degC against data in K is handled.
 
-:data:`FILE_RECIPES` says, once per indicator, how scenario files of one variable become the indicator's
-yearly values; the layer builder (:mod:`climmig.hazards.layers`) looks the recipe up instead of branching
+:data:`FILE_RECIPES` says, once per indicator, how scenario files (plus, for water stress and coastal
+inundation, a second catalog entry) become the indicator's yearly values; the layer builder (:mod:`climmig.hazards.layers`) looks the recipe up instead of branching
 on the indicator's name.
 """
 
@@ -228,9 +228,12 @@ def coastal_inundation(elevation: xr.DataArray, sea_level: xr.DataArray | str) -
     return _out(out, "coastal_inundation", "m", "sea level above ground elevation", "time: maximum")
 
 
-#: ``recipe(raw, threshold, params)``: scenario-file data of one variable (dims ``time`` and others, units in
-#: ``attrs``) and the hazard spec's threshold and params -> the indicator with one ``time`` step per year.
-FileRecipe = Callable[[xr.DataArray, str, Mapping[str, Any]], xr.DataArray]
+#: ``recipe(raw, threshold, params, open_second)``: scenario-file data of one variable (dims ``time`` and
+#: others, units in ``attrs``), the hazard spec's threshold and params, and ``open_second()``, which opens the
+#: second variable of a two-variable indicator (the catalog entry named by ``params.<key>``, see
+#: :attr:`climmig.indicator_table.Indicator.second_input`) on ``raw``'s grid -> the indicator with one ``time``
+#: step per year. One-variable recipes never call ``open_second``.
+FileRecipe = Callable[[xr.DataArray, str, Mapping[str, Any], Callable[[], xr.DataArray]], xr.DataArray]
 
 
 def _yearly(raw: xr.DataArray, how: str) -> xr.DataArray:
@@ -240,15 +243,18 @@ def _yearly(raw: xr.DataArray, how: str) -> xr.DataArray:
     return out
 
 
-def _flood_depth_from_files(raw: xr.DataArray, threshold: str, params: Mapping[str, Any]) -> xr.DataArray:
+def _flood_depth_from_files(raw: xr.DataArray, threshold: str, params: Mapping[str, Any],
+                            open_second: Callable[[], xr.DataArray]) -> xr.DataArray:
     return river_flood_depth(_yearly(raw, "max"), str(params.get("protection", "0 m")))
 
 
-def _flooded_fraction_from_files(raw: xr.DataArray, threshold: str, params: Mapping[str, Any]) -> xr.DataArray:
+def _flooded_fraction_from_files(raw: xr.DataArray, threshold: str, params: Mapping[str, Any],
+                                 open_second: Callable[[], xr.DataArray]) -> xr.DataArray:
     return flooded_fraction(_yearly(raw, "max"))
 
 
-def _crop_yield_loss_from_files(raw: xr.DataArray, threshold: str, params: Mapping[str, Any]) -> xr.DataArray:
+def _crop_yield_loss_from_files(raw: xr.DataArray, threshold: str, params: Mapping[str, Any],
+                                open_second: Callable[[], xr.DataArray]) -> xr.DataArray:
     yearly = _yearly(raw, "mean")
     # the reference is the same run's own climatology, so a model's yield bias cancels out of the loss
     ref = yearly.sel(time=slice(str(params.get("reference_start", 1991)),
@@ -257,12 +263,35 @@ def _crop_yield_loss_from_files(raw: xr.DataArray, threshold: str, params: Mappi
     return crop_yield_loss(yearly, ref)
 
 
-#: How scenario files of one variable become each indicator (see :data:`FileRecipe`). Indicators missing here
-#: need a second variable (water stress, coastal inundation) or a baseline the files do not hold.
+def _water_stress_from_files(raw: xr.DataArray, threshold: str, params: Mapping[str, Any],
+                             open_second: Callable[[], xr.DataArray]) -> xr.DataArray:
+    # the ratio of the year's mean withdrawal to the year's mean availability (a static availability divides
+    # every year); time-varying availability is matched year by year
+    availability = open_second()
+    if "time" in availability.dims:
+        availability = _yearly(availability, "mean")
+    return water_stress(_yearly(raw, "mean"), availability)
+
+
+def _coastal_inundation_from_files(raw: xr.DataArray, threshold: str, params: Mapping[str, Any],
+                                   open_second: Callable[[], xr.DataArray]) -> xr.DataArray:
+    elevation = open_second()
+    if "time" in elevation.dims:
+        raise DataError(f"{elevation.attrs.get('climmig_catalog_id', 'the elevation entry')} has a time "
+                        "dimension; params.elevation must name a static elevation model (DEM)")
+    # the ground does not move, so the year's highest sea level gives the year's deepest inundation
+    return coastal_inundation(elevation, _yearly(raw, "max"))
+
+
+#: How scenario files become each indicator (see :data:`FileRecipe`); water stress and coastal inundation
+#: read a second catalog entry. Indicators missing here are indices against an observed baseline climate that
+#: the files do not hold (``source: warming_levels`` builds them).
 FILE_RECIPES: Mapping[str, FileRecipe] = MappingProxyType({
-    "heat_days": lambda raw, threshold, params: heat_days(raw, threshold),
-    "drought_months": lambda raw, threshold, params: drought_months(raw, threshold),
+    "heat_days": lambda raw, threshold, params, open_second: heat_days(raw, threshold),
+    "drought_months": lambda raw, threshold, params, open_second: drought_months(raw, threshold),
     "river_flood_depth": _flood_depth_from_files,
     "flooded_fraction": _flooded_fraction_from_files,
     "crop_yield_loss": _crop_yield_loss_from_files,
+    "water_stress": _water_stress_from_files,
+    "coastal_inundation": _coastal_inundation_from_files,
 })

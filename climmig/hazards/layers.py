@@ -10,6 +10,7 @@ files by :data:`climmig.hazards.indicators.FILE_RECIPES`, the emulator by
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,8 +20,8 @@ from climmig.errors import DataError
 from climmig.grid.regrid import regrid_intensity
 from climmig.hazards import emulator
 from climmig.hazards import indicators as ind
-from climmig.hazards.scenario_files import open_scenario_files
-from climmig.indicator_table import INDICATORS
+from climmig.hazards.scenario_files import names_scenario_files, open_scenario_files
+from climmig.indicator_table import INDICATORS, second_input_problem
 from climmig.units import convert
 
 __all__ = ["EXCEEDANCE", "exceedance_threshold", "hazard_indicator"]
@@ -113,15 +114,19 @@ def _from_files(spec: Any, catalog: Any, grid: xr.Dataset, years: list[int], chu
     """
     recipe = ind.FILE_RECIPES.get(spec.indicator)
     if recipe is None:
-        # the bundled warming-level layers are indices against an observed baseline climate, which one
-        # variable of scenario files does not carry; the others combine two variables
+        # the bundled warming-level layers are indices against an observed baseline climate, which scenario
+        # files do not carry
         why = ("it is an index against an observed baseline climate; use source: warming_levels"
-               if INDICATORS[spec.indicator].warming_levels else "it needs two variables")
+               if INDICATORS[spec.indicator].warming_levels else
+               "no recipe is declared for it in climmig.hazards.indicators.FILE_RECIPES")
         raise DataError(f"scenario files for {spec.indicator} are not supported yet: {why}")
+    problem = second_input_problem(spec.indicator, spec.source, spec.params)
+    if problem:
+        raise DataError(f"hazard {spec.name}: {problem}")
     var = spec.params.get("variable")
     raw = open_scenario_files(catalog, spec.input, str(var) if var else None, chunks)
     raw = _bbox_subset(raw, grid)
-    annual = recipe(raw, spec.threshold, spec.params)
+    annual = recipe(raw, spec.threshold, spec.params, _second_opener(spec, catalog, grid, raw, chunks))
     annual = annual.assign_coords(year=("time", annual["time"].dt.year.values)).swap_dims(time="year")
     annual = annual.drop_vars("time")
     annual = _join_historical(annual)
@@ -134,6 +139,33 @@ def _from_files(spec: Any, catalog: Any, grid: xr.Dataset, years: list[int], chu
     out = regrid_intensity(annual, grid, method=method)
     out.attrs.update(climmig_emulated="false", climmig_catalog_id=spec.input)
     return out
+
+
+def _second_opener(spec: Any, catalog: Any, grid: xr.Dataset, raw: xr.DataArray,
+                   chunks: dict[str, int]) -> Callable[[], xr.DataArray]:
+    """``open_second()`` for a two-variable recipe: the entry named by ``params.<key>`` on ``raw``'s grid.
+
+    The entry is static (any gridded format, e.g. a GeoTIFF DEM) or, if its file names name scenarios and
+    climate models, scenario files like ``input``. It is cut to the study area and averaged onto ``raw``'s
+    cells (area mean: a finer DEM becomes the mean ground height of each sea-level cell). The optional
+    ``params.<key>_variable`` names its variable when the entry declares several.
+    """
+    def open_second() -> xr.DataArray:
+        second = INDICATORS[spec.indicator].second_input
+        if second is None:
+            raise DataError(f"{spec.indicator} reads no second input")
+        cid = str(spec.params[second.key])
+        var = spec.params.get(f"{second.key}_variable")
+        var = str(var) if var is not None else None
+        target = xr.Dataset(coords={"lat": raw["lat"], "lon": raw["lon"]})
+        if not names_scenario_files(catalog.paths(catalog.get(cid))):
+            return _grid_field(catalog, cid, var, target, "area_mean")
+        da = _bbox_subset(open_scenario_files(catalog, cid, var, chunks), grid)
+        out = regrid_intensity(da, target, method="area_mean")
+        out.attrs.update(climmig_catalog_id=cid)
+        return out
+
+    return open_second
 
 
 def _join_historical(annual: xr.DataArray) -> xr.DataArray:

@@ -23,11 +23,16 @@ from climmig.errors import CatalogError
 from climmig.grid.lonlat import normalize_lonlat
 from climmig.io import readers
 
-__all__ = ["group_scenario_files", "open_scenario_files"]
+__all__ = ["group_scenario_files", "names_scenario_files", "open_scenario_files"]
 
 logger = logging.getLogger(__name__)
 
 _SCENARIO = re.compile(r"(?<![a-z0-9])(ssp\d{3}|historical|picontrol)(?![a-z0-9])", re.IGNORECASE)
+
+
+def names_scenario_files(paths: list[Path]) -> bool:
+    """Whether any of ``paths`` names a scenario in its file name (scenario files, not a static field)."""
+    return any(_SCENARIO.search(p.name) for p in paths)
 
 
 def group_scenario_files(paths: list[Path]) -> dict[tuple[str, str], list[Path]]:

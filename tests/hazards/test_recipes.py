@@ -1,4 +1,8 @@
-"""Every indicator of the table is built by a declared recipe or refused with a clear error, for each source."""
+"""Every indicator of the table is built by a declared recipe or refused with a clear error, for each source.
+
+Water stress and coastal inundation from scenario files plus a second catalog entry are checked against hand
+computations on small files written to ``tmp_path``.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +29,11 @@ _FILE_INPUT = {
     "river_flood_depth": ("cm", "D", 40.0),
     "flooded_fraction": ("1", "D", 0.2),
     "crop_yield_loss": ("t ha-1", "MS", 3.0),
+    "water_stress": ("km3 yr-1", "MS", 0.5),
+    "coastal_inundation": ("m", "D", 1.0),
 }
+#: the static second variable of the two-variable recipes: units and value
+_SECOND_INPUT = {"water_stress": ("m3 yr-1", 2e9), "coastal_inundation": ("cm", 80.0)}
 
 _GRID = make_grid(44.0, 1.0, 46.0, 3.0, 1.0)
 _DT = xr.DataArray(np.zeros((1, 1, 1)), dims=("scenario", "climate_model", "year"),
@@ -57,13 +65,18 @@ def test_recipes_name_only_indicators_of_the_table() -> None:
 def test_every_indicator_has_a_file_recipe_or_the_clear_error(name: str, assert_lazy) -> None:
     if name not in FILE_RECIPES:
         # refused before any file is opened: the catalog is never touched
-        why = "use source: warming_levels" if INDICATORS[name].warming_levels else "it needs two variables"
-        with pytest.raises(DataError, match=f"scenario files for {name} are not supported yet: .*{why}"):
+        with pytest.raises(DataError, match=f"scenario files for {name} are not supported yet: .*"
+                                            "use source: warming_levels"):
             hazard_indicator(_spec(name, "scenario_files"), None, _GRID, _DT, seed=1)
         return
     raw = _raw(name)
+
+    def open_second() -> xr.DataArray:
+        units, value = _SECOND_INPUT[name]
+        return xr.full_like(raw.isel(time=0, drop=True), value).assign_attrs(units=units)
+
     with assert_lazy():
-        out = FILE_RECIPES[name](raw, INDICATORS[name].example, {})
+        out = FILE_RECIPES[name](raw, INDICATORS[name].example, {}, open_second)
     # one value per year, in the table's units, with the CF attributes the outputs rely on
     assert list(out["time"].dt.year.values) == list(range(1991, 2032))
     assert out.attrs["units"] == INDICATORS[name].units
