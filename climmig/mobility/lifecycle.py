@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -122,7 +123,7 @@ def check_signature(attrs: Mapping[str, Any], expected: Mapping[str, str], path:
         raise ProvenanceMismatchError(f"saved fit {path} differs in its {'; '.join(differs)}; it will be refit")
 
 
-class ModelLifecycle:
+class ModelLifecycle(ABC):
     """A fitted model's lifecycle for one run config: prepare, build, calibrate, predict, save, load.
 
     Parameters
@@ -164,21 +165,21 @@ class ModelLifecycle:
         """The :class:`~climmig.config.schema_statistics.SamplerSpec` of the fit."""
         return self.cfg.mobility.sampler
 
+    @abstractmethod
     def fit_config_sha256(self) -> str:
         """sha256 of the config settings the fit depends on (and nothing else)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def prepare(self, catalog: Any, **options: Any) -> Any:
         """The model's data, read through the catalog (``options``: model-specific overrides)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def build(self, data: Any) -> Any:
         """The model (a ``pm.Model``) built on ``data``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def data_sha256(self, data: Any) -> str:
         """sha256 of what the fit is fitted on."""
-        raise NotImplementedError
 
     def structure_sha256(self, model: Any) -> str:
         """sha256 of the model's structure (default :func:`model_signature`)."""
@@ -193,9 +194,9 @@ class ModelLifecycle:
         return fit(model, self.sampler, random_seed=self.seed, model_name=self.model_name, attrs=attrs,
                    progress=progress)
 
+    @abstractmethod
     def predict(self, *args: Any, **kwargs: Any) -> Any:
         """Predictions from the fit (each model delegates to its predict function)."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------------------------------ shared lifecycle
     @property

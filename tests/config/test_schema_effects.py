@@ -230,57 +230,48 @@ def _other_distribution(spec: dict) -> list[dict]:
     return [{**spec, "dist": "Normal", "params": {"mu": centre, "sigma": 0.2 * abs(centre) + 1e-3}}]
 
 
+def _validated(base: dict, slots: list[tuple[Any, Any]], new: Any) -> RunConfig | None:
+    """``base`` validated with ``new`` in every one of ``slots`` (restored afterwards), or None if invalid."""
+    olds = [c[k] for c, k in slots]
+    for c, k in slots:
+        c[k] = new
+    try:
+        return RunConfig.model_validate(base)
+    except ValidationError:
+        return None
+    finally:
+        for (c, k), old in zip(slots, olds, strict=True):
+            c[k] = old
+
+
 def changed_configs(base: dict, path: str, tp: Any) -> Iterator[tuple[RunConfig, str]]:
-    """Valid configs that differ from ``base`` in one place of ``path``, with a description of the change.
+    """Valid configs that differ from ``base`` in one place of ``path`` (in every place for
+    :data:`ALL_AT_ONCE`), with a description of the change.
 
     A distribution's family (``....dist``) is changed with its parameters (each family has its own)."""
     parts = path.split(".")
     if parts[-1] == "dist":
-        slots = []
+        tries = []
         for container, key in _slots(base, parts[:-1]):
             value = container[key]
             if isinstance(value, dict) and "dist" not in value:  # a dict of distributions (by outcome)
-                slots += [(value, k) for k, v in value.items() if isinstance(v, dict) and "dist" in v]
+                tries += [([(value, k)], v) for k, v in value.items() if isinstance(v, dict) and "dist" in v]
             elif isinstance(value, dict):
-                slots.append((container, key))
-        for container, key in slots:
-            old = container[key]
-            for new in _other_distribution(old):
-                container[key] = new
-                try:
-                    cfg = RunConfig.model_validate(base)
-                except ValidationError:
-                    continue
-                finally:
-                    container[key] = old
-                yield cfg, f"{path}: {old['dist']} -> {new['dist']}"
-        return
-    if path in ALL_AT_ONCE:
+                tries.append(([(container, key)], value))
+        changes = [(slots, new, f"{path}: {old['dist']} -> {new['dist']}")
+                   for slots, old in tries for new in _other_distribution(old)]
+    elif path in ALL_AT_ONCE:
         slots = list(_slots(base, parts))
-        olds = [c[k] for c, k in slots]
-        for new in changed_values(path, tp, olds[0]):
-            for c, k in slots:
-                c[k] = new
-            try:
-                cfg = RunConfig.model_validate(base)
-            except ValidationError:
-                continue
-            finally:
-                for (c, k), old in zip(slots, olds, strict=True):
-                    c[k] = old
-            yield cfg, f"{path}: {olds[0]!r} -> {new!r} in every entry"
-        return
-    for container, key in _slots(base, parts):
-        for new in changed_values(path, tp, container[key]):
-            old = container[key]
-            container[key] = new
-            try:
-                cfg = RunConfig.model_validate(base)
-            except ValidationError:
-                continue
-            finally:
-                container[key] = old
-            yield cfg, f"{path}: {old!r} -> {new!r}"
+        old = slots[0][0][slots[0][1]] if slots else None
+        changes = [(slots, new, f"{path}: {old!r} -> {new!r} in every entry")
+                   for new in (changed_values(path, tp, old) if slots else [])]
+    else:
+        changes = [([(c, k)], new, f"{path}: {c[k]!r} -> {new!r}")
+                   for c, k in _slots(base, parts) for new in changed_values(path, tp, c[k])]
+    for slots, new, change in changes:
+        cfg = _validated(base, slots, new)
+        if cfg is not None:
+            yield cfg, change
 
 
 def _content(path: Path) -> Any:
