@@ -41,13 +41,14 @@ from climmig.config.schema import RunConfig
 NOT_READ_BY_THE_DEMO: dict[str, str] = {
     "description": "free text for the reader of the config; not part of the science hash",
     "study_area.bbox": "the demo names countries; exposure/build.py reads the box when no countries are given "
-                       "(tests/exposure/test_build.py)",
+                       "(tests/reliability/test_bad_data.py::test_empty_study_area_is_a_clear_error)",
     "study_area.bbox.west": "as study_area.bbox",
     "study_area.bbox.south": "as study_area.bbox",
     "study_area.bbox.east": "as study_area.bbox",
     "study_area.bbox.north": "as study_area.bbox",
     "mobility.displacement.priors.dist": "the demo overrides no displacement prior; a configured prior reaches "
-                                         "the model in tests/mobility/test_priors.py",
+                                         "the model in tests/mobility/test_displacement.py::"
+                                         "test_zero_sum_effects_and_config_overrides",
     "mobility.displacement.priors.params": "as mobility.displacement.priors.dist",
     "mobility.displacement.priors.source": "as mobility.displacement.priors.dist",
     "mobility.migration.priors": "read by the single-period migration model (`fit: nuts`); the demo fits the "
@@ -55,7 +56,8 @@ NOT_READ_BY_THE_DEMO: dict[str, str] = {
     "mobility.migration.priors.dist": "as mobility.migration.priors",
     "mobility.migration.priors.params": "as mobility.migration.priors",
     "mobility.migration.priors.source": "as mobility.migration.priors",
-    "mobility.migration.internal_priors.dist": "the demo overrides no internal-migration prior",
+    "mobility.migration.internal_priors.dist": "the demo overrides no internal-migration prior; a changed one refuses "
+                                                "the saved fit in tests/mobility/test_lifecycle.py",
     "mobility.migration.internal_priors.params": "as mobility.migration.internal_priors.dist",
     "mobility.migration.internal_priors.source": "as mobility.migration.internal_priors.dist",
     "mobility.migration.sampler": "the sampler of the single-period migration model (`fit: nuts`)",

@@ -34,9 +34,10 @@ def schema_path(path: str) -> str:
     return re.sub(r"\[[^\]]*\]", "", path)
 
 
-def model_paths(model: BaseModel, prefix: str = "") -> dict[int, str]:
-    """``id(submodel) -> dotted path`` of every model reachable from ``model`` (lists and dicts included)."""
-    out = {id(model): prefix.rstrip(".")}
+def model_paths(model: BaseModel, prefix: str = "") -> dict[int, tuple[str, BaseModel]]:
+    """``id(submodel) -> (dotted path, submodel)`` of every model reachable from ``model`` (lists and dicts
+    included)."""
+    out = {id(model): (prefix.rstrip("."), model)}
 
     def visit(value: Any, path: str) -> None:
         if isinstance(value, BaseModel):
@@ -50,25 +51,6 @@ def model_paths(model: BaseModel, prefix: str = "") -> dict[int, str]:
 
     for name in type(model).model_fields:
         visit(getattr(model, name), f"{prefix}{name}")
-    return out
-
-
-def _objects(model: BaseModel) -> dict[int, BaseModel]:
-    out: dict[int, BaseModel] = {}
-
-    def visit(value: Any) -> None:
-        if isinstance(value, BaseModel):
-            out[id(value)] = value
-            for name in type(value).model_fields:
-                visit(getattr(value, name))
-        elif isinstance(value, (list, tuple)):
-            for v in value:
-                visit(v)
-        elif isinstance(value, dict):
-            for v in value.values():
-                visit(v)
-
-    visit(model)
     return out
 
 
@@ -86,12 +68,9 @@ class ReadTrace:
         """Add the models of ``cfg`` (call for each config object the run builds)."""
         self._watching = True  # the walk's own reads are not the run's
         try:
-            paths = model_paths(cfg)
-            self.paths.update(paths)
-            objects = {id(cfg): cfg}
-            objects.update(_objects(cfg))
-            for i, p in paths.items():
-                self.class_paths[type(objects[i]).__name__].add(schema_path(p))
+            for i, (path, obj) in model_paths(cfg).items():
+                self.paths[i] = path
+                self.class_paths[type(obj).__name__].add(schema_path(path))
         finally:
             self._watching = False
 
