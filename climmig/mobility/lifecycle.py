@@ -20,6 +20,11 @@ Subclasses (:class:`climmig.displacement.lifecycle.DisplacementModel`,
 define :meth:`~ModelLifecycle.prepare`, :meth:`~ModelLifecycle.build`, the two hashes and
 :meth:`~ModelLifecycle.predict`. The seed of a fit is :attr:`ModelLifecycle.seed`, the same whichever command
 asks for the fit (``climmig run``'s stage or a CLI command).
+
+A fit is an ``arviz.InferenceData`` by default (saved with :func:`~climmig.mobility.fit.save_fit`, its
+signature in the posterior's attrs). Models whose fit is a plain ``xarray.Dataset``
+(:mod:`climmig.migration.lifecycle_datasets`: the PRMN and UNHCR fits) override the three storage hooks
+:meth:`~ModelLifecycle._read`, :meth:`~ModelLifecycle._write` and :meth:`~ModelLifecycle._attrs`.
 """
 
 from __future__ import annotations
@@ -106,7 +111,7 @@ def check_signature(attrs: Mapping[str, Any], expected: Mapping[str, str], path:
     Parameters
     ----------
     attrs : mapping
-        The fit's posterior attrs.
+        The fit's attrs (an InferenceData's posterior attrs).
     expected : mapping of str to str
         Signature keys (:data:`SIGNATURE_KEYS`) and the values they must have.
     path : str or Path
@@ -138,8 +143,8 @@ class ModelLifecycle(ABC):
         What :meth:`prepare` returned (None until calibrated, or when loaded without data).
     model : pm.Model or None
         What :meth:`build` returned.
-    idata : arviz.InferenceData or None
-        The fit.
+    idata : arviz.InferenceData, xr.Dataset or None
+        The fit (a plain dataset for the models that override the storage hooks).
     path : Path or None
         Where the fit was saved or loaded from.
     reused : bool
@@ -197,6 +202,25 @@ class ModelLifecycle(ABC):
     @abstractmethod
     def predict(self, *args: Any, **kwargs: Any) -> Any:
         """Predictions from the fit (each model delegates to its predict function)."""
+
+    # ------------------------------------------------------ how a fit is stored (override for another format)
+    def _read(self, path: Path) -> Any:
+        """The saved fit at ``path`` (default :func:`~climmig.mobility.fit.load_fit`).
+
+        Raises
+        ------
+        ProvenanceMismatchError
+            If there is no file at ``path``.
+        """
+        return load_fit(path)
+
+    def _write(self, fit: Any, path: str | Path) -> Path:
+        """Write ``fit`` to ``path`` atomically (default :func:`~climmig.mobility.fit.save_fit`)."""
+        return save_fit(fit, path)
+
+    def _attrs(self, fit: Any) -> Mapping[str, Any]:
+        """The attrs of ``fit`` that hold its signature (default: the posterior's)."""
+        return fit.posterior.attrs
 
     # ------------------------------------------------------------------------------------ shared lifecycle
     @property
@@ -256,8 +280,8 @@ class ModelLifecycle(ABC):
         self.idata, self.reused = None, False
         if self.path is not None and reuse and self.path.exists():
             try:
-                idata = load_fit(self.path)
-                check_signature(idata.posterior.attrs, sig, self.path)
+                idata = self._read(self.path)
+                check_signature(self._attrs(idata), sig, self.path)
                 self.idata, self.reused = idata, True
                 logger.info("reusing the saved fit %s", self.path)
             except ProvenanceMismatchError as exc:
@@ -265,7 +289,7 @@ class ModelLifecycle(ABC):
         if self.idata is None:
             self.idata = self.sample(self.model, self.data, {**self.fit_attrs(self.data), **sig}, progress)
             if self.path is not None:
-                save_fit(self.idata, self.path)
+                self._write(self.idata, self.path)
         return self
 
     def save(self, path: str | Path) -> Path:
@@ -282,7 +306,7 @@ class ModelLifecycle(ABC):
         """
         if self.idata is None:
             raise ValueError(f"{type(self).__name__}: nothing to save; calibrate or load a fit first")
-        self.path = save_fit(self.idata, path)
+        self.path = self._write(self.idata, path)
         return self.path
 
     @classmethod
@@ -318,7 +342,7 @@ class ModelLifecycle(ABC):
             obj.data = obj.prepare(catalog, **options)
             obj.model = obj.build(obj.data)
         obj.path = Path(path)
-        obj.idata = load_fit(obj.path)
-        check_signature(obj.idata.posterior.attrs, obj.signature(), obj.path)
+        obj.idata = obj._read(obj.path)
+        check_signature(obj._attrs(obj.idata), obj.signature(), obj.path)
         obj.reused = True
         return obj
