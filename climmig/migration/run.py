@@ -1,7 +1,9 @@
 """What a run needs from the all-country migration models: fit them, build their projection drivers, summarise.
 
 The pipeline (:mod:`climmig.pipeline.stages`) calls these; each reads through the catalog only. The
-cross-border fit itself is :class:`climmig.migration.lifecycle.MigrationModel`.
+cross-border fit itself is :class:`climmig.migration.lifecycle.MigrationModel`; the PRMN and UNHCR fits are
+:class:`~climmig.migration.lifecycle_datasets.InternalClimateModel` and
+:class:`~climmig.migration.lifecycle_datasets.ForcedDisplacementModel`.
 """
 
 from __future__ import annotations
@@ -205,19 +207,18 @@ def write_corridor_outputs(models: Any, ctx: Any, lines: list[str]) -> list[str]
 
 
 def fit_internal_climate_for_run(ctx: Any, headline: list[str]) -> list[str]:
-    """Fit the PRMN climate elasticity; write ``fits/internal_climate.nc`` and the prior/posterior table."""
-    from climmig.io.writers import atomic_path, write_netcdf
-    from climmig.migration.internal_climate import (
-        elasticity_table,
-        fit_internal_climate,
-        load_prmn_fit_inputs,
-    )
-    from climmig.provenance import stamp
+    """Fit the PRMN climate elasticity, or reuse the saved fit whose signature matches; write its tables.
 
-    series = load_prmn_fit_inputs(ctx.catalog)
-    fit = fit_internal_climate(series, seed=int(ctx.cfg.seed) % (2**32))
-    write_netcdf(stamp(fit, "internal moves for climate reasons: PRMN Somalia fit", ctx.cfg_hash, ctx.cfg.seed),
-                 ctx.path("fits", "internal_climate.nc"))
+    Through :class:`~climmig.migration.lifecycle_datasets.InternalClimateModel` (``fits/internal_climate.nc``);
+    the prior/posterior table, the observations and the headline line come from the fit, new or reused.
+    """
+    from climmig.io.writers import atomic_path
+    from climmig.migration.internal_climate import elasticity_table
+    from climmig.migration.lifecycle_datasets import InternalClimateModel
+
+    model = InternalClimateModel(ctx.cfg).calibrate(ctx.catalog, path=ctx.path("fits", "internal_climate.nc"),
+                                                    reuse=True)
+    fit, series = model.idata, model.data
     table = elasticity_table(fit)
     with atomic_path(ctx.path("fits", "internal_climate_prior_posterior.csv")) as tmp:
         table.to_csv(tmp, index=False, float_format="%.5g")
@@ -241,21 +242,18 @@ def run_internal_draws(paths: Mapping[str, Any], samples: int, seed: int) -> xr.
     return internal_draws_with_climate_posterior(fit, samples, seed, paths.get("internal_priors") or None)
 
 
-FORCED_YEARS = range(2009, 2023)  # IDMC weather events 2008-2022 (2008 is the first lag year)
-
-
 def fit_forced_for_run(ctx: Any, headline: list[str]) -> list[str]:
-    """Fit the UNHCR forced-displacement model; write ``fits/forced_displacement.nc`` and its coefficients."""
-    from climmig.io.writers import atomic_path, write_netcdf
-    from climmig.migration.forced import fit_forced, forced_panel
-    from climmig.provenance import stamp
+    """Fit the UNHCR forced-displacement model, or reuse the saved fit whose signature matches; write its coefficients.
 
-    cat = ctx.catalog
-    rows = forced_panel(cat.open("unhcr_new_arrivals"), cat.open("idmc_gidd_weather_events"),
-                        cat.open("wdi_population"), cat.open("wdi_gdp_per_capita"), FORCED_YEARS)
-    fit = fit_forced(rows, seed=int(ctx.cfg.seed) % (2**32))
-    write_netcdf(stamp(fit, "cross-border forced displacement: UNHCR fit", ctx.cfg_hash, ctx.cfg.seed),
-                 ctx.path("fits", "forced_displacement.nc"))
+    Through :class:`~climmig.migration.lifecycle_datasets.ForcedDisplacementModel`
+    (``fits/forced_displacement.nc``); the coefficient table and the headline line come from the fit, new or
+    reused.
+    """
+    from climmig.io.writers import atomic_path
+    from climmig.migration.lifecycle_datasets import ForcedDisplacementModel
+
+    fit = ForcedDisplacementModel(ctx.cfg).calibrate(ctx.catalog, path=ctx.path("fits", "forced_displacement.nc"),
+                                                     reuse=True).idata
     q = fit["beta"].quantile([0.05, 0.5, 0.95], "sample").to_pandas().T
     with atomic_path(ctx.path("fits", "forced_displacement_coefficients.csv")) as tmp:
         q.to_csv(tmp, float_format="%.4g")

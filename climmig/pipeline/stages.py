@@ -138,7 +138,7 @@ def stage_fit_migration(ctx: RunContext) -> dict[str, Any]:
 
 def _fit_gravity(ctx: RunContext, model: Any) -> dict[str, Any]:
     """The all-country gravity fit's outputs (its gate is the optimiser's convergence), and the PRMN and
-    UNHCR fits that go with it."""
+    UNHCR fits that go with it (each reused when its saved fit's signature matches, as the gravity fit)."""
     from climmig.migration.run import gravity_coefficients
 
     with atomic_path(ctx.path("fits", "migration_coefficients.csv")) as tmp:
