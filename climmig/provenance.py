@@ -9,6 +9,7 @@ import os
 import platform
 from collections.abc import Mapping
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import xarray as xr
@@ -22,6 +23,7 @@ __all__ = [
     "stage_seed",
     "provenance_attrs",
     "slurm_ids",
+    "source_digest",
     "stamp",
     "update_history",
 ]
@@ -102,6 +104,27 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def source_digest() -> str:
+    """SHA-256 over climmig's own Python sources (relative names and contents).
+
+    Two runs with the same digest ran the same code, even from an uncommitted checkout, where ``git_commit``
+    alone cannot tell.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+    """
+    import climmig
+
+    root = Path(climmig.__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.py")):
+        h.update(str(p.relative_to(root)).encode())
+        h.update(hashlib.sha256(p.read_bytes()).hexdigest().encode())
+    return h.hexdigest()
 
 
 def slurm_ids(environ: Mapping[str, str] | None = None) -> dict[str, str]:

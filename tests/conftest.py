@@ -116,6 +116,13 @@ def small_demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return once_per_session(tmp_path_factory, "small_demo", _run_small_demo) / "small_demo.yaml"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Fits shared between runs (climmig.mobility.fit_cache) would let one test's fit serve another's (and
+    # a developer's ~/.cache serve a test): every test fits for itself, also in the runs it starts as
+    # subprocesses, unless it points the cache at its own directory.
+    os.environ["CLIMMIG_FIT_CACHE"] = "off"
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--walk", action="store_true", default=False,
                      help="also run the schema's effect walk (tests/config/test_schema_effects.py; ~6 min on 2 cores)")

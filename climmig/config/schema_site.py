@@ -33,6 +33,10 @@ class ComputeSpec(_Frozen):
         "run the exposure and the migration fit in a second process while the displacement fit compiles and "
         "samples (compilation is single-threaded, so on 2 cores the stages overlap); false runs every stage "
         "in turn in one process"))
+    fit_cache: str = Field(default="auto", min_length=1, json_schema_extra=_SITE, description=(
+        "where fits are kept for reuse by later runs of a model with the same signature, in any output folder "
+        "(climmig.mobility.fit_cache): 'auto' ($XDG_CACHE_HOME/climmig/fits or ~/.cache/climmig/fits), 'off', "
+        "or a directory; the environment variable CLIMMIG_FIT_CACHE overrides it"))
 
     @model_validator(mode="after")
     def _needs(self) -> ComputeSpec:

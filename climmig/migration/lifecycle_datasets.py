@@ -135,7 +135,10 @@ class DatasetFitModel(ModelLifecycle):
     def sample(self, model: pd.DataFrame, data: pd.DataFrame, attrs: Mapping[str, str],
                progress: bool) -> xr.Dataset:
         """:meth:`fit_table`, with the signature ``attrs`` and the run's provenance stamp (config hash, seed)."""
-        fit = self.fit_table(model)
+        return self._provenance(self.fit_table(model), attrs)
+
+    def _provenance(self, fit: xr.Dataset, attrs: Mapping[str, str]) -> xr.Dataset:
+        """The signature ``attrs`` and the run's provenance stamp (config hash, seed) in the global attrs."""
         fit.attrs.update(attrs)
         return stamp(fit, self.title, science_hash(self.cfg), self.cfg.seed)
 

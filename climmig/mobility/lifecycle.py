@@ -41,6 +41,7 @@ import pandas as pd
 
 from climmig.errors import ProvenanceMismatchError
 from climmig.mobility.fit import fit, load_fit, save_fit
+from climmig.mobility.fit_cache import cache_file, cache_root, store
 from climmig.provenance import canonical_json, stage_seed
 
 __all__ = ["SIGNATURE_KEYS", "ModelLifecycle", "check_signature", "frame_sha256", "model_signature"]
@@ -163,6 +164,8 @@ class ModelLifecycle(ABC):
         self.idata: Any = None
         self.path: Path | None = None
         self.reused = False
+        #: the cache file the fit was taken from (:mod:`climmig.mobility.fit_cache`), or None
+        self.cached_from: Path | None = None
 
     # --------------------------------------------------------------------------------- defined per model
     @property
@@ -222,6 +225,14 @@ class ModelLifecycle(ABC):
         """The attrs of ``fit`` that hold its signature (default: the posterior's)."""
         return fit.posterior.attrs
 
+    def _provenance(self, fit: Any, attrs: Mapping[str, str]) -> Any:
+        """``fit`` with this run's provenance ``attrs`` (signature and :meth:`fit_attrs`), as :meth:`sample`
+        stamps a new fit; a fit from the cache carries those of the run that made it (default: every group's
+        attrs, as :func:`~climmig.mobility.fit.fit` writes them)."""
+        for group in fit.groups():
+            fit[group].attrs.update(attrs)
+        return fit
+
     # ------------------------------------------------------------------------------------ shared lifecycle
     @property
     def seed(self) -> int:
@@ -277,7 +288,7 @@ class ModelLifecycle(ABC):
         self.model = self.build(self.data)
         sig = self.signature()
         self.path = None if path is None else Path(path)
-        self.idata, self.reused = None, False
+        self.idata, self.reused, self.cached_from = None, False, None
         if self.path is not None and reuse and self.path.exists():
             try:
                 idata = self._read(self.path)
@@ -286,11 +297,40 @@ class ModelLifecycle(ABC):
                 logger.info("reusing the saved fit %s", self.path)
             except ProvenanceMismatchError as exc:
                 logger.info("%s", exc)
+        if self.idata is None and self.path is not None and reuse:
+            self._from_cache(sig)
         if self.idata is None:
             self.idata = self.sample(self.model, self.data, {**self.fit_attrs(self.data), **sig}, progress)
             if self.path is not None:
                 self._write(self.idata, self.path)
+                self._to_cache(sig)
         return self
+
+    def _cache_file(self, sig: Mapping[str, str]) -> Path | None:
+        root = cache_root(self.cfg.compute.fit_cache)
+        return None if root is None else cache_file(root, sig)
+
+    def _from_cache(self, sig: Mapping[str, str]) -> None:
+        """Take the fit from the cache shared by runs (:mod:`climmig.mobility.fit_cache`) when it holds this
+        signature, and write it into the run with this run's provenance attrs."""
+        file = self._cache_file(sig)
+        if file is None or not file.exists():
+            return
+        try:
+            fit = self._read(file)
+            check_signature(self._attrs(fit), sig, file)
+        except (ProvenanceMismatchError, OSError, ValueError, KeyError) as exc:
+            logger.warning("not using the cached fit %s (%s)", file, exc)
+            return
+        self.idata = self._provenance(fit, {**self.fit_attrs(self.data), **sig})
+        self._write(self.idata, self.path)
+        self.reused, self.cached_from = True, file
+        logger.info("reusing the fit kept in the cache %s", file)
+
+    def _to_cache(self, sig: Mapping[str, str]) -> None:
+        file = self._cache_file(sig)
+        if file is not None and self.path is not None:
+            store(self.path, file)
 
     def save(self, path: str | Path) -> Path:
         """Save the fit (with its signature attrs) to NetCDF.

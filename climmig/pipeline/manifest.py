@@ -15,7 +15,7 @@ import yaml
 from climmig.config import RunConfig, science_hash
 from climmig.errors import ClimmigError
 from climmig.io.writers import write_json, write_text
-from climmig.provenance import package_versions, slurm_ids
+from climmig.provenance import package_versions, slurm_ids, source_digest
 
 __all__ = ["git_commit", "read_manifest", "source_digest", "write_manifest", "write_resolved_config"]
 
@@ -28,30 +28,6 @@ def git_commit(path: Path) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def source_digest() -> str:
-    """SHA-256 over climmig's own Python sources (relative names and contents).
-
-    Two runs with the same digest ran the same code, even from an uncommitted checkout, where ``git_commit``
-    alone cannot tell.
-
-    Returns
-    -------
-    str
-        64 hexadecimal digits.
-    """
-    import hashlib
-
-    import climmig
-    from climmig.io.readers import sha256_file
-
-    root = Path(climmig.__file__).resolve().parent
-    h = hashlib.sha256()
-    for p in sorted(root.rglob("*.py")):
-        h.update(str(p.relative_to(root)).encode())
-        h.update(sha256_file(p).encode())
-    return h.hexdigest()
 
 
 def write_resolved_config(cfg: RunConfig, catalog_file: Path, run_dir: Path) -> Path:

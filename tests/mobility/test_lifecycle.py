@@ -40,7 +40,8 @@ def prior_fit(model, sampler, *, random_seed, model_name, attrs=None, progress=F
                                            compile_kwargs={"mode": "FAST_COMPILE"}).prior
     idata = az.InferenceData(posterior=prior)
     _add_data_groups(idata, model)
-    idata.posterior.attrs.update({"model_name": model_name, "random_seed": str(random_seed), **dict(attrs or {})})
+    for group in idata.groups():  # as fit() writes them: on every group
+        idata[group].attrs.update({"model_name": model_name, "random_seed": str(random_seed), **dict(attrs or {})})
     return idata
 
 
