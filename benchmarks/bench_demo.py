@@ -5,9 +5,12 @@ Usage::
     python benchmarks/bench_demo.py [--config configs/demo.yaml] [--keep DIR]
 
 Both runs are ``climmig -v run CONFIG --output NEW_DIR`` in a subprocess, as a user starts them. The cold
-run gets empty PyTensor, numba and matplotlib caches (fresh directories passed through ``PYTENSOR_FLAGS``,
-``NUMBA_CACHE_DIR`` and ``MPLCONFIGDIR``); the warm run reuses those caches with a new output folder, so
-no stage can be reused and everything is computed again except what the compilers cached.
+run gets empty PyTensor, numba, matplotlib and fit caches (fresh directories passed through ``PYTENSOR_FLAGS``,
+``NUMBA_CACHE_DIR``, ``MPLCONFIGDIR`` and ``CLIMMIG_FIT_CACHE``); the warm run reuses those caches with a new
+output folder: no stage of the cold run is reused, but the fits the cold run kept in the fit cache
+(``climmig.mobility.fit_cache``: same model signature, libraries and code) are, as a user's second run of a
+config would reuse them. ``--no-fit-cache`` turns the fit cache off in both runs (every fit is sampled again
+and only the compilers' caches are warm).
 
 Prints, per run, the wall time and each stage's time (from ``manifest.json``), the displacement fit's
 compile and sampling times (from the run's log), the ratios warm / cold, and checks that the two runs reach
@@ -34,9 +37,10 @@ COMPILED = re.compile(r"compiled the model for nutpie in ([0-9.]+) s")
 SAMPLED = re.compile(r"sampled (\d+) chains x \((\d+) tuning \+ (\d+) draws\) in ([0-9.]+) s")
 
 
-def _run(config: Path, out: Path, caches: Path) -> dict[str, object]:
+def _run(config: Path, out: Path, caches: Path, fit_cache: bool = True) -> dict[str, object]:
     """One ``climmig run`` in a subprocess with the given cache root; its times and headline."""
     env = dict(os.environ)
+    env["CLIMMIG_FIT_CACHE"] = str(caches / "fits") if fit_cache else "off"
     env["PYTENSOR_FLAGS"] = f"base_compiledir={caches / 'pytensor'}"
     env["NUMBA_CACHE_DIR"] = str(caches / "numba")
     env["MPLCONFIGDIR"] = str(caches / "matplotlib")
@@ -51,9 +55,11 @@ def _run(config: Path, out: Path, caches: Path) -> dict[str, object]:
     manifest = json.loads((out / "manifest.json").read_text())
     stages = {s["name"]: {"seconds": float(s["seconds"]), "background": bool(s.get("background", False))}
               for s in manifest["stages"]}
+    cached = [line.split("cache ", 1)[1].strip() for line in log.splitlines()
+              if "reusing the fit kept in the cache" in line]
     compiled = [float(m) for m in COMPILED.findall(log)]
     sampled = [float(m[3]) for m in SAMPLED.findall(log)]
-    return {"wall_s": wall, "stages": stages,
+    return {"wall_s": wall, "stages": stages, "fits_from_cache": [Path(c).name for c in cached],
             "fit_compile_s": compiled[0] if compiled else None,
             "fit_sampling_s": sampled[0] if sampled else None,
             "headline": _headline(out)}
@@ -73,6 +79,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", type=Path, default=REPO / "configs" / "demo.yaml")
     ap.add_argument("--keep", type=Path, default=None, help="Keep the runs and caches here (default: a temp dir).")
+    ap.add_argument("--no-fit-cache", action="store_true", help="Sample every fit in both runs (fit cache off).")
     args = ap.parse_args()
 
     root_ctx = tempfile.TemporaryDirectory(prefix="climmig-bench-demo-") if args.keep is None else None
@@ -80,8 +87,8 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     caches = root / "caches"
     try:
-        cold = _run(args.config.resolve(), root / "cold", caches)
-        warm = _run(args.config.resolve(), root / "warm", caches)
+        cold = _run(args.config.resolve(), root / "cold", caches, not args.no_fit_cache)
+        warm = _run(args.config.resolve(), root / "warm", caches, not args.no_fit_cache)
     finally:
         if root_ctx is not None:
             root_ctx.cleanup()
@@ -102,8 +109,9 @@ def main() -> None:
     print(f"displacement fit share of the cold wall time: {fit_share:.2f}")
     print(f"late-period medians, cold: {cold['headline']}")
     print(f"same headline in both runs: {same}")
+    print(f"fits the warm run took from the fit cache: {warm['fits_from_cache'] or 'none'}")
     results = {
-        "config": str(args.config), "cold": cold, "warm": warm,
+        "config": str(args.config), "cold": cold, "warm": warm, "fit_cache": not args.no_fit_cache,
         "ratio_warm_cold_wall": warm["wall_s"] / cold["wall_s"],
         "fit_share_of_cold_wall": fit_share, "same_headline": same,
         "load_1min": os.getloadavg()[0], "cpus": os.cpu_count(),

@@ -188,15 +188,20 @@ class DisplacementModel(ModelLifecycle):
         idata.posterior.attrs["climmig_elasticity_summary"] = summary.to_json(orient="records")
         # between- and within-country slopes of every covariate (the report reads them from here)
         idata.posterior.attrs["climmig_income_coefficients"] = income_coefficients(idata).to_json(orient="records")
+        # R-hat and ESS go into the fit's convergence group before it is saved, so a reused fit (from the run
+        # or the fit cache) does not compute them again
+        self._diagnostics_of(idata)
         return idata
 
     def diagnostics(self) -> xr.Dataset:
-        """The convergence gate's diagnostics of the fit (stored by the sampler; see ``stored_diagnostics``)."""
+        """The convergence gate's diagnostics of the fit (stored by :meth:`sample`; see ``stored_diagnostics``)."""
+        return self._diagnostics_of(self.idata)
+
+    def _diagnostics_of(self, idata: Any) -> xr.Dataset:
         # the exposure elasticity is prior-only unless historical intensity informed it
-        check = CHECK_VARS + (["exposure_elasticity"] if "climmig_historical_intensity" in self.idata.posterior.attrs
+        check = CHECK_VARS + (["exposure_elasticity"] if "climmig_historical_intensity" in idata.posterior.attrs
                               else [])
-        return stored_diagnostics(self.idata, [v for v in check if v in self.idata.posterior],
-                                  self.cfg.mobility.gate)
+        return stored_diagnostics(idata, [v for v in check if v in idata.posterior], self.cfg.mobility.gate)
 
     def calibration(self) -> Calibration:
         """The calibrated fit with what it was fitted on (for the predictive checks and the back-test)."""

@@ -17,6 +17,7 @@ import pytest
 import xarray as xr
 
 import climmig.migration.lifecycle as migration_lifecycle
+import climmig.mobility.diagnostics as diagnostics
 import climmig.mobility.lifecycle as lifecycle
 from climmig.catalog import load_catalog
 from climmig.config import parse_config
@@ -24,6 +25,7 @@ from climmig.displacement.calibration import load_observations
 from climmig.displacement.lifecycle import DisplacementModel
 from climmig.errors import ProvenanceMismatchError
 from climmig.migration.lifecycle import InternalMigrationModel, MigrationData, MigrationModel
+from climmig.mobility.diagnostics import CONVERGENCE_GROUP
 from climmig.mobility.fit import _add_data_groups
 from climmig.mobility.lifecycle import check_signature, frame_sha256
 from climmig.provenance import stage_seed
@@ -144,7 +146,12 @@ def test_displacement_model_round_trip_reuse_and_mismatch(monkeypatch, tiny, tmp
     assert "climmig_elasticity_summary" in model.idata.posterior.attrs
     monkeypatch.setattr(lifecycle, "fit", no_sampling)
     again = DisplacementModel(cfg).calibrate(catalog, path=path, **data)
-    assert again.reused and again.calibration().reused
+    assert again.reused
+    # the gate's R-hat and ESS were stored with the fit when it was sampled: a reused fit does not recompute them
+    assert CONVERGENCE_GROUP in az.from_netcdf(path).groups()
+    monkeypatch.setattr(diagnostics, "check_convergence", no_sampling)
+    assert again.calibration().reused
+    assert bool(again.diagnostics()["passed"]) == bool(cal.diagnostics["passed"])
     _same_posterior(again.idata, model.idata)
     loaded = DisplacementModel.load(model.save(tmp_path / "copy.nc"), cfg, catalog, **data)
     _same_posterior(loaded.idata, model.idata)
