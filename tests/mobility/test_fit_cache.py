@@ -133,3 +133,22 @@ def test_an_unwritable_cache_costs_a_warning_not_the_run(monkeypatch, tiny, flow
         m = InternalMigrationModel(parse_config(tiny)).calibrate(None, path=tmp_path / "a.nc", flows=flows)
     assert (tmp_path / "a.nc").exists() and not m.reused
     assert "could not keep the fit in the cache" in caplog.text and fit_cache.ENV_VAR in caplog.text
+
+
+def test_a_run_in_a_new_folder_takes_its_fit_from_the_cache_and_says_so(monkeypatch, tiny, write_config,
+                                                                         tmp_path) -> None:
+    from climmig.pipeline.context import make_context
+    from climmig.pipeline.stages import stage_fit_migration
+    from tests.mobility.test_lifecycle import _nuts_config
+
+    monkeypatch.setenv(fit_cache.ENV_VAR, str(tmp_path / "cache"))
+    monkeypatch.setattr(lifecycle, "fit", prior_fit)
+    first = stage_fit_migration(make_context(write_config(_nuts_config(tiny, tmp_path / "a"), "a.yaml"),
+                                             progress=False))
+    assert not first["reused"] and "fit cache" not in first["headline"][0]
+    monkeypatch.setattr(lifecycle, "fit", no_sampling)
+    second = stage_fit_migration(make_context(write_config(_nuts_config(tiny, tmp_path / "b"), "b.yaml"),
+                                              progress=False))
+    assert second["reused"] and "taken from the fit cache" in second["headline"][0]
+    a, b = (content_digest(tmp_path / d / "fits" / "migration.nc") for d in "ab")
+    assert a == b  # the same config: the same fit, whichever folder
