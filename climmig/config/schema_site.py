@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from climmig.config.schema_types import SafeId, _Frozen
 
@@ -33,10 +33,17 @@ class ComputeSpec(_Frozen):
         "run the exposure and the migration fit in a second process while the displacement fit compiles and "
         "samples (compilation is single-threaded, so on 2 cores the stages overlap); false runs every stage "
         "in turn in one process"))
-    fit_cache: str = Field(default="auto", min_length=1, json_schema_extra=_SITE, description=(
+    fit_cache: str = Field(default="auto", json_schema_extra=_SITE, description=(
         "where fits are kept for reuse by later runs of a model with the same signature, in any output folder "
         "(climmig.mobility.fit_cache): 'auto' ($XDG_CACHE_HOME/climmig/fits or ~/.cache/climmig/fits), 'off', "
         "or a directory; the environment variable CLIMMIG_FIT_CACHE overrides it"))
+
+    @field_validator("fit_cache")
+    @classmethod
+    def _cache_setting(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("empty; write 'auto' (~/.cache/climmig/fits), 'off', or a directory")
+        return value
 
     @model_validator(mode="after")
     def _needs(self) -> ComputeSpec:

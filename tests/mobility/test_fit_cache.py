@@ -152,3 +152,14 @@ def test_a_run_in_a_new_folder_takes_its_fit_from_the_cache_and_says_so(monkeypa
     assert second["reused"] and "taken from the fit cache" in second["headline"][0]
     a, b = (content_digest(tmp_path / d / "fits" / "migration.nc") for d in "ab")
     assert a == b  # the same config: the same fit, whichever folder
+
+
+def test_an_empty_cache_setting_names_the_field_and_the_values(tiny) -> None:
+    from climmig.errors import ConfigError
+
+    tiny["compute"] = {**tiny.get("compute", {}), "fit_cache": "  "}
+    with pytest.raises(ConfigError) as info:
+        parse_config(tiny)
+    assert "compute -> fit_cache" in str(info.value) and "'auto'" in str(info.value) and "'off'" in str(info.value)
+    tiny["compute"]["fit_cache"] = "/scratch/me/fits"
+    assert parse_config(tiny).compute.fit_cache == "/scratch/me/fits"
