@@ -30,7 +30,8 @@ def _register() -> None:
     # each command group lives in its own module and adds itself to `app`
     import importlib
 
-    for name in ("_catalog", "_compare", "_config", "_exposure", "_hpc", "_migration", "_mobility", "_run", "_sensitivity"):
+    for name in ("_catalog", "_compare", "_config", "_exposure", "_fits", "_hpc", "_migration", "_mobility", "_run",
+                 "_sensitivity"):
         try:
             importlib.import_module(f"climmig.cli.{name}")
         except ModuleNotFoundError as exc:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from climmig.provenance import config_hash, package_versions, source_digest
 
-__all__ = ["ENV_VAR", "cache_file", "cache_key", "cache_root", "store"]
+__all__ = ["ENV_VAR", "cache_file", "cache_key", "cache_root", "clear", "entries", "store"]
 
 logger = logging.getLogger(__name__)
 
@@ -112,3 +112,43 @@ def store(source: Path, target: Path) -> None:
                        "directory, or 'off'", target.parent, exc, ENV_VAR)
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+def entries(root: Path | None) -> list[Path]:
+    """The fits kept in the cache ``root`` (none when the cache is off or empty), newest first.
+
+    Parameters
+    ----------
+    root : Path or None
+        From :func:`cache_root`.
+
+    Returns
+    -------
+    list of Path
+    """
+    if root is None or not root.is_dir():
+        return []
+    return sorted(root.glob("*.nc"), key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def clear(root: Path | None) -> tuple[int, int]:
+    """Delete every fit kept in the cache ``root`` (and leftovers of interrupted copies).
+
+    Parameters
+    ----------
+    root : Path or None
+        From :func:`cache_root`.
+
+    Returns
+    -------
+    (int, int)
+        Files deleted and bytes freed.
+    """
+    if root is None or not root.is_dir():
+        return 0, 0
+    n = size = 0
+    for p in [*root.glob("*.nc"), *root.glob(".*.tmp")]:
+        size += p.stat().st_size
+        p.unlink()
+        n += 1
+    return n, size

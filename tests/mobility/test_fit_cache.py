@@ -163,3 +163,29 @@ def test_an_empty_cache_setting_names_the_field_and_the_values(tiny) -> None:
     assert "compute -> fit_cache" in str(info.value) and "'auto'" in str(info.value) and "'off'" in str(info.value)
     tiny["compute"]["fit_cache"] = "/scratch/me/fits"
     assert parse_config(tiny).compute.fit_cache == "/scratch/me/fits"
+
+
+def test_the_fits_command_lists_and_clears_the_cache(monkeypatch, tiny, write_config, tmp_path, capsys) -> None:
+    from climmig.cli import main
+
+    root = tmp_path / "cache"
+    root.mkdir()
+    (root / "displacement_hurdle_skewnormal-0123.nc").write_bytes(b"x" * 2_000_000)
+    (root / "migration_gravity_negbin_laplace-4567.nc").write_bytes(b"x" * 1_000_000)
+    (root / ".migration_gravity_negbin_laplace-89ab.nc.123.tmp").write_bytes(b"x")  # an interrupted copy
+    monkeypatch.setenv(fit_cache.ENV_VAR, str(root))
+
+    def cli(*args: str) -> str:
+        with pytest.raises(SystemExit) as exc:
+            main(list(args))
+        assert exc.value.code in (0, None)
+        return capsys.readouterr().out
+
+    listed = cli("fits", "list")
+    assert "2 fits, 3 MB" in listed and "displacement_hurdle_skewnormal" in listed and "migration_gravity" in listed
+    assert "deleted 3 files (3 MB)" in cli("fits", "clear", "--yes")
+    assert not list(root.iterdir()) and "nothing to clear" in cli("fits", "clear", "--yes")
+    # a config's compute.fit_cache names the cache when the environment does not
+    monkeypatch.delenv(fit_cache.ENV_VAR)
+    tiny["compute"] = {**tiny.get("compute", {}), "fit_cache": "off"}
+    assert "the fit cache is off" in cli("fits", "list", "--config", str(write_config(tiny)))
