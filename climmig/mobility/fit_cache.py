@@ -132,18 +132,8 @@ def entries(root: Path | None) -> list[Path]:
 
 
 def clear(root: Path | None) -> tuple[int, int]:
-    """Delete every fit kept in the cache ``root`` (and leftovers of interrupted copies).
-
-    Parameters
-    ----------
-    root : Path or None
-        From :func:`cache_root`.
-
-    Returns
-    -------
-    (int, int)
-        Files deleted and bytes freed.
-    """
+    """Delete every fit kept in the cache ``root`` (as for :func:`entries`) and leftovers of interrupted copies;
+    return the number of files deleted and the bytes freed."""
     if root is None or not root.is_dir():
         return 0, 0
     n = size = 0
