@@ -264,7 +264,8 @@ class ModelLifecycle(ABC):
 
     def calibrate(self, catalog: Any, *, path: str | Path | None = None, reuse: bool = True,
                   progress: bool = False, **options: Any) -> Self:
-        """Prepare and build the model, then reload a saved fit whose signature matches, or fit (and save).
+        """Prepare and build the model, then reload a saved fit whose signature matches, or take it from the fit
+        cache shared by runs (:mod:`climmig.mobility.fit_cache`), or fit (and save, and keep it in the cache).
 
         Parameters
         ----------
@@ -273,7 +274,7 @@ class ModelLifecycle(ABC):
         path : str or Path, optional
             The fit's file; None = neither reuse nor save.
         reuse : bool
-            Reload a saved fit at ``path`` whose signature matches instead of fitting.
+            Reload a saved fit at ``path``, or one in the fit cache, whose signature matches instead of fitting.
         progress : bool
             Sampler progress.
         **options
@@ -282,7 +283,7 @@ class ModelLifecycle(ABC):
         Returns
         -------
         ModelLifecycle
-            ``self``, with ``data``, ``model``, ``idata``, ``path`` and ``reused`` set.
+            ``self``, with ``data``, ``model``, ``idata``, ``path``, ``reused`` and ``cached_from`` set.
         """
         self.data = self.prepare(catalog, **options)
         self.model = self.build(self.data)
