@@ -13,7 +13,8 @@ The cache only saves time: a fit taken from it is the fit the run would have sam
 seed, same code), and it is written into the run with the run's own provenance attrs.
 
 Where the cache is: ``compute.fit_cache`` in the config (``auto``: ``$XDG_CACHE_HOME/climmig/fits``, else
-``~/.cache/climmig/fits``; ``off``: no cache; anything else: that directory), overridden by the environment
+``~/.cache/climmig/fits``; ``off``: no cache; anything else: that directory, ``~`` and ``$VARIABLES``
+expanded), overridden by the environment
 variable ``CLIMMIG_FIT_CACHE`` (same values), e.g. to keep a site's cache on scratch space, or to switch it off
 in tests. The demo's displacement fit is ~140 MB; delete the directory to reclaim the space.
 """
@@ -43,7 +44,8 @@ def cache_root(setting: str | None = "auto") -> Path | None:
     Parameters
     ----------
     setting : str or None
-        ``compute.fit_cache``: ``auto``, ``off`` or a directory (``~`` expanded); None means ``auto``. The
+        ``compute.fit_cache``: ``auto``, ``off`` or a directory (``~`` and ``$VARIABLES`` expanded); None means
+        ``auto``. The
         environment variable :data:`ENV_VAR`, when set and not empty, takes precedence.
 
     Returns
@@ -55,7 +57,7 @@ def cache_root(setting: str | None = "auto") -> Path | None:
         return None
     if value == "auto":
         return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "climmig" / "fits"
-    return Path(value).expanduser()
+    return Path(os.path.expandvars(value)).expanduser()
 
 
 def cache_key(signature: Mapping[str, str]) -> str:

@@ -48,6 +48,8 @@ def test_cache_root_follows_the_setting_and_the_environment(monkeypatch, tmp_pat
     assert fit_cache.cache_root("auto") == Path("~/.cache/climmig/fits").expanduser()
     assert fit_cache.cache_root("off") is None
     assert fit_cache.cache_root("~/fits") == Path.home() / "fits"
+    monkeypatch.setenv("SCRATCH_FOR_TEST", str(tmp_path / "scratch"))
+    assert fit_cache.cache_root("$SCRATCH_FOR_TEST/fits") == tmp_path / "scratch" / "fits"
     monkeypatch.setenv(fit_cache.ENV_VAR, "off")  # the environment wins over the config
     assert fit_cache.cache_root(str(tmp_path)) is None
     monkeypatch.setenv(fit_cache.ENV_VAR, str(tmp_path / "env"))
