@@ -13,10 +13,10 @@ The cache only saves time: a fit taken from it is the fit the run would have sam
 seed, same code), and it is written into the run with the run's own provenance attrs.
 
 Where the cache is: ``compute.fit_cache`` in the config (``auto``: ``$XDG_CACHE_HOME/climmig/fits``, else
-``~/.cache/climmig/fits``; ``off``: no cache; anything else: that directory, ``~`` and ``$VARIABLES``
-expanded), overridden by the environment
-variable ``CLIMMIG_FIT_CACHE`` (same values), e.g. to keep a site's cache on scratch space, or to switch it off
-in tests. The demo's displacement fit is ~140 MB; delete the directory to reclaim the space.
+``~/.cache/climmig/fits``; ``off``: no cache; anything else: that directory, with ``~`` and ``$VARIABLES``
+expanded), overridden by the environment variable ``CLIMMIG_FIT_CACHE`` (same values), e.g. to keep a site's
+cache on scratch space, or to switch it off in tests. The demo's displacement fit is ~140 MB;
+``climmig fits list`` shows the cache and ``climmig fits clear`` empties it.
 """
 
 from __future__ import annotations
