@@ -20,16 +20,8 @@ import climmig.mobility.lifecycle as lifecycle
 from climmig.config import parse_config, science_hash
 from climmig.io.digest import content_digest
 from climmig.migration.lifecycle import InternalMigrationModel
-from tests.mobility.test_lifecycle import TINY, no_sampling, prior_fit
+from tests.mobility.test_lifecycle import no_sampling, prior_fit, tiny  # noqa: F401 - tiny is a fixture
 from tests.mobility.test_migration_internal import simulate_internal_csv
-
-
-@pytest.fixture
-def tiny(demo_dict) -> dict:
-    data = copy.deepcopy(demo_dict)
-    data["mobility"]["sampler"] = dict(TINY)
-    data["mobility"]["migration"]["sampler"] = dict(TINY)
-    return data
 
 
 @pytest.fixture
