@@ -20,7 +20,7 @@ import climmig.mobility.lifecycle as lifecycle
 from climmig.config import parse_config, science_hash
 from climmig.io.digest import content_digest
 from climmig.migration.lifecycle import InternalMigrationModel
-from tests.mobility.test_lifecycle import no_sampling, prior_fit, tiny  # noqa: F401 - tiny is a fixture
+from tests.mobility.test_lifecycle import no_sampling, prior_fit
 from tests.mobility.test_migration_internal import simulate_internal_csv
 
 

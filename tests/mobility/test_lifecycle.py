@@ -32,8 +32,6 @@ from climmig.provenance import stage_seed
 from tests.mobility.test_gravity import _panel
 from tests.mobility.test_migration_internal import simulate_internal_csv
 
-TINY = {"backend": "nutpie", "draws": 20, "tune": 20, "chains": 1}
-
 
 def prior_fit(model, sampler, *, random_seed, model_name, attrs=None, progress=False):
     """Stands in for :func:`climmig.mobility.fit.fit`: prior draws as the posterior, with the fit's attrs."""
@@ -49,15 +47,6 @@ def prior_fit(model, sampler, *, random_seed, model_name, attrs=None, progress=F
 
 def no_sampling(*args, **kwargs):
     raise AssertionError("a matching saved fit must be reused, not refitted")
-
-
-@pytest.fixture
-def tiny(demo_dict) -> dict:
-    """The demo config with tiny samplers."""
-    data = copy.deepcopy(demo_dict)
-    data["mobility"]["sampler"] = dict(TINY)
-    data["mobility"]["migration"]["sampler"] = dict(TINY)
-    return data
 
 
 def _same_posterior(a, b) -> None:
