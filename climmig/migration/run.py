@@ -228,7 +228,8 @@ def fit_internal_climate_for_run(ctx: Any, headline: list[str]) -> list[str]:
     headline.append(f"internal climate elasticity (PRMN Somalia, {fit.attrs['n_obs']} reason-years, ESS "
                     f"{fit.attrs['ess']}): posterior median {b.loc['posterior', 'q50']:.2f} (90 % "
                     f"{b.loc['posterior', 'q05']:.2f} to {b.loc['posterior', 'q95']:.2f}); prior median "
-                    f"{b.loc['prior', 'q50']:.2f} ({b.loc['prior', 'q05']:.2f} to {b.loc['prior', 'q95']:.2f})")
+                    f"{b.loc['prior', 'q50']:.2f} ({b.loc['prior', 'q05']:.2f} to {b.loc['prior', 'q95']:.2f})"
+                    + model.cache_note)
     return ["fits/internal_climate.nc", "fits/internal_climate_prior_posterior.csv",
             "fits/internal_climate_observations.csv"]
 
@@ -252,14 +253,16 @@ def fit_forced_for_run(ctx: Any, headline: list[str]) -> list[str]:
     from climmig.io.writers import atomic_path
     from climmig.migration.lifecycle_datasets import ForcedDisplacementModel
 
-    fit = ForcedDisplacementModel(ctx.cfg).calibrate(ctx.catalog, path=ctx.path("fits", "forced_displacement.nc"),
-                                                     reuse=True).idata
+    model = ForcedDisplacementModel(ctx.cfg).calibrate(ctx.catalog, path=ctx.path("fits", "forced_displacement.nc"),
+                                                       reuse=True)
+    fit = model.idata
     q = fit["beta"].quantile([0.05, 0.5, 0.95], "sample").to_pandas().T
     with atomic_path(ctx.path("fits", "forced_displacement_coefficients.csv")) as tmp:
         q.to_csv(tmp, float_format="%.4g")
     d = q.loc["disaster_z"]
     headline.append(f"forced displacement abroad (UNHCR, {fit.attrs['n_rows']} origin-years): disaster-displacement "
-                    f"coefficient {d[0.5]:+.3f} (90 % {d[0.05]:+.3f} to {d[0.95]:+.3f}) per sd; conflict not modelled")
+                    f"coefficient {d[0.5]:+.3f} (90 % {d[0.05]:+.3f} to {d[0.95]:+.3f}) per sd; conflict not modelled"
+                    + model.cache_note)
     return ["fits/forced_displacement.nc", "fits/forced_displacement_coefficients.csv"]
 
 

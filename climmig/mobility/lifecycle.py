@@ -235,6 +235,13 @@ class ModelLifecycle(ABC):
 
     # ------------------------------------------------------------------------------------ shared lifecycle
     @property
+    def cache_note(self) -> str:
+        """For a headline line: where the fit came from when it was taken from the fit cache, else ``""``."""
+        if self.cached_from is None:
+            return ""
+        return f" (the same fit, taken from the fit cache {self.cached_from}; compute.fit_cache)"
+
+    @property
     def seed(self) -> int:
         """Seed of the fit: ``stage_seed(cfg.seed, seed_name)``, whichever command fits."""
         return stage_seed(self.cfg.seed, self.seed_name)

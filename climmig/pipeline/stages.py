@@ -91,13 +91,6 @@ def _diag_file(ctx: RunContext, diag: xr.Dataset, path, title: str) -> None:
     write_netcdf(stamp(ds, title, ctx.cfg_hash, ctx.cfg.seed), path)
 
 
-def _from_cache(model: Any) -> str:
-    """A headline note when a fit came from the fit cache shared by runs (``compute.fit_cache``)."""
-    if model.cached_from is None:
-        return ""
-    return f" (the same fit, taken from the fit cache {model.cached_from}; compute.fit_cache)"
-
-
 def stage_fit_displacement(ctx: RunContext) -> dict[str, Any]:
     """Calibrate the displacement model on all observed countries (``fits/displacement_fit.nc``)."""
     from climmig.displacement.calibration import in_sample_record, plot_predictive_checks
@@ -118,7 +111,7 @@ def stage_fit_displacement(ctx: RunContext) -> dict[str, Any]:
                         "fits/displacement_in_sample.csv", *[str(p.relative_to(ctx.run_dir)) for p in pngs]],
             "fit": str(cal.path.relative_to(ctx.run_dir)), "passed": bool(cal.diagnostics["passed"]),
             "gate": gate_summary(cal.diagnostics), "reused": cal.reused,
-            "headline": [f"displacement model: {gate_summary(cal.diagnostics)}{_from_cache(model)}"]}
+            "headline": [f"displacement model: {gate_summary(cal.diagnostics)}{model.cache_note}"]}
 
 
 def stage_fit_migration(ctx: RunContext) -> dict[str, Any]:
@@ -140,7 +133,7 @@ def stage_fit_migration(ctx: RunContext) -> dict[str, Any]:
     with atomic_path(ctx.path("fits", "regime_frictions.csv")) as tmp:
         regime_frictions(model.idata).to_csv(tmp)
     return {"outputs": ["fits/migration.nc", "fits/migration_diagnostics.nc", "fits/regime_frictions.csv"],
-            "passed": passed, "gate": gate, "reused": model.reused, "headline": [f"migration model: {gate}{_from_cache(model)}"]}
+            "passed": passed, "gate": gate, "reused": model.reused, "headline": [f"migration model: {gate}{model.cache_note}"]}
 
 
 def _fit_gravity(ctx: RunContext, model: Any) -> dict[str, Any]:
@@ -152,7 +145,7 @@ def _fit_gravity(ctx: RunContext, model: Any) -> dict[str, Any]:
         gravity_coefficients(model.idata).to_csv(tmp)
     passed, gate, _ = model.gate()
     outputs = ["fits/migration.nc", "fits/migration_coefficients.csv"]
-    headline = [f"migration model (all countries): {gate}{_from_cache(model)}"]
+    headline = [f"migration model (all countries): {gate}{model.cache_note}"]
     if ctx.cfg.mobility.migration.internal_fit == "prmn":
         from climmig.migration.run import fit_internal_climate_for_run
 

@@ -201,3 +201,34 @@ def test_the_stage_fits_are_the_old_ones(monkeypatch, demo_dict, catalog, tables
     written = {f: (tmp_path / f).stat().st_mtime_ns for f in outputs if f.endswith(".nc")}
     assert stage() == (outputs, headline, files)
     assert written == {f: (tmp_path / f).stat().st_mtime_ns for f in written}
+
+
+def test_a_new_run_folder_takes_both_fits_from_the_cache_and_says_so(monkeypatch, demo_dict, catalog, tables,
+                                                                      tmp_path) -> None:
+    from climmig.migration.run import fit_forced_for_run, fit_internal_climate_for_run
+    from climmig.mobility import fit_cache
+    from climmig.pipeline.context import RunContext
+
+    monkeypatch.setenv(fit_cache.ENV_VAR, str(tmp_path / "cache"))
+    cfg = parse_config(demo_dict)
+    _serve(monkeypatch, ForcedDisplacementModel, tables["forced"])
+
+    def stage(run: Path) -> list[str]:
+        ctx = RunContext(cfg=cfg, config_file=Path("cfg.yaml"), catalog=catalog, run_dir=run,
+                         cfg_hash=science_hash(cfg), progress=False)
+        headline: list[str] = []
+        fit_internal_climate_for_run(ctx, headline)
+        fit_forced_for_run(ctx, headline)
+        return headline
+
+    first = stage(tmp_path / "a")
+    assert not any("fit cache" in line for line in first)
+    for module, name in ((datasets, "fit_internal_climate"), (datasets, "fit_forced")):
+        monkeypatch.setattr(module, name, no_sampling)
+    second = stage(tmp_path / "b")
+    assert all("taken from the fit cache" in line for line in second)
+    # the same numbers, in a new folder
+    assert [line.split(" (the same fit")[0] for line in second] == first
+    for name in ("internal_climate.nc", "forced_displacement.nc"):
+        xr.testing.assert_equal(xr.load_dataset(tmp_path / "a" / "fits" / name),
+                                xr.load_dataset(tmp_path / "b" / "fits" / name))
