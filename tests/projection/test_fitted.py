@@ -199,14 +199,18 @@ def test_reused_predictions_equal_recomputed_ones(small_demo_run: Path, monkeypa
 
 
 @pytest.mark.slow
-def test_stages_of_one_invocation_share_the_fitted_run(small_demo_run: Path) -> None:
+def test_stages_of_one_invocation_share_the_fitted_run(small_demo_run: Path, tmp_path: Path) -> None:
     import os
     import pickle
+    import shutil
 
     from climmig.pipeline import stages
     from climmig.pipeline.context import make_context
 
-    ctx = make_context(small_demo_run, progress=False)
+    # a copy: the shared run's files must not change under the tests that read them on the other worker
+    run = tmp_path / "run"
+    shutil.copytree(small_demo_run.parent / "run", run)
+    ctx = make_context(small_demo_run, output=run, progress=False)
     first = stages._fitted(ctx)
     assert stages._fitted(ctx) is first
     # a background process gets an empty memo; a fitted run pickles without its cached predictions
