@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,6 +37,10 @@ logger = logging.getLogger(__name__)
 
 #: environment variable that overrides ``compute.fit_cache``
 ENV_VAR = "CLIMMIG_FIT_CACHE"
+#: names of the files this module writes (:func:`cache_file`, :func:`store`): listing and clearing touch only
+#: these, so a cache pointed at a directory that also holds a user's own files leaves them alone
+_KEPT = re.compile(r"[A-Za-z0-9_-]+-[0-9a-f]{40}\.nc")
+_LEFTOVER = re.compile(r"\.[A-Za-z0-9_-]+-[0-9a-f]{40}\.nc\.\d+\.tmp")
 
 
 def cache_root(setting: str | None = "auto") -> Path | None:
@@ -130,7 +135,8 @@ def entries(root: Path | None) -> list[Path]:
     """
     if root is None or not root.is_dir():
         return []
-    return sorted(root.glob("*.nc"), key=lambda p: p.stat().st_mtime, reverse=True)
+    return sorted((p for p in root.glob("*.nc") if _KEPT.fullmatch(p.name)), key=lambda p: p.stat().st_mtime,
+                  reverse=True)
 
 
 def clear(root: Path | None) -> tuple[int, int]:
@@ -139,7 +145,7 @@ def clear(root: Path | None) -> tuple[int, int]:
     if root is None or not root.is_dir():
         return 0, 0
     n = size = 0
-    for p in [*root.glob("*.nc"), *root.glob(".*.tmp")]:
+    for p in [*entries(root), *(p for p in root.glob(".*.tmp") if _LEFTOVER.fullmatch(p.name))]:
         size += p.stat().st_size
         p.unlink()
         n += 1

@@ -164,9 +164,10 @@ def test_the_fits_command_lists_and_clears_the_cache(monkeypatch, tiny, write_co
 
     root = tmp_path / "cache"
     root.mkdir()
-    (root / "displacement_hurdle_skewnormal-0123.nc").write_bytes(b"x" * 2_000_000)
-    (root / "migration_gravity_negbin_laplace-4567.nc").write_bytes(b"x" * 1_000_000)
-    (root / ".migration_gravity_negbin_laplace-89ab.nc.123.tmp").write_bytes(b"x")  # an interrupted copy
+    (root / f"displacement_hurdle_skewnormal-{'0' * 40}.nc").write_bytes(b"x" * 2_000_000)
+    (root / f"migration_gravity_negbin_laplace-{'a' * 40}.nc").write_bytes(b"x" * 1_000_000)
+    (root / f".migration_gravity_negbin_laplace-{'b' * 40}.nc.123.tmp").write_bytes(b"x")  # an interrupted copy
+    (root / "my_results.nc").write_bytes(b"mine")  # not the cache's: never listed or deleted
     monkeypatch.setenv(fit_cache.ENV_VAR, str(root))
 
     def cli(*args: str) -> str:
@@ -178,7 +179,7 @@ def test_the_fits_command_lists_and_clears_the_cache(monkeypatch, tiny, write_co
     listed = cli("fits", "list")
     assert "2 fits, 3 MB" in listed and "displacement_hurdle_skewnormal" in listed and "migration_gravity" in listed
     assert "deleted 3 files (3 MB)" in cli("fits", "clear", "--yes")
-    assert not list(root.iterdir()) and "nothing to clear" in cli("fits", "clear", "--yes")
+    assert [p.name for p in root.iterdir()] == ["my_results.nc"] and "nothing to clear" in cli("fits", "clear", "--yes")
     # a config's compute.fit_cache names the cache when the environment does not
     monkeypatch.delenv(fit_cache.ENV_VAR)
     tiny["compute"] = {**tiny.get("compute", {}), "fit_cache": "off"}
